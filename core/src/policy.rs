@@ -1,0 +1,409 @@
+//! The policy, `.github/modelgate.yml`: risk tiers and the limits of each check.
+//! Read from the base branch of a pull request; the documented defaults apply when absent.
+
+use std::fmt;
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+
+use crate::error::Diagnostic;
+
+pub const POLICY_PATH: &str = ".github/modelgate.yml";
+
+/// The kinds of check a tier can block on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckKind {
+    Regression,
+    Drift,
+    Fairness,
+    Card,
+}
+
+impl fmt::Display for CheckKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CheckKind::Regression => "regression",
+            CheckKind::Drift => "drift",
+            CheckKind::Fairness => "fairness",
+            CheckKind::Card => "card",
+        })
+    }
+}
+
+/// A validated policy. Tiers are ordered from least to most strict, as the file lists them.
+#[derive(Debug, Clone, Serialize)]
+pub struct Policy {
+    pub default_tier: String,
+    pub tiers: IndexMap<String, TierPolicy>,
+    pub regression: RegressionDefaults,
+    pub drift: DriftPolicy,
+    pub fairness: FairnessPolicy,
+    /// A failing check of this kind raises the pull request to at least this tier.
+    pub escalate: IndexMap<CheckKind, String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TierPolicy {
+    /// Approving reviews required (default 1).
+    #[serde(default = "one")]
+    pub approvals: u32,
+    /// Card sections that must be present and non-empty.
+    #[serde(default)]
+    pub required_sections: Vec<String>,
+    /// Checks whose failure fails the pull request.
+    #[serde(default)]
+    pub block_on: Vec<CheckKind>,
+    /// Only approvals of the current head commit count.
+    #[serde(default)]
+    pub invalidate_on_push: bool,
+    /// At least one approval from each of these teams (`org/team`).
+    #[serde(default)]
+    pub teams: Vec<String>,
+    /// Approvals count only from reviewers independent of the change.
+    #[serde(default)]
+    pub independent: bool,
+    /// How often a model of this tier must be reviewed, e.g. `180d` or `26w`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_every: Option<String>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegressionDefaults {
+    /// Largest allowed relative worsening, in percent, for a metric without a rule.
+    #[serde(default = "default_max_drop_pct")]
+    pub max_drop_pct: f64,
+}
+
+fn default_max_drop_pct() -> f64 {
+    2.0
+}
+
+impl Default for RegressionDefaults {
+    fn default() -> Self {
+        RegressionDefaults { max_drop_pct: default_max_drop_pct() }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DriftPolicy {
+    #[serde(default = "default_stattest")]
+    pub stattest: String,
+    /// Share of drifted columns at or above which the dataset counts as drifted.
+    #[serde(default = "default_drift_share")]
+    pub drift_share: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compat: Option<String>,
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub columns: IndexMap<String, ColumnDrift>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignore: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnDrift {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stattest: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
+}
+
+fn default_stattest() -> String {
+    "auto".to_owned()
+}
+
+fn default_drift_share() -> f64 {
+    0.5
+}
+
+impl Default for DriftPolicy {
+    fn default() -> Self {
+        DriftPolicy {
+            stattest: default_stattest(),
+            drift_share: default_drift_share(),
+            threshold: None,
+            compat: None,
+            columns: IndexMap::new(),
+            ignore: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FairnessPolicy {
+    #[serde(default = "default_gap")]
+    pub max_parity_gap: f64,
+    #[serde(default = "default_disparate_impact")]
+    pub min_disparate_impact: f64,
+    #[serde(default = "default_gap")]
+    pub max_equal_opportunity_gap: f64,
+    #[serde(default = "default_min_group_size")]
+    pub min_group_size: u64,
+}
+
+fn default_gap() -> f64 {
+    0.1
+}
+
+fn default_disparate_impact() -> f64 {
+    0.8
+}
+
+fn default_min_group_size() -> u64 {
+    30
+}
+
+impl Default for FairnessPolicy {
+    fn default() -> Self {
+        FairnessPolicy {
+            max_parity_gap: default_gap(),
+            min_disparate_impact: default_disparate_impact(),
+            max_equal_opportunity_gap: default_gap(),
+            min_group_size: default_min_group_size(),
+        }
+    }
+}
+
+/// The file as written; every key optional. `tiers`, when given, replaces the default tiers.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyFile {
+    default_tier: Option<Spanned<String>>,
+    tiers: Option<Spanned<IndexMap<String, Spanned<TierPolicy>>>>,
+    regression: Option<RegressionDefaults>,
+    drift: Option<Spanned<DriftPolicy>>,
+    fairness: Option<FairnessPolicy>,
+    escalate: Option<Spanned<IndexMap<CheckKind, String>>>,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        let tier = |approvals, required_sections: &[&str], block_on: &[CheckKind], invalidate| TierPolicy {
+            approvals,
+            required_sections: required_sections.iter().map(|s| (*s).to_owned()).collect(),
+            block_on: block_on.to_vec(),
+            invalidate_on_push: invalidate,
+            teams: Vec::new(),
+            independent: false,
+            review_every: None,
+        };
+        use CheckKind::*;
+        let tiers = IndexMap::from([
+            ("low".to_owned(), tier(1, &[], &[], false)),
+            ("medium".to_owned(), tier(1, &[], &[Regression, Card], false)),
+            (
+                "high".to_owned(),
+                tier(
+                    2,
+                    &["Intended use", "Limitations", "Ethical considerations", "Evaluation data"],
+                    &[Regression, Drift, Fairness, Card],
+                    true,
+                ),
+            ),
+        ]);
+        Policy {
+            default_tier: "medium".to_owned(),
+            tiers,
+            regression: RegressionDefaults::default(),
+            drift: DriftPolicy::default(),
+            fairness: FairnessPolicy::default(),
+            escalate: IndexMap::new(),
+        }
+    }
+}
+
+impl Policy {
+    /// Parses and validates a policy file. Every problem found is returned, with its position.
+    pub fn parse(file: &str, text: &str) -> Result<Policy, Vec<Diagnostic>> {
+        let raw: PolicyFile = if text.trim().is_empty() {
+            PolicyFile {
+                default_tier: None,
+                tiers: None,
+                regression: None,
+                drift: None,
+                fairness: None,
+                escalate: None,
+            }
+        } else {
+            crate::yaml::parse(file, text, 0).map_err(|d| vec![d])?
+        };
+        let at = |location: serde_saphyr::Location, message: String| {
+            Diagnostic::at(file, location.line(), location.column(), message)
+        };
+        let defaults = Policy::default();
+        let mut problems = Vec::new();
+
+        let tiers = match raw.tiers {
+            Some(tiers) => {
+                if tiers.value.is_empty() {
+                    problems.push(at(tiers.referenced, "tiers is empty; expected at least one tier".into()));
+                }
+                for (name, tier) in &tiers.value {
+                    if let Some(every) = &tier.value.review_every
+                        && parse_period_days(every).is_none()
+                    {
+                        problems.push(at(
+                            tier.referenced,
+                            format!("tiers.{name}.review_every `{every}`: expected a period such as 180d or 26w"),
+                        ));
+                    }
+                    for team in &tier.value.teams {
+                        if team.split_once('/').is_none_or(|(org, slug)| org.is_empty() || slug.is_empty()) {
+                            problems.push(at(
+                                tier.referenced,
+                                format!("tiers.{name}.teams: `{team}` is not `org/team-slug`"),
+                            ));
+                        }
+                    }
+                }
+                tiers.value.into_iter().map(|(name, tier)| (name, tier.value)).collect()
+            }
+            None => defaults.tiers,
+        };
+
+        let default_tier = match raw.default_tier {
+            Some(name) => {
+                if !tiers.contains_key(&name.value) {
+                    problems.push(at(name.referenced, unknown_tier_message("default_tier", &name.value, &tiers)));
+                }
+                name.value
+            }
+            None if tiers.contains_key(&defaults.default_tier) => defaults.default_tier,
+            None => match tiers.keys().next() {
+                Some(first) => first.clone(),
+                None => defaults.default_tier,
+            },
+        };
+
+        let escalate = match raw.escalate {
+            Some(escalate) => {
+                for (kind, tier) in &escalate.value {
+                    if !tiers.contains_key(tier) {
+                        problems.push(at(
+                            escalate.referenced,
+                            unknown_tier_message(&format!("escalate.{kind}"), tier, &tiers),
+                        ));
+                    }
+                }
+                escalate.value
+            }
+            None => IndexMap::new(),
+        };
+
+        let drift = match raw.drift {
+            Some(drift) => {
+                if !(drift.value.drift_share > 0.0 && drift.value.drift_share <= 1.0) {
+                    problems.push(at(
+                        drift.referenced,
+                        format!("drift.drift_share is {}; expected a share in (0, 1]", drift.value.drift_share),
+                    ));
+                }
+                drift.value
+            }
+            None => DriftPolicy::default(),
+        };
+
+        let regression = raw.regression.unwrap_or_default();
+        if !(regression.max_drop_pct.is_finite() && regression.max_drop_pct >= 0.0) {
+            problems.push(Diagnostic::whole_file(file, "regression.max_drop_pct must be a number >= 0"));
+        }
+
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(Policy {
+            default_tier,
+            tiers,
+            regression,
+            drift,
+            fairness: raw.fairness.unwrap_or_default(),
+            escalate,
+        })
+    }
+
+    /// Position of a tier from least (0) to most strict; `None` for an unknown name.
+    pub fn rank(&self, tier: &str) -> Option<usize> {
+        self.tiers.get_index_of(tier)
+    }
+
+    /// The strictest of the named tiers known to this policy.
+    pub fn strictest<'a>(&self, tiers: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+        tiers.into_iter().filter_map(|t| self.rank(t).map(|rank| (rank, t))).max().map(|(_, t)| t)
+    }
+
+    pub fn tier(&self, name: &str) -> Option<&TierPolicy> {
+        self.tiers.get(name)
+    }
+}
+
+pub(crate) fn unknown_tier_message(key: &str, name: &str, tiers: &IndexMap<String, TierPolicy>) -> String {
+    let known: Vec<&str> = tiers.keys().map(String::as_str).collect();
+    format!("{key} `{name}` is not a tier of the policy; expected one of: {}", known.join(", "))
+}
+
+/// Days in a period written `<n>d` or `<n>w`.
+pub fn parse_period_days(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let (number, unit) = text.split_at(text.len().checked_sub(1)?);
+    let number: u64 = number.parse().ok()?;
+    match unit {
+        "d" => Some(number),
+        "w" => number.checked_mul(7),
+        _ => None,
+    }
+    .filter(|days| *days > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absent_keys_take_the_documented_defaults() {
+        let policy = Policy::parse("p.yml", "regression: {max_drop_pct: 5}\n").expect("valid");
+        assert_eq!(policy.default_tier, "medium");
+        assert_eq!(policy.regression.max_drop_pct, 5.0);
+        assert_eq!(policy.tier("high").map(|t| t.approvals), Some(2));
+        assert_eq!(policy.strictest(["low", "high", "medium"]), Some("high"));
+        assert_eq!(policy.drift.drift_share, 0.5);
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_position() {
+        let text = "default_tier: critical\ntiers:\n  low: {approvals: 1}\n  high: {approvals: 2, review_every: soon}\nescalate: {drift: severe}\n";
+        let problems = Policy::parse("p.yml", text).expect_err("invalid");
+        let messages: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(messages.len(), 3, "{messages:#?}");
+        assert!(messages[0].starts_with("p.yml:4:"), "{}", messages[0]);
+        assert!(messages[1].starts_with("p.yml:1:15: default_tier `critical` is not a tier"), "{}", messages[1]);
+        assert!(messages[2].contains("escalate.drift `severe`"), "{}", messages[2]);
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let problems = Policy::parse("p.yml", "tiers:\n  low: {aprovals: 1}\n").expect_err("typo");
+        assert!(problems[0].to_string().starts_with("p.yml:2:"), "{}", problems[0]);
+        assert!(problems[0].message.contains("aprovals"));
+    }
+
+    #[test]
+    fn periods() {
+        assert_eq!(parse_period_days("180d"), Some(180));
+        assert_eq!(parse_period_days("2w"), Some(14));
+        assert_eq!(parse_period_days("0d"), None);
+        assert_eq!(parse_period_days("d"), None);
+        assert_eq!(parse_period_days("3m"), None);
+    }
+}
