@@ -1,1 +1,177 @@
-fn main() {}
+//! The `modelgate` command line: parses arguments and calls one function per subcommand.
+
+mod demo;
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use modelgate_core::report::Conclusion;
+use modelgate_core::{Repo, render};
+
+/// Governance as code for machine-learning models on GitHub.
+///
+/// Exit codes: 0 pass, 1 a check failed, 2 bad input or configuration.
+#[derive(Debug, Parser)]
+#[command(name = "modelgate", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Evaluate the pull request that merges HEAD into BASE: touched models and why,
+    /// metric regressions, card completeness, tier and conclusion.
+    Check(CheckArgs),
+    /// Validate every card, metrics file and the policy at a revision; list every problem.
+    Lint(LintArgs),
+    /// Build the bundled example repository, evaluate its scripted pull requests and
+    /// print their reports.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct CheckArgs {
+    /// The repository (working tree or bare).
+    #[arg(long, default_value = ".")]
+    repo: PathBuf,
+    /// The base branch (or any revision); its policy governs.
+    #[arg(long)]
+    base: String,
+    /// The head of the change.
+    #[arg(long)]
+    head: String,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Write the report to this file instead of standard output (atomically).
+    #[arg(long)]
+    output: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+struct LintArgs {
+    /// The repository (working tree or bare).
+    #[arg(long, default_value = ".")]
+    repo: PathBuf,
+    /// The revision to lint.
+    #[arg(long, default_value = "HEAD")]
+    rev: String,
+    #[arg(long, value_enum, default_value_t = LintFormat::Text)]
+    format: LintFormat,
+}
+
+#[derive(Debug, clap::Args)]
+struct DemoArgs {
+    /// Where to create the example repository (must not exist or be empty).
+    /// Default: a new folder under the system's temporary directory.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Text,
+    Markdown,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LintFormat {
+    Text,
+    Json,
+}
+
+fn main() -> ExitCode {
+    init_logging();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check(args) => check(args),
+        Command::Lint(args) => lint(args),
+        Command::Demo(args) => demo::run(args.out, args.format),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            // One paragraph: the error and its causes, no backtrace.
+            let mut message = error.to_string();
+            for cause in error.chain().skip(1) {
+                message.push_str(&format!(": {cause}"));
+            }
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MODELGATE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn open(path: &std::path::Path) -> anyhow::Result<Repo> {
+    Ok(Repo::open(path)?)
+}
+
+fn render_report(report: &modelgate_core::Report, format: Format) -> anyhow::Result<String> {
+    Ok(match format {
+        Format::Text => render::text(report),
+        Format::Markdown => render::markdown(report),
+        Format::Json => serde_json::to_string_pretty(report)? + "\n",
+    })
+}
+
+fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    let repo = open(&args.repo)?;
+    let report = modelgate_core::evaluate(&repo, &args.base, &args.head)?;
+    let rendered = render_report(&report, args.format)?;
+    match &args.output {
+        Some(path) => output::write_atomically(path, rendered.as_bytes())
+            .with_context(|| format!("writing the report to {}", path.display()))?,
+        None => print!("{rendered}"),
+    }
+    Ok(exit_code(report.conclusion))
+}
+
+fn exit_code(conclusion: Conclusion) -> ExitCode {
+    match conclusion {
+        Conclusion::Pass => ExitCode::SUCCESS,
+        Conclusion::Fail => ExitCode::from(1),
+    }
+}
+
+fn lint(args: LintArgs) -> anyhow::Result<ExitCode> {
+    let repo = open(&args.repo)?;
+    let report = modelgate_core::lint(&repo, &args.rev)?;
+    match args.format {
+        LintFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        LintFormat::Text => {
+            for error in &report.errors {
+                println!("error: {error}");
+            }
+            for warning in &report.warnings {
+                println!("warning: {warning}");
+            }
+            println!(
+                "{} model(s) at {}: {} error(s), {} warning(s)",
+                report.models,
+                args.rev,
+                report.errors.len(),
+                report.warnings.len()
+            );
+        }
+    }
+    Ok(if report.errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

@@ -206,7 +206,10 @@ impl Card {
     /// Parses a card. `file` is its repository path, used in every diagnostic.
     pub fn parse(file: &str, bytes: &[u8]) -> Result<Card, Diagnostic> {
         let text = std::str::from_utf8(bytes).map_err(|error| {
-            Diagnostic::whole_file(file, format!("not valid UTF-8 ({error}); expected a UTF-8 Markdown file"))
+            Diagnostic::whole_file(
+                file,
+                format!("not valid UTF-8 ({error}); expected a UTF-8 Markdown file"),
+            )
         })?;
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         // Cards written on Windows keep their CRLF endings on the Hub; lines stay the same.
@@ -241,7 +244,11 @@ impl Card {
 
     /// Upstream model ids named by `base_model`.
     pub fn base_models(&self) -> Vec<&str> {
-        self.front_matter.base_model.as_ref().map(|b| b.value.items()).unwrap_or_default()
+        self.front_matter
+            .base_model
+            .as_ref()
+            .map(|b| b.value.items())
+            .unwrap_or_default()
     }
 
     /// The datasets of the repository that this card names (invalid paths are left out
@@ -250,7 +257,10 @@ impl Card {
         self.dataset_entries()
             .into_iter()
             .filter_map(|(role, raw)| match RepoPath::parse(raw) {
-                Ok(path) => Some(DatasetUse { role: role.map(str::to_owned), path }),
+                Ok(path) => Some(DatasetUse {
+                    role: role.map(str::to_owned),
+                    path,
+                }),
                 Err(_) => None,
             })
             .collect()
@@ -259,32 +269,48 @@ impl Card {
     /// Raw dataset entries that name repository files: every value of a role mapping, and
     /// list entries with a dataset extension.
     fn dataset_entries(&self) -> Vec<(Option<&str>, &str)> {
-        let Some(datasets) = &self.front_matter.datasets else { return Vec::new() };
+        let Some(datasets) = &self.front_matter.datasets else {
+            return Vec::new();
+        };
         let looks_like_file = |raw: &str| {
-            raw.rsplit_once('.')
-                .is_some_and(|(_, ext)| DATASET_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()))
+            raw.rsplit_once('.').is_some_and(|(_, ext)| {
+                DATASET_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str())
+            })
         };
         match &datasets.value {
             DatasetRefs::One(raw) => {
-                if looks_like_file(raw) { vec![(None, raw.as_str())] } else { Vec::new() }
+                if looks_like_file(raw) {
+                    vec![(None, raw.as_str())]
+                } else {
+                    Vec::new()
+                }
             }
-            DatasetRefs::List(list) => {
-                list.iter().filter(|raw| looks_like_file(raw)).map(|raw| (None, raw.as_str())).collect()
-            }
-            DatasetRefs::Roles(roles) => {
-                roles.iter().map(|(role, raw)| (Some(role.as_str()), raw.as_str())).collect()
-            }
+            DatasetRefs::List(list) => list
+                .iter()
+                .filter(|raw| looks_like_file(raw))
+                .map(|raw| (None, raw.as_str()))
+                .collect(),
+            DatasetRefs::Roles(roles) => roles
+                .iter()
+                .map(|(role, raw)| (Some(role.as_str()), raw.as_str()))
+                .collect(),
         }
     }
 
     pub fn section(&self, title: &str) -> Option<&Section> {
         let wanted = normalize_title(title);
-        self.sections.iter().find(|section| normalize_title(&section.title) == wanted)
+        self.sections
+            .iter()
+            .find(|section| normalize_title(&section.title) == wanted)
     }
 
     fn diagnostic_at(&self, location: serde_saphyr::Location, message: String) -> Diagnostic {
         // Front matter starts on line 2, after the opening `---`.
-        let line = if location.line() == 0 { 0 } else { location.line() + 1 };
+        let line = if location.line() == 0 {
+            0
+        } else {
+            location.line() + 1
+        };
         Diagnostic::at(&self.file, line, location.column(), message)
     }
 
@@ -299,16 +325,21 @@ impl Card {
                     format!("license `{id}` is not a Hugging Face Hub license id; expected one such as apache-2.0 or mit, or `other` with license_name and license_link"),
                 ));
             } else if id == "other" && fm.license_name.is_none() {
-                problems.push(self.diagnostic_at(
-                    license.referenced,
-                    "license `other` needs `license_name` (and `license_link`) beside it".to_owned(),
-                ));
+                problems.push(
+                    self.diagnostic_at(
+                        license.referenced,
+                        "license `other` needs `license_name` (and `license_link`) beside it"
+                            .to_owned(),
+                    ),
+                );
             }
         }
         if let Some(datasets) = &fm.datasets {
             for (_, raw) in self.dataset_entries() {
                 if let Err(error) = RepoPath::parse(raw) {
-                    problems.push(self.diagnostic_at(datasets.referenced, format!("datasets: {error}")));
+                    problems.push(
+                        self.diagnostic_at(datasets.referenced, format!("datasets: {error}")),
+                    );
                 }
             }
         }
@@ -328,7 +359,9 @@ impl Card {
                     if bound.is_some_and(|b| !b.is_finite() || b < 0.0) {
                         problems.push(self.diagnostic_at(
                             rule.referenced,
-                            format!("governance.metrics.{metric}.{name} must be a finite number >= 0"),
+                            format!(
+                                "governance.metrics.{metric}.{name} must be a finite number >= 0"
+                            ),
                         ));
                     }
                 }
@@ -365,7 +398,9 @@ impl Card {
                 let result_at = result.referenced;
                 match &result.value.task {
                     None => missing(result_at, "task.type"),
-                    Some(task) if task.value.kind.is_none() => missing(task.referenced, "task.type"),
+                    Some(task) if task.value.kind.is_none() => {
+                        missing(task.referenced, "task.type")
+                    }
                     Some(_) => {}
                 }
                 match &result.value.dataset {
@@ -410,13 +445,25 @@ struct Split<'a> {
 fn split_front_matter<'a>(file: &str, text: &'a str) -> Result<Split<'a>, Diagnostic> {
     let Some(first_end) = text.find('\n') else {
         return Ok(if text.trim_end() == "---" {
-            Split { yaml: Some(""), body: "", body_line: 2 }
+            Split {
+                yaml: Some(""),
+                body: "",
+                body_line: 2,
+            }
         } else {
-            Split { yaml: None, body: text, body_line: 1 }
+            Split {
+                yaml: None,
+                body: text,
+                body_line: 1,
+            }
         });
     };
     if text[..first_end].trim_end() != "---" {
-        return Ok(Split { yaml: None, body: text, body_line: 1 });
+        return Ok(Split {
+            yaml: None,
+            body: text,
+            body_line: 1,
+        });
     }
     let yaml_start = first_end + 1;
     let mut offset = yaml_start;
@@ -444,8 +491,9 @@ fn split_front_matter<'a>(file: &str, text: &'a str) -> Result<Split<'a>, Diagno
 /// Headings of the Markdown body with their line and whether content stands under them
 /// (up to the next heading of the same or a higher level).
 fn sections(body: &str, first_line: u64) -> Vec<Section> {
-    let line_starts: Vec<usize> =
-        std::iter::once(0).chain(body.match_indices('\n').map(|(i, _)| i + 1)).collect();
+    let line_starts: Vec<usize> = std::iter::once(0)
+        .chain(body.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
     let line_of = |offset: usize| {
         let index = line_starts.partition_point(|&start| start <= offset);
         first_line + index as u64 - 1
@@ -459,7 +507,12 @@ fn sections(body: &str, first_line: u64) -> Vec<Section> {
             Event::Start(Tag::Heading { level, .. }) => {
                 let level = heading_level(level);
                 open.retain(|&index| sections[index].level < level);
-                sections.push(Section { title: String::new(), level, line: line_of(range.start), non_empty: false });
+                sections.push(Section {
+                    title: String::new(),
+                    level,
+                    line: line_of(range.start),
+                    non_empty: false,
+                });
                 in_heading = Some(String::new());
             }
             Event::End(TagEnd::Heading(_)) => {
@@ -511,19 +564,85 @@ pub fn normalize_title(title: &str) -> String {
 
 /// License identifiers the Hugging Face Hub accepts in `license:`.
 const HUB_LICENSES: &[&str] = &[
-    "apache-2.0", "mit", "openrail", "bigscience-openrail-m", "creativeml-openrail-m",
-    "bigscience-bloom-rail-1.0", "bigcode-openrail-m", "afl-3.0", "artistic-2.0", "bsl-1.0",
-    "bsd", "bsd-2-clause", "bsd-3-clause", "bsd-3-clause-clear", "c-uda", "cc", "cc0-1.0",
-    "cc-by-2.0", "cc-by-2.5", "cc-by-3.0", "cc-by-4.0", "cc-by-sa-3.0", "cc-by-sa-4.0",
-    "cc-by-nc-2.0", "cc-by-nc-3.0", "cc-by-nc-4.0", "cc-by-nd-4.0", "cc-by-nc-nd-3.0",
-    "cc-by-nc-nd-4.0", "cc-by-nc-sa-2.0", "cc-by-nc-sa-3.0", "cc-by-nc-sa-4.0",
-    "cdla-sharing-1.0", "cdla-permissive-1.0", "cdla-permissive-2.0", "wtfpl", "ecl-2.0",
-    "epl-1.0", "epl-2.0", "etalab-2.0", "eupl-1.1", "eupl-1.2", "agpl-3.0", "gfdl", "gpl",
-    "gpl-2.0", "gpl-3.0", "lgpl", "lgpl-2.1", "lgpl-3.0", "isc", "h-research", "intel-research",
-    "lppl-1.3c", "ms-pl", "apple-ascl", "apple-amlr", "mpl-2.0", "odc-by", "odbl", "openrail++",
-    "osl-3.0", "postgresql", "ofl-1.1", "ncsa", "unlicense", "zlib", "pddl", "lgpl-lr",
-    "deepfloyd-if-license", "fair-noncommercial-research-license", "llama2", "llama3",
-    "llama3.1", "llama3.2", "llama3.3", "llama4", "gemma", "other",
+    "apache-2.0",
+    "mit",
+    "openrail",
+    "bigscience-openrail-m",
+    "creativeml-openrail-m",
+    "bigscience-bloom-rail-1.0",
+    "bigcode-openrail-m",
+    "afl-3.0",
+    "artistic-2.0",
+    "bsl-1.0",
+    "bsd",
+    "bsd-2-clause",
+    "bsd-3-clause",
+    "bsd-3-clause-clear",
+    "c-uda",
+    "cc",
+    "cc0-1.0",
+    "cc-by-2.0",
+    "cc-by-2.5",
+    "cc-by-3.0",
+    "cc-by-4.0",
+    "cc-by-sa-3.0",
+    "cc-by-sa-4.0",
+    "cc-by-nc-2.0",
+    "cc-by-nc-3.0",
+    "cc-by-nc-4.0",
+    "cc-by-nd-4.0",
+    "cc-by-nc-nd-3.0",
+    "cc-by-nc-nd-4.0",
+    "cc-by-nc-sa-2.0",
+    "cc-by-nc-sa-3.0",
+    "cc-by-nc-sa-4.0",
+    "cdla-sharing-1.0",
+    "cdla-permissive-1.0",
+    "cdla-permissive-2.0",
+    "wtfpl",
+    "ecl-2.0",
+    "epl-1.0",
+    "epl-2.0",
+    "etalab-2.0",
+    "eupl-1.1",
+    "eupl-1.2",
+    "agpl-3.0",
+    "gfdl",
+    "gpl",
+    "gpl-2.0",
+    "gpl-3.0",
+    "lgpl",
+    "lgpl-2.1",
+    "lgpl-3.0",
+    "isc",
+    "h-research",
+    "intel-research",
+    "lppl-1.3c",
+    "ms-pl",
+    "apple-ascl",
+    "apple-amlr",
+    "mpl-2.0",
+    "odc-by",
+    "odbl",
+    "openrail++",
+    "osl-3.0",
+    "postgresql",
+    "ofl-1.1",
+    "ncsa",
+    "unlicense",
+    "zlib",
+    "pddl",
+    "lgpl-lr",
+    "deepfloyd-if-license",
+    "fair-noncommercial-research-license",
+    "llama2",
+    "llama3",
+    "llama3.1",
+    "llama3.2",
+    "llama3.3",
+    "llama4",
+    "gemma",
+    "other",
 ];
 
 #[cfg(test)]
@@ -536,7 +655,10 @@ mod tests {
     fn accepts_a_hub_card_with_crlf() {
         let card = Card::parse("models/s/card.md", HUB_CARD.as_bytes()).expect("parses");
         assert!(card.problems.is_empty(), "{:?}", card.problems);
-        assert!(card.datasets().is_empty(), "imdb is a Hub id, not a repository path");
+        assert!(
+            card.datasets().is_empty(),
+            "imdb is a Hub id, not a repository path"
+        );
         let intended = card.section("intended use:").expect("section found");
         assert!(intended.non_empty);
         assert_eq!(intended.line, 16);
@@ -569,7 +691,10 @@ mod tests {
     #[test]
     fn unclosed_front_matter_is_an_error() {
         let error = Card::parse("c.md", b"---\nlicense: mit\n# Title\n").expect_err("unclosed");
-        assert!(error.to_string().starts_with("c.md:1:1: front matter"), "{error}");
+        assert!(
+            error.to_string().starts_with("c.md:1:1: front matter"),
+            "{error}"
+        );
     }
 
     #[test]

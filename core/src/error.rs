@@ -20,7 +20,12 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn at(file: impl Into<String>, line: u64, column: u64, message: impl Into<String>) -> Self {
-        Diagnostic { file: file.into(), line, column, message: message.into() }
+        Diagnostic {
+            file: file.into(),
+            line,
+            column,
+            message: message.into(),
+        }
     }
 
     pub fn whole_file(file: impl Into<String>, message: impl Into<String>) -> Self {
@@ -43,10 +48,14 @@ pub enum Error {
     #[error("cannot open a git repository at {path}: {source}")]
     OpenRepository { path: String, source: git2::Error },
 
-    #[error("unknown revision `{rev}` in {repo}: expected a branch, tag or commit sha that exists there")]
+    #[error(
+        "unknown revision `{rev}` in {repo}: expected a branch, tag or commit sha that exists there"
+    )]
     UnknownRevision { rev: String, repo: String },
 
-    #[error("revisions {base} and {head} have no common ancestor, so there is no pull-request diff between them")]
+    #[error(
+        "revisions {base} and {head} have no common ancestor, so there is no pull-request diff between them"
+    )]
     NoMergeBase { base: String, head: String },
 
     /// One or more problems in files of the repository.
@@ -56,7 +65,9 @@ pub enum Error {
     #[error("{path}: {source}")]
     Path { path: String, source: PathError },
 
-    #[error("{path} is a symlink to `{target}`, which points outside the repository; symlinks out of the repository are refused")]
+    #[error(
+        "{path} is a symlink to `{target}`, which points outside the repository; symlinks out of the repository are refused"
+    )]
     SymlinkEscapes { path: String, target: String },
 
     #[error("{path}: expected a file but found a {found}")]
@@ -66,11 +77,18 @@ pub enum Error {
     LineageCycle { cycle: Vec<String> },
 
     #[error("git: {context}: {source}")]
-    Git { context: String, source: git2::Error },
+    Git {
+        context: String,
+        source: git2::Error,
+    },
 }
 
 fn join_diagnostics(diagnostics: &[Diagnostic]) -> String {
-    diagnostics.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+    diagnostics
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 impl Error {
@@ -85,3 +103,5 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl std::error::Error for Diagnostic {}

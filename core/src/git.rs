@@ -19,7 +19,9 @@ pub struct Repo {
 
 impl std::fmt::Debug for Repo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Repo").field("location", &self.location).finish()
+        f.debug_struct("Repo")
+            .field("location", &self.location)
+            .finish()
     }
 }
 
@@ -35,7 +37,10 @@ impl Repo {
     pub fn open(path: &Path) -> Result<Repo> {
         let location = path.display().to_string();
         let git = Repository::open_ext(path, git2::RepositoryOpenFlags::NO_SEARCH, [] as [&str; 0])
-            .map_err(|source| Error::OpenRepository { path: location.clone(), source })?;
+            .map_err(|source| Error::OpenRepository {
+                path: location.clone(),
+                source,
+            })?;
         Ok(Repo { git, location })
     }
 
@@ -49,7 +54,10 @@ impl Repo {
 
     /// Resolves a branch, tag, sha or other revision expression to a commit.
     pub fn resolve(&self, rev: &str) -> Result<Oid> {
-        let unknown = || Error::UnknownRevision { rev: rev.to_owned(), repo: self.location.clone() };
+        let unknown = || Error::UnknownRevision {
+            rev: rev.to_owned(),
+            repo: self.location.clone(),
+        };
         let object = self.git.revparse_single(rev).map_err(|_| unknown())?;
         let commit = object.peel_to_commit().map_err(|_| unknown())?;
         Ok(commit.id())
@@ -57,10 +65,12 @@ impl Repo {
 
     /// The best common ancestor, as GitHub computes a pull request's diff.
     pub fn merge_base(&self, base: Oid, head: Oid) -> Result<Oid> {
-        self.git.merge_base(base, head).map_err(|_| Error::NoMergeBase {
-            base: base.to_string(),
-            head: head.to_string(),
-        })
+        self.git
+            .merge_base(base, head)
+            .map_err(|_| Error::NoMergeBase {
+                base: base.to_string(),
+                head: head.to_string(),
+            })
     }
 
     pub fn snapshot(&self, commit: Oid) -> Result<Snapshot<'_>> {
@@ -69,7 +79,11 @@ impl Repo {
             .find_commit(commit)
             .and_then(|c| c.tree())
             .map_err(Error::git(format!("reading the tree of commit {commit}")))?;
-        Ok(Snapshot { git: &self.git, commit, tree })
+        Ok(Snapshot {
+            git: &self.git,
+            commit,
+            tree,
+        })
     }
 
     /// Paths that differ between two snapshots (added, removed, modified or changed type).
@@ -81,7 +95,10 @@ impl Repo {
         let diff = self
             .git
             .diff_tree_to_tree(Some(&from.tree), Some(&to.tree), Some(&mut options))
-            .map_err(Error::git(format!("diffing {} against {}", from.commit, to.commit)))?;
+            .map_err(Error::git(format!(
+                "diffing {} against {}",
+                from.commit, to.commit
+            )))?;
         let mut paths = Vec::with_capacity(diff.deltas().len());
         for delta in diff.deltas() {
             for file in [delta.old_file(), delta.new_file()] {
@@ -107,7 +124,9 @@ pub struct Snapshot<'r> {
 
 impl std::fmt::Debug for Snapshot<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Snapshot").field("commit", &self.commit).finish()
+        f.debug_struct("Snapshot")
+            .field("commit", &self.commit)
+            .finish()
     }
 }
 
@@ -134,7 +153,10 @@ impl<'r> Snapshot<'r> {
                         Ok(resolved) => resolved,
                         Err(PathError::Empty) => return Ok(None),
                         Err(_) => {
-                            return Err(Error::SymlinkEscapes { path: link.to_string(), target });
+                            return Err(Error::SymlinkEscapes {
+                                path: link.to_string(),
+                                target,
+                            });
                         }
                     };
                 }
@@ -152,8 +174,9 @@ impl<'r> Snapshot<'r> {
         let components: Vec<&str> = path.components().collect();
         let mut tree = self.tree.clone();
         for (index, name) in components.iter().enumerate() {
-            let Some((id, mode, kind)) =
-                tree.get_name(name).map(|entry| (entry.id(), entry.filemode(), entry.kind()))
+            let Some((id, mode, kind)) = tree
+                .get_name(name)
+                .map(|entry| (entry.id(), entry.filemode(), entry.kind()))
             else {
                 return Ok(Lookup::Missing);
             };
@@ -161,10 +184,18 @@ impl<'r> Snapshot<'r> {
             if mode == SYMLINK_MODE {
                 let blob = self.find_blob(id, path)?;
                 let target = String::from_utf8_lossy(blob.content()).into_owned();
-                let link = RepoPath::parse(&components[..=index].join("/"))
-                    .map_err(|source| Error::Path { path: path.to_string(), source })?;
+                let link = RepoPath::parse(&components[..=index].join("/")).map_err(|source| {
+                    Error::Path {
+                        path: path.to_string(),
+                        source,
+                    }
+                })?;
                 let rest = &components[index + 1..];
-                let target = if rest.is_empty() { target } else { format!("{target}/{}", rest.join("/")) };
+                let target = if rest.is_empty() {
+                    target
+                } else {
+                    format!("{target}/{}", rest.join("/"))
+                };
                 return Ok(Lookup::Symlink { link, target });
             }
             match kind {
@@ -176,13 +207,22 @@ impl<'r> Snapshot<'r> {
                 }
                 Some(ObjectType::Blob) if is_last => {
                     let blob = self.find_blob(id, path)?;
-                    return Ok(Lookup::File(File { oid: blob.id(), content: blob.content().to_vec() }));
+                    return Ok(Lookup::File(File {
+                        oid: blob.id(),
+                        content: blob.content().to_vec(),
+                    }));
                 }
                 Some(ObjectType::Tree) => {
-                    return Err(Error::NotAFile { path: path.to_string(), found: "folder" });
+                    return Err(Error::NotAFile {
+                        path: path.to_string(),
+                        found: "folder",
+                    });
                 }
                 Some(ObjectType::Commit) => {
-                    return Err(Error::NotAFile { path: path.to_string(), found: "submodule" });
+                    return Err(Error::NotAFile {
+                        path: path.to_string(),
+                        found: "submodule",
+                    });
                 }
                 _ => return Ok(Lookup::Missing),
             }
@@ -191,7 +231,16 @@ impl<'r> Snapshot<'r> {
     }
 
     fn find_blob(&self, oid: Oid, path: &RepoPath) -> Result<git2::Blob<'r>> {
-        self.git.find_blob(oid).map_err(Error::git(format!("reading {path}")))
+        self.git
+            .find_blob(oid)
+            .map_err(Error::git(format!("reading {path}")))
+    }
+
+    /// The blob id at `path` without reading the blob; `None` when absent or not a plain
+    /// file. Lets callers skip content they have already parsed.
+    pub fn entry_oid(&self, path: &RepoPath) -> Option<Oid> {
+        let entry = self.tree.get_path(Path::new(path.as_str())).ok()?;
+        (entry.kind() == Some(ObjectType::Blob)).then(|| entry.id())
     }
 
     /// Names of the sub-folders of `dir` (empty when `dir` does not exist).
@@ -204,7 +253,10 @@ impl<'r> Snapshot<'r> {
         if entry.kind() != Some(ObjectType::Tree) {
             return Ok(Vec::new());
         }
-        let tree = self.git.find_tree(entry.id()).map_err(Error::git(format!("reading folder {dir}")))?;
+        let tree = self
+            .git
+            .find_tree(entry.id())
+            .map_err(Error::git(format!("reading folder {dir}")))?;
         Ok(tree
             .iter()
             .filter(|e| e.kind() == Some(ObjectType::Tree))

@@ -1,8 +1,24 @@
-pub mod error;
-pub mod git;
-pub mod path;
-mod yaml;
-pub use error::{Diagnostic, Error, Result};
+//! modelgate's domain: the repository convention read from git objects, change evaluation,
+//! checks and policy. Pure of network I/O; the bot and the CLI wrap it.
+
 pub mod card;
+pub mod convention;
+pub mod error;
+pub mod evaluate;
+pub mod git;
+pub mod lineage;
+pub mod lint;
 pub mod metrics;
+pub mod path;
 pub mod policy;
+pub mod regression;
+pub mod render;
+pub mod report;
+pub mod scenario;
+mod yaml;
+
+pub use error::{Diagnostic, Error, Result};
+pub use evaluate::evaluate;
+pub use git::Repo;
+pub use lint::lint;
+pub use report::Report;

@@ -35,8 +35,12 @@ mod tests {
 
     #[test]
     fn a_string_value_is_named_with_its_position() {
-        let error = parse_metrics("m.json", b"{\n  \"auc\": \"high\"\n}").expect_err("not a number");
-        assert_eq!(error.to_string(), "m.json:2:15: invalid type: string \"high\", expected a number");
+        let error =
+            parse_metrics("m.json", b"{\n  \"auc\": \"high\"\n}").expect_err("not a number");
+        assert_eq!(
+            error.to_string(),
+            "m.json:2:15: invalid type: string \"high\", expected a number"
+        );
         let error = parse_metrics("m.json", b"{\"a\": {\"b\": 1}}").expect_err("nested");
         assert!(error.message.contains("flat"), "{error}");
     }

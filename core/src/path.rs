@@ -113,9 +113,18 @@ mod tests {
             RepoPath::parse("data/../../x"),
             Err(PathError::Escapes("data/../../x".into()))
         );
-        assert!(matches!(RepoPath::parse("/etc/passwd"), Err(PathError::Absolute(_))));
-        assert!(matches!(RepoPath::parse("C:/data.csv"), Err(PathError::Absolute(_))));
-        assert!(matches!(RepoPath::parse("data\\x.csv"), Err(PathError::Backslash(_))));
+        assert!(matches!(
+            RepoPath::parse("/etc/passwd"),
+            Err(PathError::Absolute(_))
+        ));
+        assert!(matches!(
+            RepoPath::parse("C:/data.csv"),
+            Err(PathError::Absolute(_))
+        ));
+        assert!(matches!(
+            RepoPath::parse("data\\x.csv"),
+            Err(PathError::Backslash(_))
+        ));
         assert_eq!(RepoPath::parse("  "), Err(PathError::Empty));
     }
 

@@ -88,7 +88,9 @@ fn default_max_drop_pct() -> f64 {
 
 impl Default for RegressionDefaults {
     fn default() -> Self {
-        RegressionDefaults { max_drop_pct: default_max_drop_pct() }
+        RegressionDefaults {
+            max_drop_pct: default_max_drop_pct(),
+        }
     }
 }
 
@@ -190,24 +192,34 @@ struct PolicyFile {
 
 impl Default for Policy {
     fn default() -> Self {
-        let tier = |approvals, required_sections: &[&str], block_on: &[CheckKind], invalidate| TierPolicy {
-            approvals,
-            required_sections: required_sections.iter().map(|s| (*s).to_owned()).collect(),
-            block_on: block_on.to_vec(),
-            invalidate_on_push: invalidate,
-            teams: Vec::new(),
-            independent: false,
-            review_every: None,
+        let tier = |approvals, required_sections: &[&str], block_on: &[CheckKind], invalidate| {
+            TierPolicy {
+                approvals,
+                required_sections: required_sections.iter().map(|s| (*s).to_owned()).collect(),
+                block_on: block_on.to_vec(),
+                invalidate_on_push: invalidate,
+                teams: Vec::new(),
+                independent: false,
+                review_every: None,
+            }
         };
         use CheckKind::*;
         let tiers = IndexMap::from([
             ("low".to_owned(), tier(1, &[], &[], false)),
-            ("medium".to_owned(), tier(1, &[], &[Regression, Card], false)),
+            (
+                "medium".to_owned(),
+                tier(1, &[], &[Regression, Card], false),
+            ),
             (
                 "high".to_owned(),
                 tier(
                     2,
-                    &["Intended use", "Limitations", "Ethical considerations", "Evaluation data"],
+                    &[
+                        "Intended use",
+                        "Limitations",
+                        "Ethical considerations",
+                        "Evaluation data",
+                    ],
                     &[Regression, Drift, Fairness, Card],
                     true,
                 ),
@@ -248,7 +260,10 @@ impl Policy {
         let tiers = match raw.tiers {
             Some(tiers) => {
                 if tiers.value.is_empty() {
-                    problems.push(at(tiers.referenced, "tiers is empty; expected at least one tier".into()));
+                    problems.push(at(
+                        tiers.referenced,
+                        "tiers is empty; expected at least one tier".into(),
+                    ));
                 }
                 for (name, tier) in &tiers.value {
                     if let Some(every) = &tier.value.review_every
@@ -260,7 +275,10 @@ impl Policy {
                         ));
                     }
                     for team in &tier.value.teams {
-                        if team.split_once('/').is_none_or(|(org, slug)| org.is_empty() || slug.is_empty()) {
+                        if team
+                            .split_once('/')
+                            .is_none_or(|(org, slug)| org.is_empty() || slug.is_empty())
+                        {
                             problems.push(at(
                                 tier.referenced,
                                 format!("tiers.{name}.teams: `{team}` is not `org/team-slug`"),
@@ -268,7 +286,11 @@ impl Policy {
                         }
                     }
                 }
-                tiers.value.into_iter().map(|(name, tier)| (name, tier.value)).collect()
+                tiers
+                    .value
+                    .into_iter()
+                    .map(|(name, tier)| (name, tier.value))
+                    .collect()
             }
             None => defaults.tiers,
         };
@@ -276,7 +298,10 @@ impl Policy {
         let default_tier = match raw.default_tier {
             Some(name) => {
                 if !tiers.contains_key(&name.value) {
-                    problems.push(at(name.referenced, unknown_tier_message("default_tier", &name.value, &tiers)));
+                    problems.push(at(
+                        name.referenced,
+                        unknown_tier_message("default_tier", &name.value, &tiers),
+                    ));
                 }
                 name.value
             }
@@ -307,7 +332,10 @@ impl Policy {
                 if !(drift.value.drift_share > 0.0 && drift.value.drift_share <= 1.0) {
                     problems.push(at(
                         drift.referenced,
-                        format!("drift.drift_share is {}; expected a share in (0, 1]", drift.value.drift_share),
+                        format!(
+                            "drift.drift_share is {}; expected a share in (0, 1]",
+                            drift.value.drift_share
+                        ),
                     ));
                 }
                 drift.value
@@ -317,7 +345,10 @@ impl Policy {
 
         let regression = raw.regression.unwrap_or_default();
         if !(regression.max_drop_pct.is_finite() && regression.max_drop_pct >= 0.0) {
-            problems.push(Diagnostic::whole_file(file, "regression.max_drop_pct must be a number >= 0"));
+            problems.push(Diagnostic::whole_file(
+                file,
+                "regression.max_drop_pct must be a number >= 0",
+            ));
         }
 
         if !problems.is_empty() {
@@ -340,7 +371,11 @@ impl Policy {
 
     /// The strictest of the named tiers known to this policy.
     pub fn strictest<'a>(&self, tiers: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-        tiers.into_iter().filter_map(|t| self.rank(t).map(|rank| (rank, t))).max().map(|(_, t)| t)
+        tiers
+            .into_iter()
+            .filter_map(|t| self.rank(t).map(|rank| (rank, t)))
+            .max()
+            .map(|(_, t)| t)
     }
 
     pub fn tier(&self, name: &str) -> Option<&TierPolicy> {
@@ -348,9 +383,16 @@ impl Policy {
     }
 }
 
-pub(crate) fn unknown_tier_message(key: &str, name: &str, tiers: &IndexMap<String, TierPolicy>) -> String {
+pub(crate) fn unknown_tier_message(
+    key: &str,
+    name: &str,
+    tiers: &IndexMap<String, TierPolicy>,
+) -> String {
     let known: Vec<&str> = tiers.keys().map(String::as_str).collect();
-    format!("{key} `{name}` is not a tier of the policy; expected one of: {}", known.join(", "))
+    format!(
+        "{key} `{name}` is not a tier of the policy; expected one of: {}",
+        known.join(", ")
+    )
 }
 
 /// Days in a period written `<n>d` or `<n>w`.
@@ -387,14 +429,26 @@ mod tests {
         let messages: Vec<String> = problems.iter().map(ToString::to_string).collect();
         assert_eq!(messages.len(), 3, "{messages:#?}");
         assert!(messages[0].starts_with("p.yml:4:"), "{}", messages[0]);
-        assert!(messages[1].starts_with("p.yml:1:15: default_tier `critical` is not a tier"), "{}", messages[1]);
-        assert!(messages[2].contains("escalate.drift `severe`"), "{}", messages[2]);
+        assert!(
+            messages[1].starts_with("p.yml:1:15: default_tier `critical` is not a tier"),
+            "{}",
+            messages[1]
+        );
+        assert!(
+            messages[2].contains("escalate.drift `severe`"),
+            "{}",
+            messages[2]
+        );
     }
 
     #[test]
     fn unknown_keys_are_refused() {
         let problems = Policy::parse("p.yml", "tiers:\n  low: {aprovals: 1}\n").expect_err("typo");
-        assert!(problems[0].to_string().starts_with("p.yml:2:"), "{}", problems[0]);
+        assert!(
+            problems[0].to_string().starts_with("p.yml:2:"),
+            "{}",
+            problems[0]
+        );
         assert!(problems[0].message.contains("aprovals"));
     }
 

@@ -22,7 +22,10 @@ pub(crate) fn parse<T: DeserializeOwned>(
             file,
             line_offset + 1,
             1,
-            format!("YAML is {} bytes; at most {MAX_YAML_BYTES} are accepted", text.len()),
+            format!(
+                "YAML is {} bytes; at most {MAX_YAML_BYTES} are accepted",
+                text.len()
+            ),
         ));
     }
     let options = serde_saphyr::options! {
@@ -40,7 +43,11 @@ pub(crate) fn parse<T: DeserializeOwned>(
             .location()
             .map(|location| (location.line(), location.column()))
             .unwrap_or((0, 0));
-        let line = if line == 0 { line_offset + 1 } else { line + line_offset };
+        let line = if line == 0 {
+            line_offset + 1
+        } else {
+            line + line_offset
+        };
         Diagnostic::at(file, line, column.max(1), plain_message(&error))
     })
 }
@@ -48,16 +55,20 @@ pub(crate) fn parse<T: DeserializeOwned>(
 /// The error's message without the snippet and without the location suffix that the
 /// crate appends, since [`Diagnostic`] carries the position itself.
 fn plain_message(error: &serde_saphyr::Error) -> String {
-    let rendered = error.without_snippet().render_with_options(serde_saphyr::render_options! {
-        snippets: serde_saphyr::SnippetMode::Off,
-    });
+    let rendered = error
+        .without_snippet()
+        .render_with_options(serde_saphyr::render_options! {
+            snippets: serde_saphyr::SnippetMode::Off,
+        });
     let first_line = rendered.lines().next().unwrap_or_default().trim();
     let message = match first_line.rfind(" at line ") {
         Some(index) => &first_line[..index],
         None => first_line,
     };
     match message {
-        "expected mapping start" => "expected a mapping of keys to values (`key: value` lines)".to_owned(),
+        "expected mapping start" => {
+            "expected a mapping of keys to values (`key: value` lines)".to_owned()
+        }
         "expected sequence start" => "expected a list (`- item` lines or `[a, b]`)".to_owned(),
         other => other.to_owned(),
     }
@@ -77,12 +88,19 @@ mod tests {
 
     #[test]
     fn errors_point_into_the_file() {
-        let error = parse::<Sample>("f.yml", "name: x\ncount: many\n", 1).expect_err("not a number");
+        let error =
+            parse::<Sample>("f.yml", "name: x\ncount: many\n", 1).expect_err("not a number");
         assert_eq!(error.to_string(), "f.yml:3:8: invalid u32");
         let error = parse::<Sample>("f.yml", "name: x\ncont: 1\n", 0).expect_err("typo");
-        assert_eq!(error.to_string(), "f.yml:2:1: unknown field `cont`, expected one of name, count");
+        assert_eq!(
+            error.to_string(),
+            "f.yml:2:1: unknown field `cont`, expected one of name, count"
+        );
         let error = parse::<Sample>("f.yml", "- a\n", 0).expect_err("a list");
-        assert!(error.message.contains("mapping of keys to values"), "{error}");
+        assert!(
+            error.message.contains("mapping of keys to values"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -1,0 +1,158 @@
+//! The repository convention (DESIGN section 2) read at one revision: models, their cards
+//! and metrics, and the policy.
+
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+
+use git2::Oid;
+
+use crate::card::Card;
+use crate::error::{Diagnostic, Error, Result};
+use crate::git::Snapshot;
+use crate::metrics::{Metrics, parse_metrics};
+use crate::path::RepoPath;
+use crate::policy::{POLICY_PATH, Policy};
+
+pub const MODELS_DIR: &str = "models";
+
+pub fn card_path(model: &str) -> String {
+    format!("{MODELS_DIR}/{model}/card.md")
+}
+
+pub fn metrics_path(model: &str) -> String {
+    format!("{MODELS_DIR}/{model}/metrics.json")
+}
+
+/// The model that a repository path belongs to, if it lies in a model folder.
+pub fn model_of(path: &RepoPath) -> Option<&str> {
+    let rest = path.as_str().strip_prefix(MODELS_DIR)?.strip_prefix('/')?;
+    let (model, inside) = rest.split_once('/')?;
+    (!inside.is_empty()).then_some(model)
+}
+
+pub type CardResult = std::result::Result<Card, Diagnostic>;
+
+/// A model folder at one revision. `card` is `None` when the folder has no `card.md`.
+#[derive(Debug, Clone)]
+pub struct ModelEntry {
+    pub id: String,
+    pub card: Option<Rc<CardResult>>,
+}
+
+impl ModelEntry {
+    pub fn parsed_card(&self) -> Option<&Card> {
+        self.card.as_deref().and_then(|result| result.as_ref().ok())
+    }
+}
+
+/// Reads cards at several revisions, parsing each distinct blob once: a pull request
+/// changes a few cards out of many, so base and head share nearly all of them.
+#[derive(Default)]
+pub struct CardCache {
+    parsed: HashMap<(String, Oid), Rc<CardResult>>,
+}
+
+impl std::fmt::Debug for CardCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CardCache")
+            .field("entries", &self.parsed.len())
+            .finish()
+    }
+}
+
+impl CardCache {
+    /// Every model folder at `snapshot`, with its parsed card.
+    pub fn models(&mut self, snapshot: &Snapshot<'_>) -> Result<BTreeMap<String, ModelEntry>> {
+        let mut models = BTreeMap::new();
+        for id in snapshot.subfolders(MODELS_DIR)? {
+            let card = self.card(snapshot, &id)?;
+            models.insert(id.clone(), ModelEntry { id, card });
+        }
+        Ok(models)
+    }
+
+    pub fn card(&mut self, snapshot: &Snapshot<'_>, model: &str) -> Result<Option<Rc<CardResult>>> {
+        let file = card_path(model);
+        let path = RepoPath::parse(&file).map_err(|source| Error::Path {
+            path: file.clone(),
+            source,
+        })?;
+        let Some(oid) = snapshot.entry_oid(&path) else {
+            return Ok(None);
+        };
+        let key = (model.to_owned(), oid);
+        if let Some(hit) = self.parsed.get(&key) {
+            return Ok(Some(hit.clone()));
+        }
+        let Some(content) = snapshot.read(&path)? else {
+            return Ok(None);
+        };
+        let parsed = Rc::new(Card::parse(&file, &content.content));
+        self.parsed.insert(key, parsed.clone());
+        Ok(Some(parsed))
+    }
+}
+
+/// Reads `models/<id>/metrics.json`; `None` when absent.
+pub fn read_metrics(snapshot: &Snapshot<'_>, model: &str) -> Result<Option<Metrics>> {
+    let file = metrics_path(model);
+    let path = RepoPath::parse(&file).map_err(|source| Error::Path {
+        path: file.clone(),
+        source,
+    })?;
+    match snapshot.read(&path)? {
+        None => Ok(None),
+        Some(content) => parse_metrics(&file, &content.content)
+            .map(Some)
+            .map_err(Error::invalid),
+    }
+}
+
+/// Where a policy came from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicySource {
+    /// `.github/modelgate.yml` at this commit.
+    File { path: String, commit: String },
+    /// The file is absent; the documented defaults apply.
+    Defaults,
+}
+
+/// Reads the policy at `snapshot`, or the defaults when the file is absent.
+pub fn read_policy(snapshot: &Snapshot<'_>) -> Result<(Policy, PolicySource)> {
+    let path = RepoPath::parse(POLICY_PATH).map_err(|source| Error::Path {
+        path: POLICY_PATH.into(),
+        source,
+    })?;
+    match snapshot.read(&path)? {
+        None => Ok((Policy::default(), PolicySource::Defaults)),
+        Some(file) => {
+            let text = std::str::from_utf8(&file.content).map_err(|_| {
+                Error::invalid(Diagnostic::whole_file(
+                    POLICY_PATH,
+                    "not valid UTF-8; expected a YAML file",
+                ))
+            })?;
+            let policy = Policy::parse(POLICY_PATH, text).map_err(Error::Invalid)?;
+            let source = PolicySource::File {
+                path: POLICY_PATH.to_owned(),
+                commit: snapshot.commit().to_string(),
+            };
+            Ok((policy, source))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_of_a_path() {
+        let path = |s: &str| RepoPath::parse(s).expect("valid");
+        assert_eq!(model_of(&path("models/fraud/card.md")), Some("fraud"));
+        assert_eq!(model_of(&path("models/fraud/eval/x.csv")), Some("fraud"));
+        assert_eq!(model_of(&path("models/README.md")), None);
+        assert_eq!(model_of(&path("data/x.csv")), None);
+    }
+}

@@ -1,0 +1,407 @@
+//! Evaluating a change `base..head` (DESIGN section 3): which models it touches and why,
+//! their tiers, their checks, and the conclusion. Reads git objects only.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use indexmap::IndexMap;
+
+use crate::card::{Card, MetricRule};
+use crate::convention::{CardCache, ModelEntry, model_of, read_metrics, read_policy};
+use crate::error::{Diagnostic, Error, Result};
+use crate::git::{Repo, Snapshot};
+use crate::lineage::Lineage;
+use crate::path::RepoPath;
+use crate::policy::{CheckKind, Policy, unknown_tier_message};
+use crate::regression::check_regression;
+use crate::report::{
+    Change, Check, Conclusion, ModelReport, PolicyInfo, REPORT_SCHEMA, Report, SectionStatus,
+    Status,
+};
+
+/// Evaluates the pull request that would merge `head_rev` into `base_rev`.
+pub fn evaluate(repo: &Repo, base_rev: &str, head_rev: &str) -> Result<Report> {
+    let base = repo.resolve(base_rev)?;
+    let head = repo.resolve(head_rev)?;
+    let merge_base = repo.merge_base(base, head)?;
+    let base_tip = repo.snapshot(base)?;
+    let before = repo.snapshot(merge_base)?;
+    let after = repo.snapshot(head)?;
+
+    // The base branch's policy governs, so a pull request cannot weaken its own evaluation.
+    let (policy, policy_source) = read_policy(&base_tip)?;
+    let changed = repo.changed_paths(&before, &after)?;
+    tracing::debug!(changed = changed.len(), %merge_base, "diff read");
+
+    let mut cards = CardCache::default();
+    let models_before = cards.models(&before)?;
+    let models_after = cards.models(&after)?;
+    let lineage_after = Lineage::from_models(&models_after);
+    lineage_after.check_acyclic()?;
+    let lineage = Lineage::from_models(&models_before).union(&lineage_after);
+
+    let touched = touched_models(&changed, &models_before, &models_after, &lineage);
+    let mut warnings = Vec::new();
+    for entry in models_after
+        .values()
+        .filter(|m| !touched.contains_key(&m.id))
+    {
+        if let Some(Err(problem)) = entry.card.as_deref() {
+            warnings.push(format!(
+                "untouched model {} has an unreadable card: {problem}",
+                entry.id
+            ));
+        }
+    }
+
+    let mut models = Vec::with_capacity(touched.len());
+    for (id, touch) in touched {
+        let at_base_tip = cards.card(&base_tip, &id)?;
+        let card_before = readable_card(models_before.get(&id))?;
+        let card_base_tip = match at_base_tip.as_deref() {
+            Some(Ok(card)) => Some(card),
+            _ => None,
+        };
+        let card_after = readable_card(models_after.get(&id))?;
+        let change = touch.change(
+            models_before.contains_key(&id),
+            models_after.contains_key(&id),
+        );
+
+        let tier_base = match (card_before, card_base_tip) {
+            (None, None) if !models_before.contains_key(&id) => None,
+            _ => {
+                let before_tier = tier_of(card_before, &policy)?;
+                let tip_tier = tier_of(card_base_tip, &policy)?;
+                policy
+                    .strictest([before_tier.as_str(), tip_tier.as_str()])
+                    .map(str::to_owned)
+            }
+        };
+        let tier_head = if models_after.contains_key(&id) {
+            Some(tier_of(card_after, &policy)?)
+        } else {
+            None
+        };
+        let model_tier = policy
+            .strictest(tier_base.iter().chain(tier_head.iter()).map(String::as_str))
+            .unwrap_or(&policy.default_tier)
+            .to_owned();
+
+        let mut checks = Vec::new();
+        checks.push(regression_check(
+            &before,
+            &after,
+            &id,
+            change,
+            card_before.or(card_after),
+            &policy,
+        )?);
+        checks.push(card_check(
+            &after,
+            &id,
+            change,
+            card_after,
+            &model_tier,
+            &policy,
+        ));
+        models.push(ModelReport {
+            id,
+            change,
+            reasons: touch.reasons,
+            version_base: card_before.and_then(Card::version),
+            version_head: card_after.and_then(Card::version),
+            owners: card_after
+                .or(card_before)
+                .map(|c| c.front_matter.owners.clone())
+                .unwrap_or_default(),
+            tier_base,
+            tier_head,
+            checks,
+        });
+    }
+
+    let tier = policy
+        .strictest(
+            models
+                .iter()
+                .flat_map(|m| m.tier_base.iter().chain(m.tier_head.iter()))
+                .map(String::as_str),
+        )
+        .map(str::to_owned);
+    let block_on: Vec<CheckKind> = tier
+        .as_deref()
+        .and_then(|t| policy.tier(t))
+        .map(|t| t.block_on.clone())
+        .unwrap_or_default();
+    let mut conclusion = Conclusion::Pass;
+    for check in models.iter_mut().flat_map(|m| m.checks.iter_mut()) {
+        check.blocking = check.status == Status::Fail && block_on.contains(&check.kind);
+        if check.blocking {
+            conclusion = Conclusion::Fail;
+        }
+    }
+
+    Ok(Report {
+        schema: REPORT_SCHEMA,
+        base: base.to_string(),
+        head: head.to_string(),
+        merge_base: merge_base.to_string(),
+        base_ref: base_rev.to_owned(),
+        head_ref: head_rev.to_owned(),
+        conclusion,
+        tier,
+        policy: PolicyInfo {
+            source: policy_source,
+            block_on,
+        },
+        changed_files: changed.len(),
+        models,
+        warnings,
+    })
+}
+
+/// Why a model is touched, gathered before its change kind is known.
+#[derive(Debug, Default)]
+struct Touch {
+    folder_changed: bool,
+    reasons: Vec<String>,
+}
+
+impl Touch {
+    fn change(&self, existed: bool, exists: bool) -> Change {
+        match (self.folder_changed, existed, exists) {
+            (false, _, _) => Change::Impacted,
+            (true, false, _) => Change::Added,
+            (true, true, false) => Change::Removed,
+            (true, true, true) => Change::Modified,
+        }
+    }
+}
+
+fn touched_models(
+    changed: &[RepoPath],
+    before: &BTreeMap<String, ModelEntry>,
+    after: &BTreeMap<String, ModelEntry>,
+    lineage: &Lineage,
+) -> BTreeMap<String, Touch> {
+    let mut touched: BTreeMap<String, Touch> = BTreeMap::new();
+    for path in changed {
+        if let Some(model) = model_of(path)
+            && (before.contains_key(model) || after.contains_key(model))
+        {
+            let touch = touched.entry(model.to_owned()).or_default();
+            if !touch.folder_changed {
+                touch.folder_changed = true;
+                touch.reasons.push("folder changed".to_owned());
+            }
+        }
+    }
+    let changed: BTreeSet<&RepoPath> = changed.iter().collect();
+    for entry in before.values().chain(after.values()) {
+        let Some(card) = entry.parsed_card() else {
+            continue;
+        };
+        for dataset in card.datasets() {
+            if changed.contains(&dataset.path) {
+                let reason = format!("dataset {} changed", dataset.path);
+                let touch = touched.entry(entry.id.clone()).or_default();
+                if !touch.reasons.contains(&reason) {
+                    touch.reasons.push(reason);
+                }
+            }
+        }
+    }
+    let seeds: BTreeSet<String> = touched.keys().cloned().collect();
+    for (model, via) in lineage.downstream(&seeds) {
+        let touch = touched.entry(model).or_default();
+        touch
+            .reasons
+            .extend(via.into_iter().map(|up| format!("upstream {up} touched")));
+    }
+    touched
+}
+
+/// The card of a model folder, or the error that stops the evaluation: a touched model
+/// whose card cannot be read cannot be governed.
+fn readable_card(entry: Option<&ModelEntry>) -> Result<Option<&Card>> {
+    match entry.and_then(|e| e.card.as_deref()) {
+        None => Ok(None),
+        Some(Ok(card)) => Ok(Some(card)),
+        Some(Err(problem)) => Err(Error::invalid(problem.clone())),
+    }
+}
+
+/// A card's tier, the policy's default when it names none; an unknown name is an error.
+fn tier_of(card: Option<&Card>, policy: &Policy) -> Result<String> {
+    let Some(card) = card else {
+        return Ok(policy.default_tier.clone());
+    };
+    match card.risk_tier() {
+        None => Ok(policy.default_tier.clone()),
+        Some(tier) if policy.rank(&tier.value).is_some() => Ok(tier.value.clone()),
+        Some(tier) => Err(Error::invalid(Diagnostic::at(
+            &card.file,
+            tier.referenced.line() + 1,
+            tier.referenced.column(),
+            unknown_tier_message("governance.risk_tier", &tier.value, &policy.tiers),
+        ))),
+    }
+}
+
+fn regression_check(
+    before: &Snapshot<'_>,
+    after: &Snapshot<'_>,
+    id: &str,
+    change: Change,
+    rules_card: Option<&Card>,
+    policy: &Policy,
+) -> Result<Check> {
+    if change == Change::Removed {
+        return Ok(Check::new(
+            CheckKind::Regression,
+            Status::Skipped,
+            "model removed",
+        ));
+    }
+    let base = read_metrics(before, id)?;
+    let head = read_metrics(after, id)?;
+    // Rules come from the base card when there is one: a pull request that loosens its
+    // own rules is judged by the rules it wants to change.
+    let rules: IndexMap<String, MetricRule> = rules_card
+        .and_then(Card::governance)
+        .map(|g| {
+            g.metrics
+                .iter()
+                .map(|(name, rule)| (name.clone(), rule.value.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(check_regression(
+        base.as_ref(),
+        head.as_ref(),
+        &rules,
+        &policy.regression,
+    ))
+}
+
+/// What the card check finds in a card for a tier: errors (the check fails), warnings, and
+/// the state of each required section. Shared by `check` and `lint`.
+pub(crate) struct CardReview {
+    pub errors: Vec<Diagnostic>,
+    pub warnings: Vec<Diagnostic>,
+    pub sections: Vec<SectionStatus>,
+}
+
+pub(crate) fn review_card(
+    card: &Card,
+    tier: &str,
+    policy: &Policy,
+    at: &Snapshot<'_>,
+) -> CardReview {
+    let mut errors = card.problems.clone();
+    if !card.has_front_matter {
+        errors.push(Diagnostic::at(
+            &card.file,
+            1,
+            1,
+            "no YAML front matter; expected `---` on the first line",
+        ));
+    }
+    let required = policy
+        .tier(tier)
+        .map(|t| t.required_sections.as_slice())
+        .unwrap_or_default();
+    let mut sections = Vec::with_capacity(required.len());
+    for title in required {
+        let found = card.section(title);
+        sections.push(SectionStatus {
+            title: title.clone(),
+            present: found.is_some(),
+            non_empty: found.is_some_and(|s| s.non_empty),
+        });
+        match found {
+            None => errors.push(Diagnostic::whole_file(
+                &card.file,
+                format!("required section `{title}` is missing (tier {tier})"),
+            )),
+            Some(section) if !section.non_empty => errors.push(Diagnostic::at(
+                &card.file,
+                section.line,
+                1,
+                format!("required section `{title}` is empty (tier {tier})"),
+            )),
+            Some(_) => {}
+        }
+    }
+    let mut warnings = Vec::new();
+    if card.front_matter.owners.is_empty() {
+        warnings.push(Diagnostic::whole_file(
+            &card.file,
+            "no `owners`; expected the people or teams accountable for the model",
+        ));
+    }
+    for dataset in card.datasets() {
+        if at.entry_oid(&dataset.path).is_none() {
+            warnings.push(Diagnostic::whole_file(
+                &card.file,
+                format!("dataset {} named by the card does not exist", dataset.path),
+            ));
+        }
+    }
+    CardReview {
+        errors,
+        warnings,
+        sections,
+    }
+}
+
+fn card_check(
+    after: &Snapshot<'_>,
+    id: &str,
+    change: Change,
+    card: Option<&Card>,
+    tier: &str,
+    policy: &Policy,
+) -> Check {
+    if change == Change::Removed {
+        return Check::new(CheckKind::Card, Status::Skipped, "model removed");
+    }
+    let Some(card) = card else {
+        return Check::new(
+            CheckKind::Card,
+            Status::Fail,
+            format!("models/{id}/card.md is missing"),
+        );
+    };
+    let review = review_card(card, tier, policy, after);
+    let status = match (review.errors.is_empty(), review.warnings.is_empty()) {
+        (false, _) => Status::Fail,
+        (true, false) => Status::Warn,
+        (true, true) => Status::Pass,
+    };
+    let missing = review
+        .sections
+        .iter()
+        .filter(|s| !s.present || !s.non_empty)
+        .count();
+    let total = review.sections.len();
+    let summary = match status {
+        Status::Pass | Status::Warn if total == 0 => {
+            "front matter valid; the tier requires no sections".to_owned()
+        }
+        Status::Pass | Status::Warn => {
+            format!("front matter valid; all {total} required section(s) present")
+        }
+        _ if missing > 0 => format!("{missing} of {total} required section(s) missing or empty"),
+        _ => format!("{} problem(s) in the card", review.errors.len()),
+    };
+    let mut check = Check::new(CheckKind::Card, status, summary);
+    check.findings = review
+        .errors
+        .iter()
+        .chain(&review.warnings)
+        .map(ToString::to_string)
+        .collect();
+    check.sections = Some(review.sections);
+    check
+}

@@ -1,0 +1,94 @@
+//! `modelgate lint`: every card, metrics file and the policy at one revision, with every
+//! problem listed, not only the first.
+
+use serde::Serialize;
+
+use crate::convention::{CardCache, metrics_path, read_metrics, read_policy};
+use crate::error::{Diagnostic, Error, Result};
+use crate::evaluate::review_card;
+use crate::git::Repo;
+use crate::lineage::Lineage;
+use crate::policy::{Policy, unknown_tier_message};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LintReport {
+    pub rev: String,
+    pub commit: String,
+    pub models: usize,
+    pub errors: Vec<Diagnostic>,
+    pub warnings: Vec<Diagnostic>,
+}
+
+pub fn lint(repo: &Repo, rev: &str) -> Result<LintReport> {
+    let commit = repo.resolve(rev)?;
+    let snapshot = repo.snapshot(commit)?;
+    let mut errors = Vec::new();
+    let mut warnings = Vec::new();
+
+    let policy = match read_policy(&snapshot) {
+        Ok((policy, _)) => policy,
+        Err(Error::Invalid(problems)) => {
+            errors.extend(problems);
+            Policy::default()
+        }
+        Err(other) => return Err(other),
+    };
+
+    let models = CardCache::default().models(&snapshot)?;
+    for (id, entry) in &models {
+        match entry.card.as_deref() {
+            None => errors.push(Diagnostic::whole_file(
+                format!("models/{id}"),
+                "model folder has no card.md; expected models/<id>/card.md",
+            )),
+            Some(Err(problem)) => errors.push(problem.clone()),
+            Some(Ok(card)) => {
+                let tier = match card.risk_tier() {
+                    None => policy.default_tier.clone(),
+                    Some(tier) if policy.rank(&tier.value).is_some() => tier.value.clone(),
+                    Some(tier) => {
+                        errors.push(Diagnostic::at(
+                            &card.file,
+                            tier.referenced.line() + 1,
+                            tier.referenced.column(),
+                            unknown_tier_message(
+                                "governance.risk_tier",
+                                &tier.value,
+                                &policy.tiers,
+                            ),
+                        ));
+                        policy.default_tier.clone()
+                    }
+                };
+                let review = review_card(card, &tier, &policy, &snapshot);
+                errors.extend(review.errors);
+                warnings.extend(review.warnings);
+            }
+        }
+        match read_metrics(&snapshot, id) {
+            Ok(_) => {}
+            Err(Error::Invalid(problems)) => errors.extend(problems),
+            Err(Error::NotAFile { .. }) => {
+                errors.push(Diagnostic::whole_file(metrics_path(id), "expected a file"));
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    if let Err(Error::LineageCycle { cycle }) = Lineage::from_models(&models).check_acyclic() {
+        let first = cycle.first().cloned().unwrap_or_default();
+        errors.push(Diagnostic::whole_file(
+            crate::convention::card_path(&first),
+            format!("lineage cycle through base_model: {}", cycle.join(" -> ")),
+        ));
+    }
+    let order = |d: &Diagnostic| (d.file.clone(), d.line, d.column);
+    errors.sort_by_key(order);
+    warnings.sort_by_key(order);
+    Ok(LintReport {
+        rev: rev.to_owned(),
+        commit: commit.to_string(),
+        models: models.len(),
+        errors,
+        warnings,
+    })
+}

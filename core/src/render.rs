@@ -1,0 +1,314 @@
+//! Human renderings of a report: plain text for terminals and Markdown for PR comments and
+//! job summaries. Pure functions of the report.
+
+use std::fmt::Write;
+
+use crate::convention::PolicySource;
+use crate::report::{AppliedRule, Check, MetricDelta, ModelReport, Report, Status};
+
+pub fn policy_label(source: &PolicySource) -> String {
+    match source {
+        PolicySource::File { path, commit } => format!("{path} at {}", short(commit)),
+        PolicySource::Defaults => "built-in defaults (no .github/modelgate.yml)".to_owned(),
+    }
+}
+
+fn short(sha: &str) -> &str {
+    &sha[..sha.len().min(10)]
+}
+
+/// A metric value for tables: four decimals below 100, two above, no `-0`.
+pub fn number(value: Option<f64>) -> String {
+    match value {
+        None => "—".to_owned(),
+        Some(v) if v == 0.0 => "0".to_owned(),
+        Some(v) if v.abs() >= 100.0 => format!("{v:.2}"),
+        Some(v) => format!("{v:.4}"),
+    }
+}
+
+fn signed(value: Option<f64>, suffix: &str, decimals: usize) -> String {
+    match value {
+        None => "—".to_owned(),
+        Some(v) if v == 0.0 => format!("0{suffix}"),
+        Some(v) => format!("{v:+.decimals$}{suffix}"),
+    }
+}
+
+pub fn rule_text(rule: &AppliedRule) -> String {
+    let b = &rule.bounds;
+    let parts: Vec<String> = [
+        ("max_drop", b.max_drop),
+        ("max_drop_pct", b.max_drop_pct),
+        ("max_rise", b.max_rise),
+        ("max_rise_pct", b.max_rise_pct),
+        ("min", b.min),
+        ("max", b.max),
+    ]
+    .into_iter()
+    .filter_map(|(name, v)| v.map(|v| format!("{name} {v}")))
+    .collect();
+    format!("{} ({})", parts.join(", "), rule.source)
+}
+
+fn tier_change(model: &ModelReport) -> String {
+    match (&model.tier_base, &model.tier_head) {
+        (Some(b), Some(h)) if b == h => format!("tier {h}"),
+        (Some(b), Some(h)) => format!("tier {b} → {h}"),
+        (None, Some(h)) => format!("tier {h} (new)"),
+        (Some(b), None) => format!("tier {b} (removed)"),
+        (None, None) => "no tier".to_owned(),
+    }
+}
+
+fn version_change(model: &ModelReport) -> Option<String> {
+    match (&model.version_base, &model.version_head) {
+        (Some(b), Some(h)) if b == h => Some(format!("version {h}")),
+        (Some(b), Some(h)) => Some(format!("version {b} → {h}")),
+        (None, Some(h)) => Some(format!("version {h}")),
+        (Some(b), None) => Some(format!("version {b}")),
+        (None, None) => None,
+    }
+}
+
+fn verdict(report: &Report) -> String {
+    let blocking: Vec<String> = report
+        .models
+        .iter()
+        .flat_map(|m| {
+            m.checks
+                .iter()
+                .filter(|c| c.blocking)
+                .map(move |c| format!("{} {}", m.id, c.kind))
+        })
+        .collect();
+    if report.models.is_empty() {
+        "PASS: no model is touched by this change".to_owned()
+    } else if blocking.is_empty() {
+        format!(
+            "PASS: {} model(s) touched, no blocking failure",
+            report.models.len()
+        )
+    } else {
+        format!("FAIL: blocking failure in {}", blocking.join(", "))
+    }
+}
+
+/// Plain text for a terminal.
+pub fn text(report: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", verdict(report));
+    let _ = writeln!(
+        out,
+        "{}..{} (merge-base {}), {} file(s) changed",
+        report.base_ref,
+        report.head_ref,
+        short(&report.merge_base),
+        report.changed_files
+    );
+    let blocks: Vec<String> = report
+        .policy
+        .block_on
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let _ = writeln!(
+        out,
+        "tier {}; blocks on {}; policy: {}",
+        report.tier.as_deref().unwrap_or("—"),
+        if blocks.is_empty() {
+            "nothing".to_owned()
+        } else {
+            blocks.join(", ")
+        },
+        policy_label(&report.policy.source)
+    );
+    for model in &report.models {
+        let _ = writeln!(out);
+        let mut heading = format!(
+            "{} ({}), {}",
+            model.id,
+            model.change.as_str(),
+            tier_change(model)
+        );
+        if let Some(version) = version_change(model) {
+            let _ = write!(heading, ", {version}");
+        }
+        let _ = writeln!(out, "{heading}");
+        let _ = writeln!(out, "  why: {}", model.reasons.join("; "));
+        for check in &model.checks {
+            text_check(&mut out, check);
+        }
+    }
+    for warning in &report.warnings {
+        let _ = writeln!(out, "\nwarning: {warning}");
+    }
+    out
+}
+
+fn text_check(out: &mut String, check: &Check) {
+    let blocking = if check.blocking { " [blocking]" } else { "" };
+    let _ = writeln!(
+        out,
+        "  {:<10} {:<7} {}{blocking}",
+        check.kind.to_string(),
+        check.status.as_str(),
+        check.summary
+    );
+    if let Some(metrics) = &check.metrics {
+        let rows: Vec<[String; 7]> = metrics.iter().map(metric_cells).collect();
+        let header = ["metric", "base", "head", "Δ", "Δ%", "status", "why"].map(str::to_owned);
+        let mut widths = [0usize; 7];
+        for row in std::iter::once(&header).chain(rows.iter()) {
+            for (width, cell) in widths.iter_mut().zip(row) {
+                *width = (*width).max(cell.chars().count());
+            }
+        }
+        for row in std::iter::once(&header).chain(rows.iter()) {
+            let mut line = String::from("      ");
+            for (index, (cell, width)) in row.iter().zip(widths).enumerate() {
+                let pad = width - cell.chars().count();
+                if (1..=4).contains(&index) {
+                    let _ = write!(line, "{}{cell}  ", " ".repeat(pad));
+                } else {
+                    let _ = write!(line, "{cell}{}  ", " ".repeat(pad));
+                }
+            }
+            let _ = writeln!(out, "{}", line.trim_end());
+        }
+    }
+    for finding in &check.findings {
+        let _ = writeln!(out, "      - {finding}");
+    }
+}
+
+fn metric_cells(metric: &MetricDelta) -> [String; 7] {
+    [
+        metric.name.clone(),
+        number(metric.base),
+        number(metric.head),
+        signed(metric.delta, "", 4),
+        signed(metric.delta_pct, "%", 2),
+        metric.status.as_str().to_owned(),
+        format!("{}; rule {}", metric.note, rule_text(&metric.rule)),
+    ]
+}
+
+fn icon(status: Status) -> &'static str {
+    match status {
+        Status::Pass => "✅ pass",
+        Status::Warn => "⚠️ warn",
+        Status::Fail => "❌ fail",
+        Status::Skipped => "➖ skipped",
+    }
+}
+
+/// Escapes text for a Markdown table cell.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|")
+        .replace('\n', " ")
+        .replace('<', "&lt;")
+}
+
+/// Markdown for PR comments, check runs and job summaries.
+pub fn markdown(report: &Report) -> String {
+    let mut out = String::new();
+    let mark = if report.conclusion == crate::report::Conclusion::Fail {
+        "❌"
+    } else {
+        "✅"
+    };
+    let _ = writeln!(out, "### {mark} modelgate: {}\n", cell(&verdict(report)));
+    let blocks: Vec<String> = report
+        .policy
+        .block_on
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let _ = writeln!(
+        out,
+        "Tier **{}** (blocks on {}) · policy: {} · `{}..{}` · {} file(s) changed\n",
+        report.tier.as_deref().unwrap_or("—"),
+        if blocks.is_empty() {
+            "nothing".to_owned()
+        } else {
+            blocks.join(", ")
+        },
+        cell(&policy_label(&report.policy.source)),
+        short(&report.merge_base),
+        short(&report.head),
+        report.changed_files
+    );
+    if !report.models.is_empty() {
+        let _ = writeln!(
+            out,
+            "| Model | Change | Tier | Why | Checks |\n|---|---|---|---|---|"
+        );
+        for model in &report.models {
+            let checks: Vec<String> = model
+                .checks
+                .iter()
+                .map(|c| format!("{} {}", c.kind, icon(c.status)))
+                .collect();
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | {} | {} | {} |",
+                cell(&model.id),
+                model.change.as_str(),
+                cell(&tier_change(model)),
+                cell(&model.reasons.join("; ")),
+                checks.join(" · ")
+            );
+        }
+    }
+    for model in &report.models {
+        let _ = writeln!(out, "\n#### `{}`\n", cell(&model.id));
+        for check in &model.checks {
+            let blocking = if check.blocking {
+                " **(blocking)**"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                out,
+                "- **{}** {}: {}{blocking}",
+                check.kind,
+                icon(check.status),
+                cell(&check.summary)
+            );
+            if let Some(metrics) = check.metrics.as_ref().filter(|m| !m.is_empty()) {
+                let _ = writeln!(
+                    out,
+                    "\n  | Metric | base | head | Δ | Δ% | status | rule |\n  |---|--:|--:|--:|--:|---|---|"
+                );
+                for metric in metrics {
+                    let [name, base, head, delta, pct, _, _] = metric_cells(metric);
+                    let _ = writeln!(
+                        out,
+                        "  | {} | {base} | {head} | {delta} | {pct} | {} {} | {} |",
+                        cell(&name),
+                        icon(metric.status),
+                        cell(&metric.note),
+                        cell(&rule_text(&metric.rule))
+                    );
+                }
+                let _ = writeln!(out);
+            }
+            if !check.findings.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "\n  <details><summary>{} finding(s)</summary>\n",
+                    check.findings.len()
+                );
+                for finding in &check.findings {
+                    let _ = writeln!(out, "  - {}", cell(finding));
+                }
+                let _ = writeln!(out, "\n  </details>\n");
+            }
+        }
+    }
+    for warning in &report.warnings {
+        let _ = writeln!(out, "\n> ⚠️ {}", cell(warning));
+    }
+    out
+}
