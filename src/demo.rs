@@ -43,16 +43,35 @@ pub fn run(out: Option<PathBuf>, format: Format) -> anyhow::Result<ExitCode> {
 
     let repo = Repo::open(&target)?;
     let mut outcomes = Vec::new();
+    let mut json_reports = Vec::new();
     for pr in &scenario.pull_requests {
         let report = evaluate(&repo, &pr.base, &pr.head)?;
-        if format == Format::Text {
-            println!("━━ Pull request: {} ({} → {})", pr.title, pr.head, pr.base);
-            println!("   {}\n", pr.story);
+        match format {
+            Format::Json => json_reports.push(serde_json::json!({
+                "title": pr.title,
+                "base": pr.base,
+                "head": pr.head,
+                "story": pr.story,
+                "report": report,
+            })),
+            Format::Text | Format::Markdown => {
+                let heading = format!("Pull request: {} ({} → {})", pr.title, pr.head, pr.base);
+                if format == Format::Text {
+                    println!("━━ {heading}\n   {}\n", pr.story);
+                } else {
+                    println!("## {heading}\n\n{}\n", pr.story);
+                }
+                println!("{}", render_report(&report, format)?);
+            }
         }
-        print!("{}", render_report(&report, format)?);
-        println!();
-        let conclusion = report.conclusion.as_str();
-        outcomes.push((pr, conclusion));
+        outcomes.push((pr, report.conclusion.as_str()));
+    }
+    if format == Format::Json {
+        let document = serde_json::json!({
+            "repository": target.display().to_string(),
+            "pull_requests": json_reports,
+        });
+        println!("{}", serde_json::to_string_pretty(&document)?);
     }
 
     let surprises: Vec<String> = outcomes

@@ -467,8 +467,8 @@ fn split_front_matter<'a>(file: &str, text: &'a str) -> Result<Split<'a>, Diagno
     }
     let yaml_start = first_end + 1;
     let mut offset = yaml_start;
-    let mut line = 2u64;
-    for raw_line in text[yaml_start..].split_inclusive('\n') {
+    // The YAML starts on line 2, after the opening `---`.
+    for (line, raw_line) in (2u64..).zip(text[yaml_start..].split_inclusive('\n')) {
         let trimmed = raw_line.trim_end();
         if trimmed == "---" || trimmed == "..." {
             return Ok(Split {
@@ -478,7 +478,6 @@ fn split_front_matter<'a>(file: &str, text: &'a str) -> Result<Split<'a>, Diagno
             });
         }
         offset += raw_line.len();
-        line += 1;
     }
     Err(Diagnostic::at(
         file,

@@ -110,7 +110,7 @@ pub fn read_metrics(snapshot: &Snapshot<'_>, model: &str) -> Result<Option<Metri
 
 /// Where a policy came from.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum PolicySource {
     /// `.github/modelgate.yml` at this commit.
     File { path: String, commit: String },

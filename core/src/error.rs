@@ -45,8 +45,8 @@ impl fmt::Display for Diagnostic {
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("cannot open a git repository at {path}: {source}")]
-    OpenRepository { path: String, source: git2::Error },
+    #[error("cannot open a git repository at {path}: {reason}")]
+    OpenRepository { path: String, reason: String },
 
     #[error(
         "unknown revision `{rev}` in {repo}: expected a branch, tag or commit sha that exists there"
@@ -76,11 +76,9 @@ pub enum Error {
     #[error("lineage cycle through base_model: {}; a model cannot be its own upstream", .cycle.join(" -> "))]
     LineageCycle { cycle: Vec<String> },
 
-    #[error("git: {context}: {source}")]
-    Git {
-        context: String,
-        source: git2::Error,
-    },
+    /// libgit2 failed on an existing repository (corrupt objects, I/O).
+    #[error("git: {context}: {reason}")]
+    Git { context: String, reason: String },
 }
 
 fn join_diagnostics(diagnostics: &[Diagnostic]) -> String {
@@ -94,7 +92,10 @@ fn join_diagnostics(diagnostics: &[Diagnostic]) -> String {
 impl Error {
     pub(crate) fn git(context: impl Into<String>) -> impl FnOnce(git2::Error) -> Error {
         let context = context.into();
-        move |source| Error::Git { context, source }
+        move |source| Error::Git {
+            context,
+            reason: source.message().to_owned(),
+        }
     }
 
     pub(crate) fn invalid(diagnostic: Diagnostic) -> Error {

@@ -87,23 +87,11 @@ pub fn evaluate(repo: &Repo, base_rev: &str, head_rev: &str) -> Result<Report> {
             .unwrap_or(&policy.default_tier)
             .to_owned();
 
-        let mut checks = Vec::new();
-        checks.push(regression_check(
-            &before,
-            &after,
-            &id,
-            change,
-            card_before.or(card_after),
-            &policy,
-        )?);
-        checks.push(card_check(
-            &after,
-            &id,
-            change,
-            card_after,
-            &model_tier,
-            &policy,
-        ));
+        let rules_card = card_before.or(card_after);
+        let checks = vec![
+            regression_check(&before, &after, &id, change, rules_card, &policy)?,
+            card_check(&after, &id, change, card_after, &model_tier, &policy),
+        ];
         models.push(ModelReport {
             id,
             change,

@@ -39,7 +39,7 @@ impl Repo {
         let git = Repository::open_ext(path, git2::RepositoryOpenFlags::NO_SEARCH, [] as [&str; 0])
             .map_err(|source| Error::OpenRepository {
                 path: location.clone(),
-                source,
+                reason: source.message().to_owned(),
             })?;
         Ok(Repo { git, location })
     }

@@ -218,7 +218,7 @@ fn compare_one(name: &str, base: Option<f64>, head: Option<f64>, rule: AppliedRu
             (Some(_), None, _) => (Status::Warn, "metric removed at head".to_owned()),
             (None, Some(_), _) => (Status::Pass, "metric added at head".to_owned()),
             _ if !warnings.is_empty() => (Status::Warn, warnings.join("; ")),
-            (_, _, Some(d)) if d == 0.0 => (Status::Pass, "unchanged".to_owned()),
+            (_, _, Some(0.0)) => (Status::Pass, "unchanged".to_owned()),
             (_, _, Some(d)) if improved(direction, d) => (Status::Pass, "improved".to_owned()),
             _ => (Status::Pass, "within the rule".to_owned()),
         }

@@ -21,7 +21,7 @@ fn short(sha: &str) -> &str {
 pub fn number(value: Option<f64>) -> String {
     match value {
         None => "—".to_owned(),
-        Some(v) if v == 0.0 => "0".to_owned(),
+        Some(0.0) => "0".to_owned(),
         Some(v) if v.abs() >= 100.0 => format!("{v:.2}"),
         Some(v) => format!("{v:.4}"),
     }
@@ -30,7 +30,7 @@ pub fn number(value: Option<f64>) -> String {
 fn signed(value: Option<f64>, suffix: &str, decimals: usize) -> String {
     match value {
         None => "—".to_owned(),
-        Some(v) if v == 0.0 => format!("0{suffix}"),
+        Some(0.0) => format!("0{suffix}"),
         Some(v) => format!("{v:+.decimals$}{suffix}"),
     }
 }

@@ -191,6 +191,9 @@ fn checked(path: &str) -> Result<RepoPath> {
     })
 }
 
+/// A file of a scenario folder: its path relative to that folder, and its content.
+pub type ScenarioFile = (String, Vec<u8>);
+
 /// A scripted history, `scenario.yml` of the example repository.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -235,7 +238,7 @@ impl Scenario {
     pub fn build(
         &self,
         path: &Path,
-        files_under: &dyn Fn(&str) -> Option<Vec<(String, Vec<u8>)>>,
+        files_under: &dyn Fn(&str) -> Option<Vec<ScenarioFile>>,
     ) -> Result<BTreeMap<String, Oid>> {
         let mut writer = RepoWriter::init(path, false)?;
         let mut tips = BTreeMap::new();

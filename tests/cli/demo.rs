@@ -1,0 +1,73 @@
+//! `modelgate demo` builds the example repository and shows each scripted verdict.
+
+use crate::support::modelgate;
+
+#[test]
+fn demo_builds_the_example_and_shows_every_verdict() {
+    let dir = tempfile::tempdir().expect("temp");
+    let out = dir.path().join("example");
+    let outcome = modelgate(&["demo", "--out", out.to_str().expect("utf-8")]);
+    assert_eq!(outcome.code, 0, "{}\n{}", outcome.stdout, outcome.stderr);
+    for line in [
+        "   FAIL  Retrain credit-risk",
+        "   PASS  Refresh the credit applications",
+        "   FAIL  Lower credit-risk's tier",
+        "   PASS  Retrain support-router",
+    ] {
+        assert!(
+            outcome.stdout.contains(line),
+            "missing `{line}`:\n{}",
+            outcome.stdout
+        );
+    }
+    assert!(
+        outcome
+            .stdout
+            .contains(&format!("The example repository is at {}", out.display()))
+    );
+
+    let repo = git2::Repository::open(&out).expect("a real git repository");
+    assert!(
+        repo.find_branch("retrain-credit-risk", git2::BranchType::Local)
+            .is_ok()
+    );
+    assert!(
+        out.join("models/credit-risk/card.md").exists(),
+        "main is checked out"
+    );
+    assert!(out.join("data/credit/eval.parquet").exists());
+
+    let again = modelgate(&["demo", "--out", out.to_str().expect("utf-8")]);
+    assert_eq!(again.code, 2, "an occupied folder is refused");
+    assert!(again.stderr.contains("is not empty"), "{}", again.stderr);
+}
+
+#[test]
+fn demo_json_carries_each_report() {
+    let dir = tempfile::tempdir().expect("temp");
+    let out = dir.path().join("example");
+    let outcome = modelgate(&[
+        "demo",
+        "--out",
+        out.to_str().expect("utf-8"),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(outcome.code, 0, "{}", outcome.stderr);
+    let document: serde_json::Value =
+        serde_json::from_str(&outcome.stdout).expect("one JSON document");
+    let prs = document["pull_requests"].as_array().expect("pull requests");
+    assert_eq!(prs.len(), 4);
+    let refresh = &prs[1]["report"];
+    let reached: Vec<&str> = refresh["models"]
+        .as_array()
+        .expect("models")
+        .iter()
+        .filter_map(|m| m["id"].as_str())
+        .collect();
+    assert_eq!(reached, ["credit-base", "credit-risk"]);
+    assert_eq!(
+        refresh["models"][1]["reasons"][0],
+        "upstream credit-base touched"
+    );
+}

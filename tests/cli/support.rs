@@ -1,0 +1,123 @@
+//! Building repositories and running the binary, so tests read like the product's story.
+
+use std::process::Command;
+
+use modelgate_core::scenario::{FileChange, RepoWriter};
+use serde_json::Value;
+use tempfile::TempDir;
+
+pub struct TestRepo {
+    dir: TempDir,
+    writer: RepoWriter,
+}
+
+impl TestRepo {
+    pub fn new() -> TestRepo {
+        Self::init(false)
+    }
+
+    pub fn bare() -> TestRepo {
+        Self::init(true)
+    }
+
+    fn init(bare: bool) -> TestRepo {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let writer = RepoWriter::init(&dir.path().join("repo"), bare).expect("new repository");
+        TestRepo { dir, writer }
+    }
+
+    pub fn path(&self) -> std::path::PathBuf {
+        self.dir.path().join("repo")
+    }
+
+    /// Commits on `branch`, which starts from `from` when new.
+    pub fn commit(&mut self, branch: &str, from: Option<&str>, changes: &[FileChange]) -> String {
+        self.writer
+            .commit(branch, from, &format!("change on {branch}"), changes)
+            .expect("commit")
+            .to_string()
+    }
+
+    /// `modelgate check --format json` on this repository.
+    pub fn check(&self, base: &str, head: &str) -> Outcome {
+        let path = self.path();
+        let repo = path.to_str().expect("utf-8 path");
+        modelgate(&[
+            "check", "--repo", repo, "--base", base, "--head", head, "--format", "json",
+        ])
+    }
+
+    pub fn lint(&self, rev: &str) -> Outcome {
+        let path = self.path();
+        modelgate(&[
+            "lint",
+            "--repo",
+            path.to_str().expect("utf-8 path"),
+            "--rev",
+            rev,
+        ])
+    }
+}
+
+#[derive(Debug)]
+pub struct Outcome {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Outcome {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+
+    /// The report's entry for one model.
+    pub fn model(&self, id: &str) -> Value {
+        let report = self.json();
+        report["models"]
+            .as_array()
+            .and_then(|models| models.iter().find(|m| m["id"] == id).cloned())
+            .unwrap_or_else(|| panic!("model {id} not in the report:\n{}", self.stdout))
+    }
+
+    pub fn model_ids(&self) -> Vec<String> {
+        self.json()["models"]
+            .as_array()
+            .map(|models| {
+                models
+                    .iter()
+                    .filter_map(|m| m["id"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+pub fn modelgate(args: &[&str]) -> Outcome {
+    let output = Command::new(env!("CARGO_BIN_EXE_modelgate"))
+        .args(args)
+        .env("MODELGATE_LOG", "off")
+        .output()
+        .expect("run modelgate");
+    Outcome {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// A card with the given tier, extra front-matter lines and body.
+pub fn card(tier: &str, extra: &str, body: &str) -> String {
+    format!("---\nowners: [\"@acme/ml\"]\n{extra}governance:\n  risk_tier: {tier}\n---\n{body}")
+}
+
+pub const FULL_BODY: &str = "# Model\n\n## Intended use\n\nScoring.\n\n## Limitations\n\nSome.\n\n## Ethical considerations\n\nReviewed.\n\n## Evaluation data\n\nHeld out.\n";
+
+pub fn write(path: &str, content: impl AsRef<[u8]>) -> FileChange {
+    FileChange::write(path, content)
+}
