@@ -64,9 +64,19 @@ impl CardCache {
     /// Every model folder at `snapshot`, with its parsed card.
     pub fn models(&mut self, snapshot: &Snapshot<'_>) -> Result<BTreeMap<String, ModelEntry>> {
         let mut models = BTreeMap::new();
-        for id in snapshot.subfolders(MODELS_DIR)? {
-            let card = self.card(snapshot, &id)?;
-            models.insert(id.clone(), ModelEntry { id, card });
+        for folder in snapshot.subfolders(MODELS_DIR)? {
+            let card = match snapshot.plain_file_in(&folder, "card.md")? {
+                Some(oid) => Some(self.parse_once(snapshot, &folder.name, oid)?),
+                // Absent, or a symlink: the general path resolves it.
+                None => self.card(snapshot, &folder.name)?,
+            };
+            models.insert(
+                folder.name.clone(),
+                ModelEntry {
+                    id: folder.name,
+                    card,
+                },
+            );
         }
         Ok(models)
     }
@@ -77,19 +87,35 @@ impl CardCache {
             path: file.clone(),
             source,
         })?;
-        let Some(oid) = snapshot.entry_oid(&path) else {
-            return Ok(None);
-        };
-        let key = (model.to_owned(), oid);
-        if let Some(hit) = self.parsed.get(&key) {
-            return Ok(Some(hit.clone()));
-        }
         let Some(content) = snapshot.read(&path)? else {
             return Ok(None);
         };
-        let parsed = Rc::new(Card::parse(&file, &content.content));
+        let key = (model.to_owned(), content.oid);
+        let parsed = self
+            .parsed
+            .entry(key)
+            .or_insert_with(|| Rc::new(Card::parse(&file, &content.content)));
+        Ok(Some(parsed.clone()))
+    }
+
+    fn parse_once(
+        &mut self,
+        snapshot: &Snapshot<'_>,
+        model: &str,
+        oid: Oid,
+    ) -> Result<Rc<CardResult>> {
+        let key = (model.to_owned(), oid);
+        if let Some(hit) = self.parsed.get(&key) {
+            return Ok(hit.clone());
+        }
+        let file = card_path(model);
+        let path = RepoPath::parse(&file).map_err(|source| Error::Path {
+            path: file.clone(),
+            source,
+        })?;
+        let parsed = Rc::new(Card::parse(&file, &snapshot.blob(oid, &path)?.content));
         self.parsed.insert(key, parsed.clone());
-        Ok(Some(parsed))
+        Ok(parsed)
     }
 }
 

@@ -243,8 +243,9 @@ impl<'r> Snapshot<'r> {
         (entry.kind() == Some(ObjectType::Blob)).then(|| entry.id())
     }
 
-    /// Names of the sub-folders of `dir` (empty when `dir` does not exist).
-    pub fn subfolders(&self, dir: &str) -> Result<Vec<String>> {
+    /// The sub-folders of `dir` with their tree ids (empty when `dir` does not exist).
+    /// One read of `dir`: large folders are costly to look up again and again.
+    pub fn subfolders(&self, dir: &str) -> Result<Vec<Folder>> {
         let entry = match self.tree.get_path(Path::new(dir)) {
             Ok(entry) => entry,
             Err(error) if error.code() == git2::ErrorCode::NotFound => return Ok(Vec::new()),
@@ -260,9 +261,43 @@ impl<'r> Snapshot<'r> {
         Ok(tree
             .iter()
             .filter(|e| e.kind() == Some(ObjectType::Tree))
-            .filter_map(|e| e.name().map(str::to_owned))
+            .filter_map(|e| {
+                e.name().map(|name| Folder {
+                    name: name.to_owned(),
+                    oid: e.id(),
+                })
+            })
             .collect())
     }
+
+    /// The plain file `name` directly inside `folder`: its blob id, or `None` when absent
+    /// or not a plain file (a symlink is left to [`Snapshot::read`]).
+    pub fn plain_file_in(&self, folder: &Folder, name: &str) -> Result<Option<Oid>> {
+        let tree = self
+            .git
+            .find_tree(folder.oid)
+            .map_err(Error::git(format!("reading folder {}", folder.name)))?;
+        Ok(tree
+            .get_name(name)
+            .filter(|e| e.kind() == Some(ObjectType::Blob) && e.filemode() != SYMLINK_MODE)
+            .map(|e| e.id()))
+    }
+
+    /// The content of a blob known by id.
+    pub fn blob(&self, oid: Oid, path: &RepoPath) -> Result<File> {
+        let blob = self.find_blob(oid, path)?;
+        Ok(File {
+            oid,
+            content: blob.content().to_vec(),
+        })
+    }
+}
+
+/// A folder of a snapshot, by name and tree id (equal ids mean equal content).
+#[derive(Debug, Clone)]
+pub struct Folder {
+    pub name: String,
+    pub oid: Oid,
 }
 
 enum Lookup {
