@@ -8,12 +8,14 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
+use modelgate_core::approvals::PrFacts;
 use modelgate_core::report::Conclusion;
 use modelgate_core::{Repo, render};
 
 /// Governance as code for machine-learning models on GitHub.
 ///
-/// Exit codes: 0 pass, 1 a check failed, 2 bad input or configuration.
+/// Exit codes: 0 pass, 1 a check failed or approvals are missing, 2 bad input or
+/// configuration.
 #[derive(Debug, Parser)]
 #[command(name = "modelgate", version, propagate_version = true)]
 struct Cli {
@@ -49,6 +51,11 @@ struct CheckArgs {
     /// Write the report to this file instead of standard output (atomically).
     #[arg(long)]
     output: Option<PathBuf>,
+    /// The pull request's facts (author, reviews, team members, comments) as JSON in
+    /// GitHub's REST shapes; approvals are then judged and the conclusion may be
+    /// action_required.
+    #[arg(long)]
+    pr_facts: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -131,7 +138,8 @@ fn render_report(report: &modelgate_core::Report, format: Format) -> anyhow::Res
 
 fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let repo = open(&args.repo)?;
-    let report = modelgate_core::evaluate(&repo, &args.base, &args.head)?;
+    let facts = args.pr_facts.as_deref().map(read_facts).transpose()?;
+    let report = modelgate_core::evaluate_pr(&repo, &args.base, &args.head, facts.as_ref())?;
     let rendered = render_report(&report, args.format)?;
     match &args.output {
         Some(path) => output::write_atomically(path, rendered.as_bytes())
@@ -141,10 +149,16 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     Ok(exit_code(report.conclusion))
 }
 
+fn read_facts(path: &std::path::Path) -> anyhow::Result<PrFacts> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(PrFacts::from_json(&path.display().to_string(), &text)?)
+}
+
 fn exit_code(conclusion: Conclusion) -> ExitCode {
     match conclusion {
         Conclusion::Pass => ExitCode::SUCCESS,
-        Conclusion::Fail => ExitCode::from(1),
+        Conclusion::Fail | Conclusion::ActionRequired => ExitCode::from(1),
     }
 }
 

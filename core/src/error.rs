@@ -33,6 +33,17 @@ impl Diagnostic {
     }
 }
 
+impl Diagnostic {
+    /// A JSON error of `serde_json`, positioned, without its own `at line` suffix.
+    pub fn from_json(file: &str, error: &serde_json::Error) -> Self {
+        let text = error.to_string();
+        let message = text
+            .rfind(" at line ")
+            .map_or(text.as_str(), |i| &text[..i]);
+        Self::at(file, error.line() as u64, error.column() as u64, message)
+    }
+}
+
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.line, self.column) {
@@ -75,6 +86,9 @@ pub enum Error {
 
     #[error("lineage cycle through base_model: {}; a model cannot be its own upstream", .cycle.join(" -> "))]
     LineageCycle { cycle: Vec<String> },
+
+    #[error("pull-request facts: {0}")]
+    PrFacts(String),
 
     /// libgit2 failed on an existing repository (corrupt objects, I/O).
     #[error("git: {context}: {reason}")]

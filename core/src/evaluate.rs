@@ -4,6 +4,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use indexmap::IndexMap;
+use jiff::Timestamp;
+
+use crate::approvals::{PrFacts, Subject, conclude, judge};
+use crate::policy::POLICY_PATH;
 
 use crate::card::{Card, MetricRule};
 use crate::convention::{CardCache, ModelEntry, model_of, read_metrics, read_policy};
@@ -14,12 +18,24 @@ use crate::path::RepoPath;
 use crate::policy::{CheckKind, Policy, unknown_tier_message};
 use crate::regression::check_regression;
 use crate::report::{
-    Change, Check, Conclusion, ModelReport, PolicyInfo, REPORT_SCHEMA, Report, SectionStatus,
-    Status,
+    Change, Check, Conclusion, Escalation, ModelReport, PolicyInfo, ProposedPolicy, REPORT_SCHEMA,
+    Report, SectionStatus, Status,
 };
 
-/// Evaluates the pull request that would merge `head_rev` into `base_rev`.
+/// Evaluates the pull request that would merge `head_rev` into `base_rev`, without
+/// judging approvals (a local `check`): the conclusion is `pass` or `fail`.
 pub fn evaluate(repo: &Repo, base_rev: &str, head_rev: &str) -> Result<Report> {
+    evaluate_pr(repo, base_rev, head_rev, None)
+}
+
+/// Evaluates a pull request; with its facts, approvals are judged too and the conclusion
+/// may be `action_required`.
+pub fn evaluate_pr(
+    repo: &Repo,
+    base_rev: &str,
+    head_rev: &str,
+    facts: Option<&PrFacts>,
+) -> Result<Report> {
     let base = repo.resolve(base_rev)?;
     let head = repo.resolve(head_rev)?;
     let merge_base = repo.merge_base(base, head)?;
@@ -108,7 +124,7 @@ pub fn evaluate(repo: &Repo, base_rev: &str, head_rev: &str) -> Result<Report> {
         });
     }
 
-    let tier = policy
+    let touched_tier = policy
         .strictest(
             models
                 .iter()
@@ -116,36 +132,181 @@ pub fn evaluate(repo: &Repo, base_rev: &str, head_rev: &str) -> Result<Report> {
                 .map(String::as_str),
         )
         .map(str::to_owned);
+    let escalation = touched_tier
+        .as_deref()
+        .and_then(|tier| escalate(&policy, tier, &models));
+    let tier = escalation.as_ref().map(|e| e.to.clone()).or(touched_tier);
     let block_on: Vec<CheckKind> = tier
         .as_deref()
         .and_then(|t| policy.tier(t))
         .map(|t| t.block_on.clone())
         .unwrap_or_default();
-    let mut conclusion = Conclusion::Pass;
     for check in models.iter_mut().flat_map(|m| m.checks.iter_mut()) {
         check.blocking = check.status == Status::Fail && block_on.contains(&check.kind);
-        if check.blocking {
-            conclusion = Conclusion::Fail;
-        }
     }
+    let proposed = if changed.iter().any(|p| p.as_str() == POLICY_PATH) {
+        Some(proposed_policy(&after, &models)?)
+    } else {
+        None
+    };
 
-    Ok(Report {
+    let mut report = Report {
         schema: REPORT_SCHEMA,
         base: base.to_string(),
         head: head.to_string(),
         merge_base: merge_base.to_string(),
         base_ref: base_rev.to_owned(),
         head_ref: head_rev.to_owned(),
-        conclusion,
+        conclusion: Conclusion::Pass,
         tier,
+        escalation,
         policy: PolicyInfo {
             source: policy_source,
             block_on,
+            proposed,
         },
         changed_files: changed.len(),
         models,
         warnings,
+        approvals: None,
+    };
+    match facts {
+        None => {
+            if !report.blocking_failures().is_empty() {
+                report.conclusion = Conclusion::Fail;
+            }
+        }
+        Some(facts) => judge_approvals(repo, &mut report, &policy, facts)?,
+    }
+    Ok(report)
+}
+
+/// Raises the tier when a failing check's kind names a stricter tier in `escalate`.
+fn escalate(policy: &Policy, tier: &str, models: &[ModelReport]) -> Option<Escalation> {
+    let mut to = tier.to_owned();
+    let mut reasons = Vec::new();
+    for model in models {
+        for check in model.checks.iter().filter(|c| c.status == Status::Fail) {
+            let Some(target) = policy.escalate.get(&check.kind) else {
+                continue;
+            };
+            if policy.rank(target) > policy.rank(tier) {
+                reasons.push(format!(
+                    "{} {} failed: escalate.{} is {target}",
+                    model.id, check.kind, check.kind
+                ));
+                if policy.rank(target) > policy.rank(&to) {
+                    to = target.clone();
+                }
+            }
+        }
+    }
+    (to != tier).then(|| Escalation {
+        from: tier.to_owned(),
+        to,
+        reasons,
     })
+}
+
+/// What the policy proposed at head would require of this change.
+fn proposed_policy(after: &Snapshot<'_>, models: &[ModelReport]) -> Result<ProposedPolicy> {
+    let invalid = |errors: Vec<String>| ProposedPolicy {
+        valid: false,
+        errors,
+        tier: None,
+        approvals: None,
+        teams: Vec::new(),
+        block_on: Vec::new(),
+    };
+    let proposed = match read_policy(after) {
+        Ok((policy, _)) => policy,
+        Err(Error::Invalid(problems)) => {
+            return Ok(invalid(problems.iter().map(ToString::to_string).collect()));
+        }
+        Err(other) => return Err(other),
+    };
+    let known = |tier: &String| {
+        if proposed.rank(tier).is_some() {
+            tier.clone()
+        } else {
+            proposed.default_tier.clone()
+        }
+    };
+    let tiers: Vec<String> = models
+        .iter()
+        .flat_map(|m| m.tier_base.iter().chain(m.tier_head.iter()))
+        .map(known)
+        .collect();
+    let tier = proposed
+        .strictest(tiers.iter().map(String::as_str))
+        .map(str::to_owned);
+    let rules = tier.as_deref().and_then(|t| proposed.tier(t));
+    Ok(ProposedPolicy {
+        valid: true,
+        errors: Vec::new(),
+        approvals: rules.map(|r| r.approvals),
+        teams: rules.map(|r| r.teams.clone()).unwrap_or_default(),
+        block_on: rules.map(|r| r.block_on.clone()).unwrap_or_default(),
+        tier,
+    })
+}
+
+/// Adds the approvals verdict and the conclusion it implies.
+fn judge_approvals(
+    repo: &Repo,
+    report: &mut Report,
+    policy: &Policy,
+    facts: &PrFacts,
+) -> Result<()> {
+    if let Some(sha) = &facts.head_sha
+        && !report.head.starts_with(sha.as_str())
+    {
+        return Err(Error::PrFacts(format!(
+            "the facts are for head {sha}, but the evaluated head is {}",
+            report.head
+        )));
+    }
+    let head_time = match &facts.head_pushed_at {
+        Some(text) => text.parse::<Timestamp>().map_err(|e| {
+            Error::PrFacts(format!(
+                "head_pushed_at `{text}` is not an RFC 3339 time: {e}"
+            ))
+        })?,
+        None => {
+            let oid = repo.resolve(&report.head)?;
+            let seconds = repo
+                .git()
+                .find_commit(oid)
+                .map_err(Error::git("reading the head commit"))?
+                .committer()
+                .when()
+                .seconds();
+            Timestamp::from_second(seconds)
+                .map_err(|e| Error::PrFacts(format!("head commit time out of range: {e}")))?
+        }
+    };
+    let tier = report
+        .tier
+        .clone()
+        .unwrap_or_else(|| policy.default_tier.clone());
+    let blocking = report.blocking_failures();
+    let subject = Subject {
+        tier: &tier,
+        escalated_from: report.escalation.as_ref().map(|e| e.from.as_str()),
+        models: &report.models,
+        blocking: &blocking,
+        head_sha: &report.head,
+        head_time,
+    };
+    let approvals = judge(policy, facts, &subject);
+    if !approvals.accepted_risks.is_empty() {
+        for check in report.models.iter_mut().flat_map(|m| m.checks.iter_mut()) {
+            check.accepted = check.blocking;
+        }
+    }
+    report.conclusion = conclude(!report.blocking_failures().is_empty(), &approvals);
+    report.approvals = Some(approvals);
+    Ok(())
 }
 
 /// Why a model is touched, gathered before its change kind is known.

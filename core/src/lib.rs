@@ -1,6 +1,7 @@
 //! modelgate's domain: the repository convention read from git objects, change evaluation,
 //! checks and policy. Pure of network I/O; the bot and the CLI wrap it.
 
+pub mod approvals;
 pub mod card;
 pub mod convention;
 pub mod error;
@@ -18,7 +19,7 @@ pub mod scenario;
 mod yaml;
 
 pub use error::{Diagnostic, Error, Result};
-pub use evaluate::evaluate;
+pub use evaluate::{evaluate, evaluate_pr};
 pub use git::Repo;
 pub use lint::lint;
 pub use report::Report;

@@ -8,18 +8,14 @@ pub type Metrics = IndexMap<String, f64>;
 
 pub fn parse_metrics(file: &str, bytes: &[u8]) -> Result<Metrics, Diagnostic> {
     serde_json::from_slice::<Metrics>(bytes).map_err(|error| {
-        let text = error.to_string();
-        let message = match text.rfind(" at line ") {
-            Some(index) => &text[..index],
-            None => &text,
-        };
-        let message = match message {
+        let mut diagnostic = Diagnostic::from_json(file, &error);
+        diagnostic.message = match diagnostic.message {
             m if m.starts_with("invalid type: map") || m.starts_with("invalid type: sequence") => {
                 format!("{m}; metrics.json is flat: {{\"metric\": number}}")
             }
             m => m.replace("expected f64", "expected a number"),
         };
-        Diagnostic::at(file, error.line() as u64, error.column() as u64, message)
+        diagnostic
     })
 }
 

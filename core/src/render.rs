@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use crate::convention::PolicySource;
-use crate::report::{AppliedRule, Check, MetricDelta, ModelReport, Report, Status};
+use crate::report::{AppliedRule, Check, Conclusion, MetricDelta, ModelReport, Report, Status};
 
 pub fn policy_label(source: &PolicySource) -> String {
     match source {
@@ -72,26 +72,64 @@ fn version_change(model: &ModelReport) -> Option<String> {
 }
 
 fn verdict(report: &Report) -> String {
-    let blocking: Vec<String> = report
-        .models
+    let blocking = report.blocking_failures();
+    let missing: Vec<&str> = report
+        .approvals
         .iter()
-        .flat_map(|m| {
-            m.checks
+        .flat_map(|a| {
+            a.requirements
                 .iter()
-                .filter(|c| c.blocking)
-                .map(move |c| format!("{} {}", m.id, c.kind))
+                .filter(|r| !r.met)
+                .map(|r| r.description.as_str())
         })
         .collect();
-    if report.models.is_empty() {
-        "PASS: no model is touched by this change".to_owned()
-    } else if blocking.is_empty() {
-        format!(
+    match report.conclusion {
+        Conclusion::Fail => format!("FAIL: blocking failure in {}", blocking.join(", ")),
+        Conclusion::ActionRequired => format!("ACTION REQUIRED: missing {}", missing.join("; ")),
+        Conclusion::Pass if report.models.is_empty() => {
+            "PASS: no model is touched by this change".to_owned()
+        }
+        Conclusion::Pass if report.approvals.is_some() => {
+            format!(
+                "PASS: {} model(s) touched, no blocking failure, approvals complete",
+                report.models.len()
+            )
+        }
+        Conclusion::Pass => format!(
             "PASS: {} model(s) touched, no blocking failure",
             report.models.len()
-        )
-    } else {
-        format!("FAIL: blocking failure in {}", blocking.join(", "))
+        ),
     }
+}
+
+/// Lines about the tier, escalation, the proposed policy and approvals, shared by both
+/// renderings: each is one sentence.
+fn governance_lines(report: &Report) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(escalation) = &report.escalation {
+        lines.push(format!(
+            "Tier raised from {} to {}: {}",
+            escalation.from,
+            escalation.to,
+            escalation.reasons.join("; ")
+        ));
+    }
+    if let Some(proposed) = &report.policy.proposed {
+        if proposed.valid {
+            lines.push(format!(
+                "This change edits the policy; it is judged by the base policy. Under the proposed policy it would be tier {} needing {} approval(s){}.",
+                proposed.tier.as_deref().unwrap_or("—"),
+                proposed.approvals.unwrap_or(0),
+                if proposed.teams.is_empty() { String::new() } else { format!(" including {}", proposed.teams.join(", ")) }
+            ));
+        } else {
+            lines.push(format!(
+                "The proposed policy is invalid: {}",
+                proposed.errors.join("; ")
+            ));
+        }
+    }
+    lines
 }
 
 /// Plain text for a terminal.
@@ -138,6 +176,38 @@ pub fn text(report: &Report) -> String {
         let _ = writeln!(out, "  why: {}", model.reasons.join("; "));
         for check in &model.checks {
             text_check(&mut out, check);
+        }
+    }
+    for line in governance_lines(report) {
+        let _ = writeln!(out, "\n{line}");
+    }
+    if let Some(approvals) = &report.approvals {
+        let state = if approvals.satisfied {
+            "complete"
+        } else {
+            "missing"
+        };
+        let _ = writeln!(out, "\napprovals for tier {}: {state}", approvals.tier);
+        for requirement in &approvals.requirements {
+            let mark = if requirement.met { "x" } else { " " };
+            let by = if requirement.by.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", requirement.by.join(", "))
+            };
+            let _ = writeln!(out, "  [{mark}] {}{by}", requirement.description);
+        }
+        for risk in &approvals.accepted_risks {
+            let _ = writeln!(
+                out,
+                "  accepted by {}: {} ({})",
+                risk.by,
+                risk.reason,
+                risk.checks.join(", ")
+            );
+        }
+        for ignored in &approvals.ignored {
+            let _ = writeln!(out, "  - {ignored}");
         }
     }
     for warning in &report.warnings {
@@ -213,10 +283,10 @@ fn cell(text: &str) -> String {
 /// Markdown for PR comments, check runs and job summaries.
 pub fn markdown(report: &Report) -> String {
     let mut out = String::new();
-    let mark = if report.conclusion == crate::report::Conclusion::Fail {
-        "❌"
-    } else {
-        "✅"
+    let mark = match report.conclusion {
+        Conclusion::Fail => "❌",
+        Conclusion::ActionRequired => "🟡",
+        Conclusion::Pass => "✅",
     };
     let _ = writeln!(out, "### {mark} modelgate: {}\n", cell(&verdict(report)));
     let blocks: Vec<String> = report
@@ -239,6 +309,7 @@ pub fn markdown(report: &Report) -> String {
         short(&report.head),
         report.changed_files
     );
+    markdown_approvals(&mut out, report);
     if !report.models.is_empty() {
         let _ = writeln!(
             out,
@@ -311,4 +382,49 @@ pub fn markdown(report: &Report) -> String {
         let _ = writeln!(out, "\n> ⚠️ {}", cell(warning));
     }
     out
+}
+
+fn markdown_approvals(out: &mut String, report: &Report) {
+    for line in governance_lines(report) {
+        let _ = writeln!(out, "> {}\n", cell(&line));
+    }
+    let Some(approvals) = &report.approvals else {
+        return;
+    };
+    let _ = writeln!(out, "**Approvals for tier {}**\n", approvals.tier);
+    for requirement in &approvals.requirements {
+        let mark = if requirement.met { "✅" } else { "⬜" };
+        let by = if requirement.by.is_empty() {
+            String::new()
+        } else {
+            format!(" — {}", requirement.by.join(", "))
+        };
+        let _ = writeln!(
+            out,
+            "- {mark} {}{}",
+            cell(&requirement.description),
+            cell(&by)
+        );
+    }
+    for risk in &approvals.accepted_risks {
+        let _ = writeln!(
+            out,
+            "- 🟠 risk accepted by {}: {} ({})",
+            cell(&risk.by),
+            cell(&risk.reason),
+            risk.checks.join(", ")
+        );
+    }
+    if !approvals.ignored.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n<details><summary>{} review(s) or command(s) not counted</summary>\n",
+            approvals.ignored.len()
+        );
+        for ignored in &approvals.ignored {
+            let _ = writeln!(out, "- {}", cell(ignored));
+        }
+        let _ = writeln!(out, "\n</details>");
+    }
+    let _ = writeln!(out);
 }

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::approvals::Approvals;
 use crate::card::{Direction, MetricRule};
 use crate::convention::PolicySource;
 use crate::policy::CheckKind;
@@ -25,11 +26,39 @@ pub struct Report {
     /// The pull request's tier: the strictest of every touched model's tier at base and
     /// head; `null` when no model is touched.
     pub tier: Option<String>,
+    /// Set when a failing check raised the tier (policy `escalate`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub escalation: Option<Escalation>,
     pub policy: PolicyInfo,
     pub changed_files: usize,
     pub models: Vec<ModelReport>,
     /// Problems outside the touched models that did not stop the evaluation.
     pub warnings: Vec<String>,
+    /// The approvals verdict; `null` without pull-request facts (a local `check`).
+    pub approvals: Option<Approvals>,
+}
+
+impl Report {
+    /// Blocking failures not covered by an accepted risk, as `model check`.
+    pub fn blocking_failures(&self) -> Vec<String> {
+        self.models
+            .iter()
+            .flat_map(|m| {
+                m.checks
+                    .iter()
+                    .filter(|c| c.blocking && !c.accepted)
+                    .map(move |c| format!("{} {}", m.id, c.kind))
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Escalation {
+    pub from: String,
+    pub to: String,
+    /// e.g. `credit-risk drift failed: escalate.drift is high`.
+    pub reasons: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -37,6 +66,8 @@ pub struct Report {
 pub enum Conclusion {
     Pass,
     Fail,
+    /// The checks pass (or their failures were accepted) but approvals are missing.
+    ActionRequired,
 }
 
 impl Conclusion {
@@ -44,6 +75,7 @@ impl Conclusion {
         match self {
             Conclusion::Pass => "pass",
             Conclusion::Fail => "fail",
+            Conclusion::ActionRequired => "action_required",
         }
     }
 }
@@ -53,6 +85,27 @@ pub struct PolicyInfo {
     /// Where the policy was read: the base branch's tip, or the built-in defaults.
     pub source: PolicySource,
     /// The checks whose failure fails the pull request, from the pull request's tier.
+    pub block_on: Vec<CheckKind>,
+    /// When the pull request edits the policy: what the proposed policy would require.
+    /// It takes effect only after merge; this change is judged by the base policy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proposed: Option<ProposedPolicy>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProposedPolicy {
+    pub valid: bool,
+    /// Problems of an invalid proposed policy, as `file:line:column: message`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+    /// The tier this change would have under the proposed policy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approvals: Option<u32>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub teams: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub block_on: Vec<CheckKind>,
 }
 
@@ -123,6 +176,9 @@ pub struct Check {
     pub summary: String,
     /// True when this check failed and the pull request's tier blocks on its kind.
     pub blocking: bool,
+    /// True when a blocking failure was accepted with `/modelgate accept-risk`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub accepted: bool,
     /// Regression checks: one entry per metric at base or head.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metrics: Option<Vec<MetricDelta>>,
@@ -141,6 +197,7 @@ impl Check {
             status,
             summary: summary.into(),
             blocking: false,
+            accepted: false,
             metrics: None,
             sections: None,
             findings: Vec::new(),
