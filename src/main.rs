@@ -30,6 +30,9 @@ enum Command {
     Check(CheckArgs),
     /// Validate every card, metrics file and the policy at a revision; list every problem.
     Lint(LintArgs),
+    /// The audit ledger of merged decisions, kept as git notes under refs/notes/modelgate.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Build the bundled example repository, evaluate its scripted pull requests and
     /// print their reports.
     Demo(DemoArgs),
@@ -70,6 +73,41 @@ struct LintArgs {
     format: LintFormat,
 }
 
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Write the decision record for a merge commit, chained to the previous record.
+    Record {
+        #[arg(long, default_value = ".")]
+        repo: PathBuf,
+        /// The merge commit.
+        #[arg(long)]
+        commit: String,
+        /// The report of the merged pull request (`check --format json`).
+        #[arg(long)]
+        report: PathBuf,
+        /// The pull request's facts, for its number.
+        #[arg(long)]
+        pr_facts: Option<PathBuf>,
+    },
+    /// Walk the chain and report every record altered, removed or reordered (exit 1).
+    Verify {
+        #[arg(long, default_value = ".")]
+        repo: PathBuf,
+        #[arg(long, value_enum, default_value_t = LintFormat::Text)]
+        format: LintFormat,
+    },
+    /// Print the ledger's history, oldest first.
+    Log {
+        #[arg(long, default_value = ".")]
+        repo: PathBuf,
+        /// Only records touching this model.
+        #[arg(long)]
+        model: Option<String>,
+        #[arg(long, value_enum, default_value_t = LintFormat::Text)]
+        format: LintFormat,
+    },
+}
+
 #[derive(Debug, clap::Args)]
 struct DemoArgs {
     /// Where to create the example repository (must not exist or be empty).
@@ -99,6 +137,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => check(args),
         Command::Lint(args) => lint(args),
+        Command::Audit(command) => audit(command),
         Command::Demo(args) => demo::run(args.out, args.format),
     };
     match result {
@@ -188,4 +227,110 @@ fn lint(args: LintArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+fn audit(command: AuditCommand) -> anyhow::Result<ExitCode> {
+    use modelgate_core::audit;
+    match command {
+        AuditCommand::Record {
+            repo,
+            commit,
+            report,
+            pr_facts,
+        } => {
+            let repo = open(&repo)?;
+            let bytes =
+                std::fs::read(&report).with_context(|| format!("reading {}", report.display()))?;
+            let facts = pr_facts.as_deref().map(read_facts).transpose()?;
+            let request = audit::RecordRequest {
+                commit: &commit,
+                report: &bytes,
+                report_file: &report.display().to_string(),
+                facts: facts.as_ref(),
+            };
+            let record = audit::record(&repo, &request)?;
+            println!(
+                "recorded #{} on {} ({})",
+                record.sequence, record.commit, record.conclusion
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCommand::Verify { repo, format } => {
+            let verification = audit::verify(&open(&repo)?)?;
+            match format {
+                LintFormat::Json => println!("{}", serde_json::to_string_pretty(&verification)?),
+                LintFormat::Text => {
+                    for problem in &verification.problems {
+                        println!("problem: {problem}");
+                    }
+                    let state = if verification.problems.is_empty() {
+                        "intact"
+                    } else {
+                        "NOT intact"
+                    };
+                    println!(
+                        "{} record(s); the ledger is {state}",
+                        verification.records.len()
+                    );
+                }
+            }
+            Ok(if verification.problems.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        AuditCommand::Log {
+            repo,
+            model,
+            format,
+        } => {
+            let verification = audit::log(&open(&repo)?, model.as_deref())?;
+            match format {
+                LintFormat::Json => {
+                    println!("{}", serde_json::to_string_pretty(&verification.records)?)
+                }
+                LintFormat::Text => {
+                    for record in &verification.records {
+                        let models: Vec<String> = record
+                            .models
+                            .iter()
+                            .map(|m| match &m.version {
+                                Some(v) => format!("{} {v}", m.id),
+                                None => m.id.clone(),
+                            })
+                            .collect();
+                        let pr = record.pr.map(|n| format!("PR #{n} ")).unwrap_or_default();
+                        let approvers: Vec<&str> =
+                            record.approvers.iter().map(|a| a.login.as_str()).collect();
+                        println!(
+                            "#{} {} {pr}tier {} {}: {}; approved by {}",
+                            record.sequence,
+                            &record.commit[..record.commit.len().min(10)],
+                            record.tier.as_deref().unwrap_or("-"),
+                            record.conclusion,
+                            models.join(", "),
+                            if approvers.is_empty() {
+                                "nobody".to_owned()
+                            } else {
+                                approvers.join(", ")
+                            }
+                        );
+                        for risk in &record.accepted_risks {
+                            println!(
+                                "    risk accepted by {}: {} ({})",
+                                risk.by,
+                                risk.reason,
+                                risk.checks.join(", ")
+                            );
+                        }
+                    }
+                    if !verification.problems.is_empty() {
+                        println!("the ledger is NOT intact: run `modelgate audit verify`");
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }

@@ -87,7 +87,7 @@ pub struct Requirement {
     pub by: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Approver {
     pub login: String,
     pub review_id: u64,

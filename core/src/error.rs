@@ -87,6 +87,9 @@ pub enum Error {
     #[error("lineage cycle through base_model: {}; a model cannot be its own upstream", .cycle.join(" -> "))]
     LineageCycle { cycle: Vec<String> },
 
+    #[error("audit ledger: {0}")]
+    Audit(String),
+
     #[error("pull-request facts: {0}")]
     PrFacts(String),
 

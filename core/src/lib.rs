@@ -2,6 +2,7 @@
 //! checks and policy. Pure of network I/O; the bot and the CLI wrap it.
 
 pub mod approvals;
+pub mod audit;
 pub mod card;
 pub mod convention;
 pub mod error;

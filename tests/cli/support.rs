@@ -47,6 +47,31 @@ impl TestRepo {
         ])
     }
 
+    /// `modelgate check --format json --pr-facts` with `facts` written to a file.
+    pub fn check_with_facts(&self, base: &str, head: &str, facts: &serde_json::Value) -> Outcome {
+        let facts_file = self.dir.path().join("facts.json");
+        std::fs::write(&facts_file, facts.to_string()).expect("write facts");
+        let path = self.path();
+        modelgate(&[
+            "check",
+            "--repo",
+            path.to_str().expect("utf-8 path"),
+            "--base",
+            base,
+            "--head",
+            head,
+            "--format",
+            "json",
+            "--pr-facts",
+            facts_file.to_str().expect("utf-8 path"),
+        ])
+    }
+
+    /// A file in the test's temporary folder (outside the repository).
+    pub fn scratch(&self, name: &str) -> std::path::PathBuf {
+        self.dir.path().join(name)
+    }
+
     pub fn lint(&self, rev: &str) -> Outcome {
         let path = self.path();
         modelgate(&[

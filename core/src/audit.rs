@@ -1,0 +1,354 @@
+//! The audit ledger: one decision record per merged pull request, kept in the repository
+//! itself as a git note on the merge commit under `refs/notes/modelgate`.
+//!
+//! Records form a hash chain: each holds the sha256 of the previous record's bytes and a
+//! digest of its own content, and a sequence number. `verify` detects a record edited
+//! (its digest or its successor's link no longer matches), removed (a gap in the sequence),
+//! moved to another commit or swapped (the record names the commit it belongs to), and
+//! forged (a wrong previous digest). Rewriting every record after an edit, with their
+//! digests, is not detectable from the ledger alone: publish the latest digest elsewhere
+//! (for example in the PR comment) to anchor it.
+
+use std::collections::BTreeMap;
+
+use git2::Oid;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::approvals::{Approver, PrFacts};
+use crate::error::{Diagnostic, Error, Result};
+use crate::git::Repo;
+use crate::path::RepoPath;
+use crate::policy::{POLICY_PATH, Policy};
+
+pub const NOTES_REF: &str = "refs/notes/modelgate";
+pub const AUDIT_SCHEMA: &str = "modelgate.audit/v1";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditRecord {
+    pub schema: String,
+    /// 1 for the first record, then one more for each.
+    pub sequence: u64,
+    /// The merge commit the record is attached to.
+    pub commit: String,
+    pub pr: Option<u64>,
+    pub base: String,
+    pub head: String,
+    pub models: Vec<AuditedModel>,
+    pub tier: Option<String>,
+    pub conclusion: String,
+    pub approvers: Vec<Approver>,
+    pub accepted_risks: Vec<AuditedRisk>,
+    pub report_sha256: String,
+    pub policy_sha256: String,
+    /// sha256 of the previous record's note, `null` for the first.
+    pub previous: Option<String>,
+    /// sha256 of this record serialized with `digest` empty.
+    pub digest: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditedModel {
+    pub id: String,
+    pub change: String,
+    pub version: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditedRisk {
+    pub by: String,
+    pub reason: String,
+    pub comment_id: u64,
+    pub checks: Vec<String>,
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl AuditRecord {
+    /// The note's exact bytes.
+    fn to_note(&self) -> Result<String> {
+        serde_json::to_string_pretty(self)
+            .map(|text| text + "\n")
+            .map_err(|e| Error::Audit(format!("serializing a record: {e}")))
+    }
+
+    fn content_digest(&self) -> Result<String> {
+        let mut unsigned = self.clone();
+        unsigned.digest = String::new();
+        Ok(sha256_hex(unsigned.to_note()?.as_bytes()))
+    }
+}
+
+/// A note read from the ledger: the commit it is attached to, its bytes and its record.
+struct StoredNote {
+    annotated: Oid,
+    bytes: String,
+    record: std::result::Result<AuditRecord, String>,
+}
+
+fn read_notes(repo: &Repo) -> Result<Vec<StoredNote>> {
+    let git = repo.git();
+    let iter = match git.notes(Some(NOTES_REF)) {
+        Ok(iter) => iter,
+        Err(error) if error.code() == git2::ErrorCode::NotFound => return Ok(Vec::new()),
+        Err(error) => return Err(Error::git("listing audit notes")(error)),
+    };
+    let mut notes = Vec::new();
+    for entry in iter {
+        let (_, annotated) = entry.map_err(Error::git("listing audit notes"))?;
+        let note = git
+            .find_note(Some(NOTES_REF), annotated)
+            .map_err(Error::git("reading an audit note"))?;
+        let bytes = String::from_utf8_lossy(note.message_bytes()).into_owned();
+        let record = serde_json::from_str::<AuditRecord>(&bytes).map_err(|e| e.to_string());
+        notes.push(StoredNote {
+            annotated,
+            bytes,
+            record,
+        });
+    }
+    Ok(notes)
+}
+
+/// What `audit record` needs besides the repository.
+#[derive(Debug)]
+pub struct RecordRequest<'a> {
+    /// The merge commit (any revision).
+    pub commit: &'a str,
+    /// The report's JSON bytes, as `check --format json` wrote them.
+    pub report: &'a [u8],
+    pub report_file: &'a str,
+    pub facts: Option<&'a PrFacts>,
+}
+
+/// Writes the decision record for a merge commit. Recording the same report on the same
+/// commit again is a no-op (a rerun of the Action); a different one is refused.
+pub fn record(repo: &Repo, request: &RecordRequest<'_>) -> Result<AuditRecord> {
+    let commit = repo.resolve(request.commit)?;
+    let report: serde_json::Value = serde_json::from_slice(request.report)
+        .map_err(|e| Error::invalid(Diagnostic::from_json(request.report_file, &e)))?;
+    if report["schema"] != crate::report::REPORT_SCHEMA {
+        return Err(Error::invalid(Diagnostic::whole_file(
+            request.report_file,
+            format!(
+                "not a {} report (schema is {})",
+                crate::report::REPORT_SCHEMA,
+                report["schema"]
+            ),
+        )));
+    }
+    let report_sha256 = sha256_hex(request.report);
+
+    let chain = verify(repo)?;
+    if !chain.problems.is_empty() {
+        return Err(Error::Audit(format!(
+            "the ledger fails verification, so nothing is appended: {}",
+            chain.problems.join("; ")
+        )));
+    }
+    if let Some(existing) = chain
+        .records
+        .iter()
+        .find(|r| r.commit == commit.to_string())
+    {
+        if existing.report_sha256 == report_sha256 {
+            return Ok(existing.clone());
+        }
+        return Err(Error::Audit(format!(
+            "commit {commit} already has audit record #{} for another report",
+            existing.sequence
+        )));
+    }
+    let previous = match chain.records.last() {
+        Some(last) => Some(sha256_hex(last.to_note()?.as_bytes())),
+        None => None,
+    };
+
+    let text = |value: &serde_json::Value| value.as_str().map(str::to_owned);
+    let models = report["models"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|m| AuditedModel {
+            id: text(&m["id"]).unwrap_or_default(),
+            change: text(&m["change"]).unwrap_or_default(),
+            version: text(&m["version_head"]).or_else(|| text(&m["version_base"])),
+        })
+        .collect();
+    let approvals = &report["approvals"];
+    let approvers: Vec<Approver> =
+        serde_json::from_value(approvals["approvers"].clone()).unwrap_or_default();
+    let accepted_risks = approvals["accepted_risks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| AuditedRisk {
+            by: text(&r["by"]).unwrap_or_default(),
+            reason: text(&r["reason"]).unwrap_or_default(),
+            comment_id: r["comment_id"].as_u64().unwrap_or_default(),
+            checks: serde_json::from_value(r["checks"].clone()).unwrap_or_default(),
+        })
+        .collect();
+
+    let mut record = AuditRecord {
+        schema: AUDIT_SCHEMA.to_owned(),
+        sequence: chain.records.last().map_or(1, |r| r.sequence + 1),
+        commit: commit.to_string(),
+        pr: request.facts.and_then(|f| f.number),
+        base: text(&report["base"]).unwrap_or_default(),
+        head: text(&report["head"]).unwrap_or_default(),
+        models,
+        tier: text(&report["tier"]),
+        conclusion: text(&report["conclusion"]).unwrap_or_default(),
+        approvers,
+        accepted_risks,
+        report_sha256,
+        policy_sha256: policy_digest(repo, &report["policy"]["source"])?,
+        previous,
+        digest: String::new(),
+    };
+    record.digest = record.content_digest()?;
+    let note = record.to_note()?;
+    let git = repo.git();
+    let signature = git
+        .signature()
+        .or_else(|_| git2::Signature::now("modelgate", "modelgate@localhost"))
+        .map_err(Error::git("making a signature"))?;
+    git.note(
+        &signature,
+        &signature,
+        Some(NOTES_REF),
+        commit,
+        &note,
+        false,
+    )
+    .map_err(Error::git(format!("writing the audit note on {commit}")))?;
+    Ok(record)
+}
+
+/// sha256 of the policy the report was judged by: the file's bytes at the commit the report
+/// names, or of the serialized defaults.
+fn policy_digest(repo: &Repo, source: &serde_json::Value) -> Result<String> {
+    match (source["kind"].as_str(), source["commit"].as_str()) {
+        (Some("file"), Some(commit)) => {
+            let snapshot = repo.snapshot(repo.resolve(commit)?)?;
+            let path = RepoPath::parse(POLICY_PATH).map_err(|source| Error::Path {
+                path: POLICY_PATH.into(),
+                source,
+            })?;
+            let file = snapshot.read(&path)?.ok_or_else(|| {
+                Error::Audit(format!(
+                    "{POLICY_PATH} is missing at {commit}, where the report read it"
+                ))
+            })?;
+            Ok(sha256_hex(&file.content))
+        }
+        _ => {
+            let defaults = serde_json::to_vec(&Policy::default())
+                .map_err(|e| Error::Audit(format!("serializing the default policy: {e}")))?;
+            Ok(sha256_hex(&defaults))
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Verification {
+    /// Readable records in sequence order.
+    pub records: Vec<AuditRecord>,
+    /// Every problem found; empty when the ledger is intact.
+    pub problems: Vec<String>,
+}
+
+/// Walks the chain and reports every record that was altered, removed or reordered.
+pub fn verify(repo: &Repo) -> Result<Verification> {
+    let notes = read_notes(repo)?;
+    let mut problems = Vec::new();
+    let mut by_sequence: BTreeMap<u64, (AuditRecord, String)> = BTreeMap::new();
+    for note in notes {
+        let record = match note.record {
+            Ok(record) => record,
+            Err(error) => {
+                problems.push(format!(
+                    "the note on {} is not a readable audit record ({error}): altered",
+                    note.annotated
+                ));
+                continue;
+            }
+        };
+        if record.commit != note.annotated.to_string() {
+            problems.push(format!(
+                "record #{} names commit {} but is attached to {}: moved or swapped",
+                record.sequence, record.commit, note.annotated
+            ));
+        }
+        match record.content_digest() {
+            Ok(digest) if digest == record.digest => {}
+            _ => problems.push(format!(
+                "record #{} on {}: its content does not match its digest: altered",
+                record.sequence, record.commit
+            )),
+        }
+        if let Some((other, _)) = by_sequence.get(&record.sequence) {
+            problems.push(format!(
+                "records on {} and {} both claim #{}: forged",
+                other.commit, record.commit, record.sequence
+            ));
+            continue;
+        }
+        by_sequence.insert(record.sequence, (record, note.bytes));
+    }
+    let mut expected = 1u64;
+    let mut previous_bytes: Option<&String> = None;
+    for (sequence, (record, bytes)) in &by_sequence {
+        if *sequence != expected {
+            let missing = if *sequence == expected + 1 {
+                format!("#{expected} is")
+            } else {
+                format!("#{expected} to #{} are", sequence - 1)
+            };
+            problems.push(format!("record {missing} missing: removed"));
+            previous_bytes = None;
+        }
+        if let Some(previous) = previous_bytes {
+            let link = sha256_hex(previous.as_bytes());
+            if record.previous.as_deref() != Some(link.as_str()) {
+                problems.push(format!(
+                    "record #{sequence} does not link to record #{}: the earlier one was altered, or this one forged or reordered",
+                    sequence - 1
+                ));
+            }
+        } else if *sequence == 1 && record.previous.is_some() {
+            problems.push(
+                "record #1 links to a previous record, but none should exist: forged".to_owned(),
+            );
+        }
+        expected = sequence + 1;
+        previous_bytes = Some(bytes);
+    }
+    Ok(Verification {
+        records: by_sequence
+            .into_values()
+            .map(|(record, _)| record)
+            .collect(),
+        problems,
+    })
+}
+
+/// The ledger's records in order, optionally only those touching one model.
+pub fn log(repo: &Repo, model: Option<&str>) -> Result<Verification> {
+    let mut verification = verify(repo)?;
+    if let Some(model) = model {
+        verification
+            .records
+            .retain(|r| r.models.iter().any(|m| m.id == model));
+    }
+    Ok(verification)
+}

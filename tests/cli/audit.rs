@@ -1,0 +1,287 @@
+//! The audit ledger in git notes: recording, verifying, and every kind of tampering.
+
+use crate::support::{FULL_BODY, Outcome, TestRepo, card, modelgate, write};
+
+const NOTES_REF: &str = "refs/notes/modelgate";
+
+/// A repository with three merged pull requests, each recorded; returns the merge commits.
+fn ledger_of_three() -> (TestRepo, Vec<String>) {
+    let mut repo = TestRepo::new();
+    repo.commit(
+        "main",
+        None,
+        &[
+            write(
+                "models/m/card.md",
+                card("low", "version: 1.0.0\n", FULL_BODY),
+            ),
+            write("models/m/metrics.json", "{\"auc\": 0.80}"),
+        ],
+    );
+    let mut merges = Vec::new();
+    for (n, auc) in [(1, "0.81"), (2, "0.82"), (3, "0.83")] {
+        let branch = format!("pr{n}");
+        let metrics = format!("{{\"auc\": {auc}}}");
+        repo.commit(
+            &branch,
+            Some("main"),
+            &[write("models/m/metrics.json", &metrics)],
+        );
+        let report = repo.scratch(&format!("report{n}.json"));
+        let path = repo.path();
+        let repo_arg = path.to_str().expect("utf-8");
+        let check = modelgate(&[
+            "check",
+            "--repo",
+            repo_arg,
+            "--base",
+            "main",
+            "--head",
+            &branch,
+            "--format",
+            "json",
+            "--output",
+            report.to_str().expect("utf-8"),
+        ]);
+        assert_eq!(check.code, 0, "{}", check.stderr);
+        let merge = repo.commit("main", None, &[write("models/m/metrics.json", &metrics)]);
+        let facts = repo.scratch(&format!("facts{n}.json"));
+        std::fs::write(&facts, format!("{{\"number\": {n}, \"author\": \"ann\"}}")).expect("facts");
+        let recorded = modelgate(&[
+            "audit",
+            "record",
+            "--repo",
+            repo_arg,
+            "--commit",
+            &merge,
+            "--report",
+            report.to_str().expect("utf-8"),
+            "--pr-facts",
+            facts.to_str().expect("utf-8"),
+        ]);
+        assert_eq!(recorded.code, 0, "{}", recorded.stderr);
+        assert_eq!(
+            recorded.stdout,
+            format!("recorded #{n} on {merge} (pass)\n")
+        );
+        merges.push(merge);
+    }
+    (repo, merges)
+}
+
+fn verify(repo: &TestRepo) -> Outcome {
+    let path = repo.path();
+    modelgate(&["audit", "verify", "--repo", path.to_str().expect("utf-8")])
+}
+
+fn notes(repo: &TestRepo) -> git2::Repository {
+    git2::Repository::open(repo.path()).expect("open")
+}
+
+fn note_text(git: &git2::Repository, commit: &str) -> String {
+    let oid = git2::Oid::from_str(commit).expect("sha");
+    git.find_note(Some(NOTES_REF), oid)
+        .expect("note")
+        .message()
+        .expect("utf-8")
+        .to_owned()
+}
+
+fn overwrite(git: &git2::Repository, commit: &str, text: &str) {
+    let signature = git2::Signature::now("mallory", "mallory@example.invalid").expect("signature");
+    let oid = git2::Oid::from_str(commit).expect("sha");
+    git.note(&signature, &signature, Some(NOTES_REF), oid, text, true)
+        .expect("overwrite note");
+}
+
+fn problems(outcome: &Outcome) -> Vec<String> {
+    assert_eq!(
+        outcome.code, 1,
+        "tampering must fail verification:\n{}",
+        outcome.stdout
+    );
+    outcome
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("problem: "))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn an_intact_ledger_verifies_and_logs() {
+    let (repo, merges) = ledger_of_three();
+    let outcome = verify(&repo);
+    assert_eq!(
+        (outcome.code, outcome.stdout.as_str()),
+        (0, "3 record(s); the ledger is intact\n")
+    );
+
+    let path = repo.path();
+    let log = modelgate(&[
+        "audit",
+        "log",
+        "--repo",
+        path.to_str().expect("utf-8"),
+        "--model",
+        "m",
+        "--format",
+        "json",
+    ]);
+    let records: serde_json::Value = serde_json::from_str(&log.stdout).expect("json");
+    assert_eq!(records.as_array().map(Vec::len), Some(3));
+    assert_eq!(records[0]["schema"], "modelgate.audit/v1");
+    assert_eq!(records[2]["commit"], merges[2].as_str());
+    assert_eq!(records[2]["pr"], 3);
+    assert_eq!(records[2]["models"][0]["version"], "1.0.0");
+    assert!(records[0]["previous"].is_null());
+    assert_eq!(records[1]["previous"].as_str().map(str::len), Some(64));
+    let other = modelgate(&[
+        "audit",
+        "log",
+        "--repo",
+        path.to_str().expect("utf-8"),
+        "--model",
+        "nope",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(other.stdout.trim(), "[]");
+    let text = modelgate(&["audit", "log", "--repo", path.to_str().expect("utf-8")]);
+    assert!(text.stdout.starts_with("#1 "), "{}", text.stdout);
+    assert!(
+        text.stdout
+            .contains("PR #3 tier low pass: m 1.0.0; approved by nobody"),
+        "{}",
+        text.stdout
+    );
+
+    // Recording the same report again is a no-op; a different report on the same commit is refused.
+    let report = repo.scratch("report3.json");
+    let again = modelgate(&[
+        "audit",
+        "record",
+        "--repo",
+        path.to_str().expect("utf-8"),
+        "--commit",
+        &merges[2],
+        "--report",
+        report.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let other_report = repo.scratch("report1.json");
+    let clash = modelgate(&[
+        "audit",
+        "record",
+        "--repo",
+        path.to_str().expect("utf-8"),
+        "--commit",
+        &merges[2],
+        "--report",
+        other_report.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(clash.code, 2);
+    assert!(
+        clash.stderr.contains("already has audit record #3"),
+        "{}",
+        clash.stderr
+    );
+}
+
+#[test]
+fn an_edited_note_is_detected() {
+    let (repo, merges) = ledger_of_three();
+    let git = notes(&repo);
+    let edited =
+        note_text(&git, &merges[1]).replace("\"conclusion\": \"pass\"", "\"conclusion\": \"fail\"");
+    overwrite(&git, &merges[1], &edited);
+    let found = problems(&verify(&repo));
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("record #2") && p.contains("altered")),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|p| p.starts_with("record #3 does not link to record #2")),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_deleted_note_is_detected() {
+    let (repo, merges) = ledger_of_three();
+    let git = notes(&repo);
+    let signature = git2::Signature::now("mallory", "mallory@example.invalid").expect("signature");
+    git.note_delete(
+        git2::Oid::from_str(&merges[1]).expect("sha"),
+        Some(NOTES_REF),
+        &signature,
+        &signature,
+    )
+    .expect("delete");
+    let found = problems(&verify(&repo));
+    assert!(
+        found.contains(&"record #2 is missing: removed".to_owned()),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn swapped_notes_are_detected() {
+    let (repo, merges) = ledger_of_three();
+    let git = notes(&repo);
+    let (first, second) = (note_text(&git, &merges[0]), note_text(&git, &merges[1]));
+    overwrite(&git, &merges[0], &second);
+    overwrite(&git, &merges[1], &first);
+    let found = problems(&verify(&repo));
+    assert!(
+        found
+            .iter()
+            .any(|p| p.starts_with("record #1 names commit") && p.ends_with("moved or swapped")),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|p| p.starts_with("record #2 names commit") && p.ends_with("moved or swapped")),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_forged_record_with_a_wrong_previous_digest_is_detected() {
+    let (mut repo, merges) = ledger_of_three();
+    let forged_commit = repo.commit("main", None, &[write("README.md", "forged\n")]);
+    let git = notes(&repo);
+    // A well-formed record #4 with a correct digest of its own, but a made-up link.
+    let mut record: serde_json::Value =
+        serde_json::from_str(&note_text(&git, &merges[2])).expect("json");
+    record["sequence"] = 4.into();
+    record["commit"] = forged_commit.clone().into();
+    record["previous"] = "0".repeat(64).into();
+    record["digest"] = "".into();
+    let unsigned = serde_json::to_string_pretty(&record).expect("json") + "\n";
+    let digest: String = {
+        use sha2::Digest;
+        sha2::Sha256::digest(unsigned.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    record["digest"] = digest.into();
+    overwrite(
+        &git,
+        &forged_commit,
+        &(serde_json::to_string_pretty(&record).expect("json") + "\n"),
+    );
+    let found = problems(&verify(&repo));
+    assert_eq!(
+        found,
+        [
+            "record #4 does not link to record #3: the earlier one was altered, or this one forged or reordered"
+        ]
+    );
+}
