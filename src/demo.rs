@@ -5,8 +5,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use include_dir::{Dir, include_dir};
+use modelgate_core::approvals::PrFacts;
 use modelgate_core::scenario::Scenario;
-use modelgate_core::{Repo, evaluate};
+use modelgate_core::{Repo, evaluate, evaluate_pr, render};
 
 use crate::{Format, render_report};
 
@@ -42,29 +43,64 @@ pub fn run(out: Option<PathBuf>, format: Format) -> anyhow::Result<ExitCode> {
     scenario.build(&target, &|folder| files_under(folder))?;
 
     let repo = Repo::open(&target)?;
-    let mut outcomes = Vec::new();
+    let mut outcomes: Vec<Outcome> = Vec::new();
     let mut json_reports = Vec::new();
     for pr in &scenario.pull_requests {
         let report = evaluate(&repo, &pr.base, &pr.head)?;
+        let heading = format!("Pull request: {} ({} → {})", pr.title, pr.head, pr.base);
         match format {
-            Format::Json => json_reports.push(serde_json::json!({
+            Format::Text => println!(
+                "━━ {heading}\n   {}\n\n{}",
+                pr.story,
+                render_report(&report, format)?
+            ),
+            Format::Markdown => println!(
+                "## {heading}\n\n{}\n\n{}",
+                pr.story,
+                render_report(&report, format)?
+            ),
+            Format::Json => {}
+        }
+        outcomes.push(Outcome {
+            title: pr.title.clone(),
+            expected: pr.expect.clone(),
+            got: report.conclusion.as_str(),
+        });
+        let mut stages = Vec::new();
+        for review in &pr.reviews {
+            let facts = stage_facts(&review.facts, &report.head)?;
+            let staged = evaluate_pr(&repo, &pr.base, &pr.head, Some(&facts))?;
+            match format {
+                Format::Text => println!(
+                    "   ▸ with reviews, {}:\n{}",
+                    review.stage,
+                    indent(&render::approvals_text(&staged))
+                ),
+                Format::Markdown => println!(
+                    "### With reviews: {}\n\n{}",
+                    review.stage,
+                    render::markdown(&staged)
+                ),
+                Format::Json => {
+                    stages.push(serde_json::json!({"stage": review.stage, "report": staged}))
+                }
+            }
+            outcomes.push(Outcome {
+                title: format!("{}, {}", pr.title, review.stage),
+                expected: review.expect.clone(),
+                got: staged.conclusion.as_str(),
+            });
+        }
+        if format == Format::Json {
+            json_reports.push(serde_json::json!({
                 "title": pr.title,
                 "base": pr.base,
                 "head": pr.head,
                 "story": pr.story,
                 "report": report,
-            })),
-            Format::Text | Format::Markdown => {
-                let heading = format!("Pull request: {} ({} → {})", pr.title, pr.head, pr.base);
-                if format == Format::Text {
-                    println!("━━ {heading}\n   {}\n", pr.story);
-                } else {
-                    println!("## {heading}\n\n{}\n", pr.story);
-                }
-                println!("{}", render_report(&report, format)?);
-            }
+                "review_stages": stages,
+            }));
         }
-        outcomes.push((pr, report.conclusion.as_str()));
     }
     if format == Format::Json {
         let document = serde_json::json!({
@@ -76,11 +112,11 @@ pub fn run(out: Option<PathBuf>, format: Format) -> anyhow::Result<ExitCode> {
 
     let surprises: Vec<String> = outcomes
         .iter()
-        .filter(|(pr, conclusion)| pr.expect != *conclusion)
-        .map(|(pr, conclusion)| format!("{}: expected {}, got {conclusion}", pr.title, pr.expect))
+        .filter(|o| o.expected != o.got)
+        .map(|o| format!("{}: expected {}, got {}", o.title, o.expected, o.got))
         .collect();
     if format == Format::Text {
-        print_summary(&target, &outcomes);
+        print_summary(&target, &scenario, &outcomes);
     }
     if !surprises.is_empty() {
         bail!(
@@ -91,16 +127,36 @@ pub fn run(out: Option<PathBuf>, format: Format) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_summary(
-    target: &Path,
-    outcomes: &[(&modelgate_core::scenario::ScriptedPullRequest, &str)],
-) {
+/// One scripted evaluation and how it concluded.
+struct Outcome {
+    title: String,
+    expected: String,
+    got: &'static str,
+}
+
+/// A review stage's facts, with `$HEAD` standing for the pull request's head commit.
+fn stage_facts(file: &str, head: &str) -> anyhow::Result<PrFacts> {
+    let text = EXAMPLE
+        .get_file(file)
+        .and_then(|f| f.contents_utf8())
+        .with_context(|| format!("the example's {file} is missing from this build"))?;
+    Ok(PrFacts::from_json(
+        &format!("fixtures/example/{file}"),
+        &text.replace("$HEAD", head),
+    )?)
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|line| format!("     {line}\n")).collect()
+}
+
+fn print_summary(target: &Path, scenario: &Scenario, outcomes: &[Outcome]) {
     println!("━━ Summary");
-    for (pr, conclusion) in outcomes {
-        println!("   {:<5} {}", conclusion.to_uppercase(), pr.title);
+    for outcome in outcomes {
+        println!("   {:<16} {}", outcome.got.to_uppercase(), outcome.title);
     }
     println!("\nThe example repository is at {}", target.display());
-    if let Some((first, _)) = outcomes.first() {
+    if let Some(first) = scenario.pull_requests.first() {
         println!("Try it yourself:");
         println!(
             "   modelgate check --repo {} --base {} --head {} --format markdown",

@@ -181,37 +181,52 @@ pub fn text(report: &Report) -> String {
     for line in governance_lines(report) {
         let _ = writeln!(out, "\n{line}");
     }
-    if let Some(approvals) = &report.approvals {
-        let state = if approvals.satisfied {
-            "complete"
-        } else {
-            "missing"
-        };
-        let _ = writeln!(out, "\napprovals for tier {}: {state}", approvals.tier);
-        for requirement in &approvals.requirements {
-            let mark = if requirement.met { "x" } else { " " };
-            let by = if requirement.by.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", requirement.by.join(", "))
-            };
-            let _ = writeln!(out, "  [{mark}] {}{by}", requirement.description);
-        }
-        for risk in &approvals.accepted_risks {
-            let _ = writeln!(
-                out,
-                "  accepted by {}: {} ({})",
-                risk.by,
-                risk.reason,
-                risk.checks.join(", ")
-            );
-        }
-        for ignored in &approvals.ignored {
-            let _ = writeln!(out, "  - {ignored}");
-        }
+    if report.approvals.is_some() {
+        let _ = write!(out, "\n{}", approvals_block(report));
     }
     for warning in &report.warnings {
         let _ = writeln!(out, "\nwarning: {warning}");
+    }
+    out
+}
+
+/// The verdict and the approvals checklist alone, for following a pull request through its
+/// reviews.
+pub fn approvals_text(report: &Report) -> String {
+    format!("{}\n{}", verdict(report), approvals_block(report))
+}
+
+fn approvals_block(report: &Report) -> String {
+    let mut out = String::new();
+    let Some(approvals) = &report.approvals else {
+        return out;
+    };
+    let state = if approvals.satisfied {
+        "complete"
+    } else {
+        "missing"
+    };
+    let _ = writeln!(out, "approvals for tier {}: {state}", approvals.tier);
+    for requirement in &approvals.requirements {
+        let mark = if requirement.met { "x" } else { " " };
+        let by = if requirement.by.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", requirement.by.join(", "))
+        };
+        let _ = writeln!(out, "  [{mark}] {}{by}", requirement.description);
+    }
+    for risk in &approvals.accepted_risks {
+        let _ = writeln!(
+            out,
+            "  risk accepted by {}: {} ({})",
+            risk.by,
+            risk.reason,
+            risk.checks.join(", ")
+        );
+    }
+    for ignored in &approvals.ignored {
+        let _ = writeln!(out, "  - not counted: {ignored}");
     }
     out
 }

@@ -226,6 +226,18 @@ pub struct ScriptedPullRequest {
     pub expect: String,
     /// One sentence on what the pull request shows.
     pub story: String,
+    /// Review stages: the pull request's facts at each, and the conclusion expected.
+    #[serde(default)]
+    pub reviews: Vec<ScriptedReview>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScriptedReview {
+    pub stage: String,
+    /// A JSON file of the scenario in the shape of `check --pr-facts`.
+    pub facts: String,
+    pub expect: String,
 }
 
 impl Scenario {

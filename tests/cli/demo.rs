@@ -9,10 +9,15 @@ fn demo_builds_the_example_and_shows_every_verdict() {
     let outcome = modelgate(&["demo", "--out", out.to_str().expect("utf-8")]);
     assert_eq!(outcome.code, 0, "{}\n{}", outcome.stdout, outcome.stderr);
     for line in [
-        "   FAIL  Retrain credit-risk",
-        "   PASS  Refresh the credit applications",
-        "   FAIL  Lower credit-risk's tier",
-        "   PASS  Retrain support-router",
+        "   FAIL             Retrain credit-risk\n",
+        "   FAIL             Retrain credit-risk, awaiting review\n",
+        "   PASS             Retrain credit-risk, risk accepted by model risk, two approvals\n",
+        "   PASS             Refresh the support tickets\n",
+        "   ACTION_REQUIRED  Refresh the support tickets, awaiting review\n",
+        "   PASS             Refresh the support tickets, approved\n",
+        "   FAIL             Lower credit-risk's tier\n",
+        "   ACTION_REQUIRED  Retrain support-router, awaiting review\n",
+        "   PASS             Retrain support-router, approved\n",
     ] {
         assert!(
             outcome.stdout.contains(line),
@@ -65,9 +70,20 @@ fn demo_json_carries_each_report() {
         .iter()
         .filter_map(|m| m["id"].as_str())
         .collect();
-    assert_eq!(reached, ["credit-base", "credit-risk"]);
+    assert_eq!(reached, ["support-router", "ticket-encoder"]);
+    assert_eq!(
+        refresh["models"][0]["reasons"][0],
+        "upstream ticket-encoder touched"
+    );
     assert_eq!(
         refresh["models"][1]["reasons"][0],
-        "upstream credit-base touched"
+        "dataset data/support/tickets.csv changed"
     );
+    assert_eq!(refresh["tier"], "medium");
+    let stages = prs[0]["review_stages"].as_array().expect("stages");
+    assert_eq!(
+        stages[1]["report"]["approvals"]["accepted_risks"][0]["by"],
+        "gil"
+    );
+    assert_eq!(stages[1]["report"]["conclusion"], "pass");
 }
