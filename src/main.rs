@@ -30,6 +30,10 @@ enum Command {
     Check(CheckArgs),
     /// Validate every card, metrics file and the policy at a revision; list every problem.
     Lint(LintArgs),
+    /// Run the GitHub App webhook server: evaluate pull requests, post the sticky comment
+    /// and check runs, record merges. Settings come from MODELGATE_* variables and/or a
+    /// TOML file (see README).
+    Serve(ServeArgs),
     /// The audit ledger of merged decisions, kept as git notes under refs/notes/modelgate.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -71,6 +75,14 @@ struct LintArgs {
     rev: String,
     #[arg(long, value_enum, default_value_t = LintFormat::Text)]
     format: LintFormat,
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// A TOML file with the same settings as the MODELGATE_* variables, in lower case
+    /// without the prefix; variables that are set win.
+    #[arg(long)]
+    config: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -138,6 +150,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check(args),
         Command::Lint(args) => lint(args),
         Command::Audit(command) => audit(command),
+        Command::Serve(args) => serve(args),
         Command::Demo(args) => demo::run(args.out, args.format),
     };
     match result {
@@ -332,5 +345,44 @@ fn audit(command: AuditCommand) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let config =
+        modelgate_bot::Config::load(args.config.as_deref(), &|name| std::env::var(name).ok())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let bot =
+            modelgate_bot::Bot::new(config, modelgate_bot::github::RetryPolicy::default()).await?;
+        modelgate_bot::serve(bot, shutdown_signal()).await?;
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Ctrl-C or SIGTERM: stop accepting deliveries and let running jobs finish.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
     }
 }

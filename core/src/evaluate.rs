@@ -181,6 +181,26 @@ pub fn evaluate_pr(
     Ok(report)
 }
 
+/// The teams whose members the approvals verdict needs: those the pull request's tier
+/// requires and those that own a touched model. The bot resolves them through GitHub's API.
+pub fn teams_needed(repo: &Repo, report: &Report) -> Result<Vec<String>> {
+    let (policy, _) = read_policy(&repo.snapshot(repo.resolve(&report.base)?)?)?;
+    let mut teams: Vec<String> = report
+        .tier
+        .as_deref()
+        .and_then(|tier| policy.tier(tier))
+        .map(|tier| tier.teams.clone())
+        .unwrap_or_default();
+    for owner in report.models.iter().flat_map(|m| &m.owners) {
+        if owner.contains('/') {
+            teams.push(owner.trim_start_matches('@').to_owned());
+        }
+    }
+    teams.sort();
+    teams.dedup();
+    Ok(teams)
+}
+
 /// Raises the tier when a failing check's kind names a stricter tier in `escalate`.
 fn escalate(policy: &Policy, tier: &str, models: &[ModelReport]) -> Option<Escalation> {
     let mut to = tier.to_owned();

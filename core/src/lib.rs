@@ -20,7 +20,7 @@ pub mod scenario;
 mod yaml;
 
 pub use error::{Diagnostic, Error, Result};
-pub use evaluate::{evaluate, evaluate_pr};
+pub use evaluate::{evaluate, evaluate_pr, teams_needed};
 pub use git::Repo;
 pub use lint::lint;
 pub use report::Report;

@@ -3,7 +3,9 @@
 
 mod approvals;
 mod audit;
+mod bot;
 mod check;
 mod demo;
+mod fake_github;
 mod lint;
 mod support;

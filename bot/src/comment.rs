@@ -1,0 +1,233 @@
+//! The sticky PR comment and the check-run outputs, rendered from the report by pure
+//! functions. GitHub refuses comment bodies over 65,536 characters and check-run summaries
+//! or texts over 65,535, so sections shrink to fit, with a note saying so.
+
+use std::fmt::Write;
+
+use modelgate_core::Report;
+use modelgate_core::render;
+
+/// Hidden marker that identifies the bot's sticky comment (with the bot's own login).
+pub const MARKER: &str = "<!-- modelgate:report -->";
+pub const COMMENT_LIMIT: usize = 65_536;
+pub const CHECK_TEXT_LIMIT: usize = 65_535;
+
+pub const EVALUATION_CHECK: &str = "modelgate / evaluation";
+pub const APPROVALS_CHECK: &str = "modelgate / approvals";
+
+/// The comment body: full when it fits, else compact, else the first models only.
+pub fn comment(report: &Report) -> String {
+    let full = format!(
+        "{MARKER}\n{}{}",
+        render::markdown(report),
+        lineage_section(report)
+    );
+    if full.chars().count() <= COMMENT_LIMIT {
+        return full;
+    }
+    let note = "\n\n> Details were shrunk to fit GitHub's 65,536-character limit; the check run `modelgate / evaluation` and `modelgate check --format json` have the full report.\n";
+    let compact = format!("{MARKER}\n{}{note}", compact_markdown(report, usize::MAX));
+    if compact.chars().count() <= COMMENT_LIMIT {
+        return compact;
+    }
+    // Many touched models: keep the verdict and as many rows as fit.
+    let mut rows = report.models.len();
+    loop {
+        rows /= 2;
+        let body = format!("{MARKER}\n{}{note}", compact_markdown(report, rows));
+        if body.chars().count() <= COMMENT_LIMIT || rows == 0 {
+            return truncate(&body, COMMENT_LIMIT);
+        }
+    }
+}
+
+/// The verdict, approvals and one table row per model, without per-metric tables.
+fn compact_markdown(report: &Report, max_rows: usize) -> String {
+    let full = render::markdown(report);
+    // The header (verdict, tier line, approvals) is everything before the first model table.
+    let header = full.split("\n| Model |").next().unwrap_or(&full);
+    let mut out = String::from(header);
+    let _ = writeln!(
+        out,
+        "\n| Model | Change | Why | Checks |\n|---|---|---|---|"
+    );
+    for model in report.models.iter().take(max_rows) {
+        let checks: Vec<String> = model
+            .checks
+            .iter()
+            .map(|c| format!("{} {}", c.kind, c.status.as_str()))
+            .collect();
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} | {} |",
+            model.id.replace('|', "\\|"),
+            model.change.as_str(),
+            model.reasons.join("; ").replace('|', "\\|"),
+            checks.join(", ")
+        );
+    }
+    if report.models.len() > max_rows {
+        let _ = writeln!(
+            out,
+            "| … | | {} more model(s) not shown | |",
+            report.models.len() - max_rows
+        );
+    }
+    out
+}
+
+/// "This change reaches: …", with a Mermaid picture beside the list when lineage or a
+/// dataset carried the change to other models.
+fn lineage_section(report: &Report) -> String {
+    let reached: Vec<&modelgate_core::report::ModelReport> = report
+        .models
+        .iter()
+        .filter(|m| m.reasons.iter().any(|r| r != "folder changed"))
+        .collect();
+    if reached.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\n#### Lineage impact\n\nThis change reaches:\n");
+    for model in &reached {
+        let _ = writeln!(out, "- `{}`: {}", model.id, model.reasons.join("; "));
+    }
+    let _ = writeln!(out, "\n```mermaid\ngraph LR");
+    for (index, model) in report.models.iter().enumerate() {
+        let _ = writeln!(out, "  m{index}[\"{}\"]", mermaid_label(&model.id));
+    }
+    let mut datasets: Vec<String> = Vec::new();
+    for (index, model) in report.models.iter().enumerate() {
+        for reason in &model.reasons {
+            if let Some(upstream) = reason
+                .strip_prefix("upstream ")
+                .and_then(|r| r.strip_suffix(" touched"))
+                && let Some(from) = report.models.iter().position(|m| m.id == upstream)
+            {
+                let _ = writeln!(out, "  m{from} --> m{index}");
+            }
+            if let Some(path) = reason
+                .strip_prefix("dataset ")
+                .and_then(|r| r.strip_suffix(" changed"))
+            {
+                let at = datasets.iter().position(|d| d == path).unwrap_or_else(|| {
+                    datasets.push(path.to_owned());
+                    datasets.len() - 1
+                });
+                let _ = writeln!(out, "  d{at}[(\"{}\")] --> m{index}", mermaid_label(path));
+            }
+        }
+    }
+    let _ = writeln!(out, "```");
+    out
+}
+
+fn mermaid_label(text: &str) -> String {
+    text.replace('"', "'")
+}
+
+fn truncate(text: &str, limit: usize) -> String {
+    text.chars().take(limit).collect()
+}
+
+/// A check run's output: title, summary and text, each within GitHub's limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckOutput {
+    pub title: String,
+    pub summary: String,
+    pub text: String,
+    /// `success`, `failure` or `action_required`.
+    pub conclusion: &'static str,
+}
+
+pub fn evaluation_output(report: &Report) -> CheckOutput {
+    let blocking = report.blocking_failures();
+    let (conclusion, title) = if blocking.is_empty() {
+        (
+            "success",
+            format!(
+                "{} model(s) evaluated, no blocking failure",
+                report.models.len()
+            ),
+        )
+    } else {
+        (
+            "failure",
+            format!("Blocking failure in {}", blocking.join(", ")),
+        )
+    };
+    let markdown = render::markdown(report);
+    CheckOutput {
+        title: truncate(&title, 1000),
+        summary: truncate(
+            markdown.split("\n| Model |").next().unwrap_or(&markdown),
+            CHECK_TEXT_LIMIT,
+        ),
+        text: truncate(&markdown, CHECK_TEXT_LIMIT),
+        conclusion,
+    }
+}
+
+pub fn approvals_output(report: &Report) -> CheckOutput {
+    let Some(approvals) = &report.approvals else {
+        return CheckOutput {
+            title: "No approvals judged".to_owned(),
+            summary: "The pull request's facts were not available.".to_owned(),
+            text: String::new(),
+            conclusion: "action_required",
+        };
+    };
+    let missing = approvals.requirements.iter().filter(|r| !r.met).count();
+    let (conclusion, title) = if missing == 0 {
+        (
+            "success",
+            format!("Approvals complete for tier {}", approvals.tier),
+        )
+    } else {
+        (
+            "action_required",
+            format!(
+                "{missing} requirement(s) missing for tier {}",
+                approvals.tier
+            ),
+        )
+    };
+    let mut summary = String::new();
+    for requirement in &approvals.requirements {
+        let mark = if requirement.met { "✅" } else { "⬜" };
+        let by = if requirement.by.is_empty() {
+            "nobody yet".to_owned()
+        } else {
+            requirement.by.join(", ")
+        };
+        let state = if requirement.met {
+            "met by"
+        } else {
+            "missing; so far"
+        };
+        let _ = writeln!(
+            summary,
+            "- {mark} {}: {state} {by}",
+            requirement.description
+        );
+    }
+    for risk in &approvals.accepted_risks {
+        let _ = writeln!(
+            summary,
+            "- 🟠 risk accepted by {}: {} ({})",
+            risk.by,
+            risk.reason,
+            risk.checks.join(", ")
+        );
+    }
+    let text = approvals
+        .ignored
+        .iter()
+        .map(|i| format!("- {i}\n"))
+        .collect::<String>();
+    CheckOutput {
+        title,
+        summary: truncate(&summary, CHECK_TEXT_LIMIT),
+        text: truncate(&text, CHECK_TEXT_LIMIT),
+        conclusion,
+    }
+}

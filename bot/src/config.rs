@@ -1,0 +1,255 @@
+//! `modelgate serve` configuration: environment variables (`MODELGATE_*`) over an optional
+//! TOML file with the same names in lower case.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::events::RepoName;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("reading {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Toml { path: String, message: String },
+    #[error("{name} is `{value}`: expected {expected}")]
+    Invalid {
+        name: String,
+        value: String,
+        expected: &'static str,
+    },
+    #[error(
+        "no GitHub credentials: set MODELGATE_GITHUB_TOKEN, or MODELGATE_APP_ID with MODELGATE_PRIVATE_KEY_FILE"
+    )]
+    NoCredentials,
+    #[error("no webhook secret: set MODELGATE_WEBHOOK_SECRET (comma-separated to rotate)")]
+    NoSecret,
+}
+
+/// How the bot authenticates to GitHub.
+#[derive(Clone)]
+pub enum Credentials {
+    Token(String),
+    App {
+        app_id: u64,
+        private_key_pem: String,
+    },
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credentials::Token(_) => f.write_str("Token(<redacted>)"),
+            Credentials::App { app_id, .. } => {
+                write!(f, "App {{ app_id: {app_id}, private_key: <redacted> }}")
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub webhook_secrets: Vec<String>,
+    pub credentials: Credentials,
+    pub api_url: String,
+    pub cache_dir: PathBuf,
+    pub workers: usize,
+    /// Minutes between reconciliations of open pull requests.
+    pub reconcile_minutes: u64,
+    /// Repositories to reconcile in token mode (an app finds its own through installations).
+    pub repositories: Vec<RepoName>,
+}
+
+/// The TOML file: every key optional, named as the environment variable without the prefix.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<String>,
+    webhook_secret: Option<String>,
+    github_token: Option<String>,
+    app_id: Option<u64>,
+    private_key_file: Option<PathBuf>,
+    api_url: Option<String>,
+    cache_dir: Option<PathBuf>,
+    workers: Option<usize>,
+    reconcile_minutes: Option<u64>,
+    repositories: Option<Vec<String>>,
+}
+
+impl Config {
+    /// Reads the file (if any), then lets each set `MODELGATE_*` variable override it.
+    pub fn load(
+        file: Option<&Path>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let from_file = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.display().to_string(),
+                    source,
+                })?;
+                toml::from_str::<FileConfig>(&text).map_err(|e| ConfigError::Toml {
+                    path: path.display().to_string(),
+                    message: e.to_string(),
+                })?
+            }
+            None => FileConfig::default(),
+        };
+        let var = |name: &str| env(&format!("MODELGATE_{name}")).filter(|v| !v.is_empty());
+        let parse = |name: &str, value: String, expected: &'static str| ConfigError::Invalid {
+            name: format!("MODELGATE_{name}"),
+            value,
+            expected,
+        };
+
+        let listen_text = var("LISTEN")
+            .or(from_file.listen)
+            .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+        let listen = listen_text.parse().map_err(|_| {
+            parse(
+                "LISTEN",
+                listen_text.clone(),
+                "an address such as 127.0.0.1:8080",
+            )
+        })?;
+        let webhook_secrets: Vec<String> = var("WEBHOOK_SECRET")
+            .or(from_file.webhook_secret)
+            .map(|s| {
+                s.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        if webhook_secrets.is_empty() {
+            return Err(ConfigError::NoSecret);
+        }
+        let app_id = match var("APP_ID") {
+            Some(text) => Some(
+                text.parse::<u64>()
+                    .map_err(|_| parse("APP_ID", text.clone(), "a number"))?,
+            ),
+            None => from_file.app_id,
+        };
+        let key_file = var("PRIVATE_KEY_FILE")
+            .map(PathBuf::from)
+            .or(from_file.private_key_file);
+        let credentials = match (
+            var("GITHUB_TOKEN").or(from_file.github_token),
+            app_id,
+            key_file,
+        ) {
+            (Some(token), _, _) => Credentials::Token(token),
+            (None, Some(app_id), Some(path)) => {
+                let private_key_pem =
+                    std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+                        path: path.display().to_string(),
+                        source,
+                    })?;
+                Credentials::App {
+                    app_id,
+                    private_key_pem,
+                }
+            }
+            _ => return Err(ConfigError::NoCredentials),
+        };
+        let workers = match var("WORKERS") {
+            Some(text) => text
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| parse("WORKERS", text, "a whole number above 0"))?,
+            None => from_file.workers.unwrap_or(2).max(1),
+        };
+        let reconcile_minutes = match var("RECONCILE_MINUTES") {
+            Some(text) => text
+                .parse::<u64>()
+                .map_err(|_| parse("RECONCILE_MINUTES", text, "a whole number of minutes"))?,
+            None => from_file.reconcile_minutes.unwrap_or(10),
+        };
+        let names: Vec<String> = match var("REPOSITORIES") {
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            None => from_file.repositories.unwrap_or_default(),
+        };
+        let repositories = names
+            .into_iter()
+            .map(|name| {
+                RepoName::parse(&name).ok_or_else(|| {
+                    parse("REPOSITORIES", name, "owner/name entries, comma-separated")
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Config {
+            repositories,
+            listen,
+            webhook_secrets,
+            credentials,
+            api_url: var("API_URL")
+                .or(from_file.api_url)
+                .unwrap_or_else(|| "https://api.github.com".to_owned()),
+            cache_dir: var("CACHE_DIR")
+                .map(PathBuf::from)
+                .or(from_file.cache_dir)
+                .unwrap_or_else(|| std::env::temp_dir().join("modelgate-cache")),
+            workers,
+            reconcile_minutes,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let dir = tempfile::tempdir().expect("temp");
+        let file = dir.path().join("modelgate.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:9000\"\nwebhook_secret = \"a,b\"\ngithub_token = \"t\"\nworkers = 4\n").expect("write");
+        let env = HashMap::from([("MODELGATE_WORKERS".to_owned(), "8".to_owned())]);
+        let config = Config::load(Some(&file), &|k| env.get(k).cloned()).expect("valid");
+        assert_eq!(config.listen.port(), 9000);
+        assert_eq!(config.webhook_secrets, ["a", "b"]);
+        assert_eq!(config.workers, 8);
+        assert_eq!(config.api_url, "https://api.github.com");
+        assert!(matches!(config.credentials, Credentials::Token(_)));
+        assert_eq!(format!("{:?}", config.credentials), "Token(<redacted>)");
+    }
+
+    #[test]
+    fn missing_or_bad_settings_are_named() {
+        let none = |_: &str| None;
+        assert!(matches!(
+            Config::load(None, &none),
+            Err(ConfigError::NoSecret)
+        ));
+        let env = HashMap::from([("MODELGATE_WEBHOOK_SECRET".to_owned(), "s".to_owned())]);
+        assert!(matches!(
+            Config::load(None, &|k| env.get(k).cloned()),
+            Err(ConfigError::NoCredentials)
+        ));
+        let env = HashMap::from([
+            ("MODELGATE_WEBHOOK_SECRET".to_owned(), "s".to_owned()),
+            ("MODELGATE_GITHUB_TOKEN".to_owned(), "t".to_owned()),
+            ("MODELGATE_LISTEN".to_owned(), "everywhere".to_owned()),
+        ]);
+        let error = Config::load(None, &|k| env.get(k).cloned()).expect_err("bad address");
+        assert_eq!(
+            error.to_string(),
+            "MODELGATE_LISTEN is `everywhere`: expected an address such as 127.0.0.1:8080"
+        );
+    }
+}

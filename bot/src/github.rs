@@ -1,0 +1,612 @@
+//! The one GitHub client: Octocrab for transport and authentication, a swappable base URL
+//! (GitHub Enterprise's `/api/v3`, or a fake on loopback in tests), typed errors and one
+//! explicit retry policy. Responses are read leniently into the few fields the bot uses.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{Method, StatusCode};
+use octocrab::Octocrab;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::events::{CommitSha, PullRequestNumber, RepoName};
+use crate::metrics::Metrics;
+
+#[derive(Debug, thiserror::Error)]
+pub enum GitHubError {
+    #[error("{method} {path}: not found")]
+    NotFound { method: String, path: String },
+    #[error("{method} {path}: rate limited; retry after {retry_after:?}")]
+    RateLimited {
+        method: String,
+        path: String,
+        retry_after: Duration,
+    },
+    #[error("{method} {path}: forbidden: {message}")]
+    Forbidden {
+        method: String,
+        path: String,
+        message: String,
+    },
+    #[error("{method} {path}: GitHub answered {status} (transient)")]
+    Transient {
+        method: String,
+        path: String,
+        status: u16,
+    },
+    #[error("{method} {path}: GitHub answered {status}: {message}")]
+    Other {
+        method: String,
+        path: String,
+        status: u16,
+        message: String,
+    },
+    #[error("GitHub client: {0}")]
+    Client(String),
+}
+
+/// How often and how long to retry. Tests shorten the waits.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub attempts: u32,
+    pub first_backoff: Duration,
+    /// The longest wait honoured for `retry-after` or a rate-limit reset.
+    pub max_wait: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 5,
+            first_backoff: Duration::from_millis(500),
+            max_wait: Duration::from_secs(60),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct GitHub {
+    octo: Octocrab,
+    retry: RetryPolicy,
+    metrics: Arc<Metrics>,
+}
+
+impl std::fmt::Debug for GitHub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GitHub")
+            .field("retry", &self.retry)
+            .finish()
+    }
+}
+
+/// A pull request, as the bot needs it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PullRequest {
+    pub number: u64,
+    pub state: String,
+    pub html_url: Option<String>,
+    #[serde(default)]
+    pub merged: bool,
+    pub merge_commit_sha: Option<String>,
+    pub user: Option<Login>,
+    pub head: Branch,
+    pub base: Branch,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Branch {
+    #[serde(rename = "ref")]
+    pub name: String,
+    pub sha: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Login {
+    pub login: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct IssueCommentRef {
+    pub id: u64,
+    pub user: Option<Login>,
+    pub body: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CheckRunRef {
+    pub id: u64,
+    pub name: String,
+}
+
+impl GitHub {
+    fn builder(
+        api_url: &str,
+    ) -> Result<
+        octocrab::OctocrabBuilder<
+            octocrab::NoSvc,
+            octocrab::DefaultOctocrabBuilderConfig,
+            octocrab::NoAuth,
+            octocrab::NotLayerReady,
+        >,
+        GitHubError,
+    > {
+        Octocrab::builder()
+            .base_uri(api_url)
+            .map_err(|e| GitHubError::Client(format!("API URL `{api_url}`: {e}")))
+    }
+
+    pub fn with_token(
+        api_url: &str,
+        token: &str,
+        retry: RetryPolicy,
+        metrics: Arc<Metrics>,
+    ) -> Result<GitHub, GitHubError> {
+        let octo = Self::builder(api_url)?
+            .personal_token(token.to_owned())
+            .build()
+            .map_err(|e| GitHubError::Client(e.to_string()))?;
+        Ok(GitHub {
+            octo,
+            retry,
+            metrics,
+        })
+    }
+
+    pub fn with_app(
+        api_url: &str,
+        app_id: u64,
+        private_key_pem: &str,
+        retry: RetryPolicy,
+        metrics: Arc<Metrics>,
+    ) -> Result<GitHub, GitHubError> {
+        let key = octocrab::EncodingKey::from_rsa_pem(private_key_pem.as_bytes()).map_err(|e| {
+            GitHubError::Client(format!("the private key is not an RSA PEM key: {e}"))
+        })?;
+        let octo = Self::builder(api_url)?
+            .app(octocrab::models::AppId(app_id), key)
+            .build()
+            .map_err(|e| GitHubError::Client(e.to_string()))?;
+        Ok(GitHub {
+            octo,
+            retry,
+            metrics,
+        })
+    }
+
+    /// A client acting as one installation of the app, and a token for cloning.
+    pub async fn installation(&self, id: u64) -> Result<(GitHub, String), GitHubError> {
+        let (octo, token) = self
+            .octo
+            .installation_and_token(octocrab::models::InstallationId(id))
+            .await
+            .map_err(|e| GitHubError::Client(format!("installation {id} token: {e}")))?;
+        use octocrab::secrecy::ExposeSecret;
+        Ok((
+            GitHub {
+                octo,
+                retry: self.retry,
+                metrics: self.metrics.clone(),
+            },
+            token.expose_secret().to_owned(),
+        ))
+    }
+
+    /// One request with the retry policy: 5xx are retried with exponential backoff; 403 and
+    /// 429 that carry `retry-after` or an exhausted rate limit wait as GitHub says.
+    async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(Value, Option<String>), GitHubError> {
+        let mut backoff = self.retry.first_backoff;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let outcome = self.send(&method, path, body).await;
+            let wait = match &outcome {
+                Err(GitHubError::Transient { .. }) => Some(backoff),
+                Err(GitHubError::RateLimited { retry_after, .. }) => Some(*retry_after),
+                _ => None,
+            };
+            match wait {
+                Some(wait) if attempt < self.retry.attempts && wait <= self.retry.max_wait => {
+                    tracing::warn!(%method, path, attempt, ?wait, "GitHub request will be retried");
+                    tokio::time::sleep(wait).await;
+                    backoff = backoff.saturating_mul(2);
+                }
+                _ => return outcome,
+            }
+        }
+    }
+
+    async fn send(
+        &self,
+        method: &Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(Value, Option<String>), GitHubError> {
+        let client_error =
+            |e: octocrab::Error| GitHubError::Client(format!("{method} {path}: {e}"));
+        let response = match *method {
+            Method::GET => self.octo._get(path).await,
+            Method::POST => self.octo._post(path, body).await,
+            Method::PATCH => self.octo._patch(path, body).await,
+            _ => return Err(GitHubError::Client(format!("unsupported method {method}"))),
+        }
+        .map_err(client_error)?;
+        let status = response.status();
+        self.metrics.api_call(status.as_u16());
+        let headers = response.headers().clone();
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let next = header("link").and_then(|link| next_link(&link));
+        let text = self
+            .octo
+            .body_to_string(response)
+            .await
+            .map_err(client_error)?;
+        let (method_name, path_name) = (method.to_string(), path.to_owned());
+        if status.is_success() {
+            let value = if text.trim().is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_str(&text).map_err(|e| {
+                    GitHubError::Client(format!("{method} {path}: invalid JSON: {e}"))
+                })?
+            };
+            return Ok((value, next));
+        }
+        let message = serde_json::from_str::<Value>(&text)
+            .ok()
+            .and_then(|v| v["message"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| text.chars().take(200).collect());
+        let retry_after = header("retry-after")
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .map(Duration::from_secs)
+            .or_else(|| {
+                let exhausted = header("x-ratelimit-remaining").as_deref() == Some("0");
+                let reset =
+                    header("x-ratelimit-reset").and_then(|s| s.trim().parse::<u64>().ok())?;
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .ok()?
+                    .as_secs();
+                exhausted.then(|| Duration::from_secs(reset.saturating_sub(now) + 1))
+            });
+        Err(match (status, retry_after) {
+            (StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS, Some(retry_after)) => {
+                GitHubError::RateLimited {
+                    method: method_name,
+                    path: path_name,
+                    retry_after,
+                }
+            }
+            (StatusCode::NOT_FOUND, _) => GitHubError::NotFound {
+                method: method_name,
+                path: path_name,
+            },
+            (StatusCode::FORBIDDEN, None) => GitHubError::Forbidden {
+                method: method_name,
+                path: path_name,
+                message,
+            },
+            (s, _) if s.is_server_error() => GitHubError::Transient {
+                method: method_name,
+                path: path_name,
+                status: s.as_u16(),
+            },
+            (s, _) => GitHubError::Other {
+                method: method_name,
+                path: path_name,
+                status: s.as_u16(),
+                message,
+            },
+        })
+    }
+
+    async fn get(&self, path: &str) -> Result<Value, GitHubError> {
+        Ok(self.request(Method::GET, path, None).await?.0)
+    }
+
+    /// Every page of a list, following `Link: rel="next"`.
+    async fn get_all(&self, path: &str) -> Result<Vec<Value>, GitHubError> {
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let mut next = Some(format!("{path}{separator}per_page=100"));
+        let mut items = Vec::new();
+        while let Some(page) = next.take() {
+            let (value, link) = self.request(Method::GET, &page, None).await?;
+            match value {
+                Value::Array(list) => items.extend(list),
+                other => items.push(other),
+            }
+            next = link;
+        }
+        Ok(items)
+    }
+
+    fn parse<T: serde::de::DeserializeOwned>(path: &str, value: Value) -> Result<T, GitHubError> {
+        serde_json::from_value(value)
+            .map_err(|e| GitHubError::Client(format!("GET {path}: unexpected response: {e}")))
+    }
+
+    /// The login the bot comments as: `GET /user` for a token, `<slug>[bot]` for an app.
+    pub async fn own_login(&self, app: bool) -> Result<String, GitHubError> {
+        if app {
+            let value = self.get("/app").await?;
+            let slug = value["slug"]
+                .as_str()
+                .ok_or_else(|| GitHubError::Client("GET /app: no slug".to_owned()))?;
+            Ok(format!("{slug}[bot]"))
+        } else {
+            let value = self.get("/user").await?;
+            value["login"]
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| GitHubError::Client("GET /user: no login".to_owned()))
+        }
+    }
+
+    pub async fn pull_request(
+        &self,
+        repo: &RepoName,
+        pr: PullRequestNumber,
+    ) -> Result<PullRequest, GitHubError> {
+        let path = format!("/repos/{repo}/pulls/{}", pr.0);
+        let value = self.get(&path).await?;
+        Self::parse(&path, value)
+    }
+
+    pub async fn open_pull_requests(
+        &self,
+        repo: &RepoName,
+    ) -> Result<Vec<PullRequest>, GitHubError> {
+        let path = format!("/repos/{repo}/pulls?state=open");
+        self.get_all(&path)
+            .await?
+            .into_iter()
+            .map(|v| Self::parse(&path, v))
+            .collect()
+    }
+
+    /// Raw list responses, for the pull request's facts.
+    pub async fn reviews(
+        &self,
+        repo: &RepoName,
+        pr: PullRequestNumber,
+    ) -> Result<Vec<Value>, GitHubError> {
+        self.get_all(&format!("/repos/{repo}/pulls/{}/reviews", pr.0))
+            .await
+    }
+
+    pub async fn issue_comments(
+        &self,
+        repo: &RepoName,
+        pr: PullRequestNumber,
+    ) -> Result<Vec<Value>, GitHubError> {
+        self.get_all(&format!("/repos/{repo}/issues/{}/comments", pr.0))
+            .await
+    }
+
+    pub async fn commit_authors(
+        &self,
+        repo: &RepoName,
+        pr: PullRequestNumber,
+    ) -> Result<Vec<String>, GitHubError> {
+        let commits = self
+            .get_all(&format!("/repos/{repo}/pulls/{}/commits", pr.0))
+            .await?;
+        let mut logins: Vec<String> = commits
+            .iter()
+            .flat_map(|c| {
+                [
+                    c["author"]["login"].as_str(),
+                    c["committer"]["login"].as_str(),
+                ]
+            })
+            .flatten()
+            .map(str::to_owned)
+            .collect();
+        logins.sort();
+        logins.dedup();
+        Ok(logins)
+    }
+
+    /// Members of `org/team`, through the API (never by name matching).
+    pub async fn team_members(&self, team: &str) -> Result<Vec<String>, GitHubError> {
+        let (org, slug) = team
+            .trim_start_matches('@')
+            .split_once('/')
+            .unwrap_or((team, ""));
+        let members = match self
+            .get_all(&format!("/orgs/{org}/teams/{slug}/members"))
+            .await
+        {
+            Ok(members) => members,
+            // A team the bot cannot see has no members it can count.
+            Err(GitHubError::NotFound { .. }) => Vec::new(),
+            Err(other) => return Err(other),
+        };
+        Ok(members
+            .iter()
+            .filter_map(|m| m["login"].as_str().map(str::to_owned))
+            .collect())
+    }
+
+    /// Creates the sticky comment, or edits it when its body changed. Returns whether
+    /// anything was written.
+    pub async fn upsert_comment(
+        &self,
+        repo: &RepoName,
+        pr: PullRequestNumber,
+        login: &str,
+        marker: &str,
+        body: &str,
+    ) -> Result<bool, GitHubError> {
+        let path = format!("/repos/{repo}/issues/{}/comments", pr.0);
+        let comments: Vec<IssueCommentRef> = self
+            .get_all(&path)
+            .await?
+            .into_iter()
+            .map(|v| Self::parse(&path, v))
+            .collect::<Result<_, _>>()?;
+        let mine = comments.iter().find(|c| {
+            c.user
+                .as_ref()
+                .is_some_and(|u| u.login.eq_ignore_ascii_case(login))
+                && c.body.as_deref().is_some_and(|b| b.contains(marker))
+        });
+        match mine {
+            Some(existing) if existing.body.as_deref() == Some(body) => Ok(false),
+            Some(existing) => {
+                let edit = format!("/repos/{repo}/issues/comments/{}", existing.id);
+                self.request(Method::PATCH, &edit, Some(&json!({ "body": body })))
+                    .await?;
+                Ok(true)
+            }
+            None => {
+                self.request(Method::POST, &path, Some(&json!({ "body": body })))
+                    .await?;
+                Ok(true)
+            }
+        }
+    }
+
+    /// modelgate's check runs on a commit, by name.
+    pub async fn check_runs(
+        &self,
+        repo: &RepoName,
+        sha: &CommitSha,
+    ) -> Result<Vec<CheckRunRef>, GitHubError> {
+        let path = format!("/repos/{repo}/commits/{sha}/check-runs");
+        let pages = self.get_all(&path).await?;
+        let mut runs = Vec::new();
+        for page in pages {
+            let list = page
+                .get("check_runs")
+                .cloned()
+                .unwrap_or(Value::Array(Vec::new()));
+            runs.extend(Self::parse::<Vec<CheckRunRef>>(&path, list)?);
+        }
+        Ok(runs
+            .into_iter()
+            .filter(|r| r.name.starts_with("modelgate / "))
+            .collect())
+    }
+
+    /// Creates the named check run on `sha`, or updates the existing one.
+    pub async fn upsert_check_run(
+        &self,
+        repo: &RepoName,
+        sha: &CommitSha,
+        existing: &[CheckRunRef],
+        run: &CheckRun,
+    ) -> Result<(), GitHubError> {
+        let mut body = json!({
+            "name": run.name,
+            "status": "completed",
+            "conclusion": run.conclusion,
+            "output": { "title": run.title, "summary": run.summary, "text": run.text },
+        });
+        if let Some(url) = &run.details_url {
+            body["details_url"] = json!(url);
+        }
+        match existing.iter().find(|r| r.name == run.name) {
+            Some(found) => {
+                self.request(
+                    Method::PATCH,
+                    &format!("/repos/{repo}/check-runs/{}", found.id),
+                    Some(&body),
+                )
+                .await?;
+            }
+            None => {
+                body["head_sha"] = json!(sha.0);
+                self.request(
+                    Method::POST,
+                    &format!("/repos/{repo}/check-runs"),
+                    Some(&body),
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Repositories the app's installations can see (app mode).
+    pub async fn installation_repositories(
+        &self,
+    ) -> Result<Vec<(u64, RepoName, String)>, GitHubError> {
+        let mut found = Vec::new();
+        for installation in self.get_all("/app/installations").await? {
+            let Some(id) = installation["id"].as_u64() else {
+                continue;
+            };
+            let (client, _) = self.installation(id).await?;
+            for page in client.get_all("/installation/repositories").await? {
+                for repo in page["repositories"].as_array().into_iter().flatten() {
+                    if let Some(name) = repo["full_name"].as_str().and_then(RepoName::parse) {
+                        let clone_url = repo["clone_url"]
+                            .as_str()
+                            .map(str::to_owned)
+                            .unwrap_or_else(|| format!("https://github.com/{name}.git"));
+                        found.push((id, name, clone_url));
+                    }
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    pub async fn repository_clone_url(&self, repo: &RepoName) -> Result<String, GitHubError> {
+        let value = self.get(&format!("/repos/{repo}")).await?;
+        Ok(value["clone_url"]
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("https://github.com/{repo}.git")))
+    }
+}
+
+/// A check run to write.
+#[derive(Debug, Clone)]
+pub struct CheckRun {
+    pub name: &'static str,
+    pub conclusion: &'static str,
+    pub title: String,
+    pub summary: String,
+    pub text: String,
+    pub details_url: Option<String>,
+}
+
+/// The `rel="next"` URL of a `Link` header.
+fn next_link(header: &str) -> Option<String> {
+    header.split(',').find_map(|part| {
+        let (url, params) = part.split_once(';')?;
+        params.contains("rel=\"next\"").then(|| {
+            url.trim()
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .to_owned()
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_headers() {
+        let header = r#"<https://api.github.com/repos/a/b/pulls?page=2>; rel="next", <https://api.github.com/repos/a/b/pulls?page=5>; rel="last""#;
+        assert_eq!(
+            next_link(header).as_deref(),
+            Some("https://api.github.com/repos/a/b/pulls?page=2")
+        );
+        assert_eq!(next_link(r#"<x>; rel="prev""#), None);
+    }
+}

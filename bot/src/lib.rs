@@ -1,0 +1,15 @@
+//! modelgate's GitHub side: the API client, the webhook server, comment and check-run
+//! rendering. Evaluation itself lives in modelgate-core.
+
+pub mod comment;
+pub mod config;
+pub mod events;
+pub mod github;
+pub mod job;
+pub mod metrics;
+pub mod queue;
+pub mod server;
+pub mod signature;
+
+pub use config::Config;
+pub use server::{Bot, serve};

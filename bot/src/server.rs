@@ -1,0 +1,385 @@
+//! `modelgate serve`: the webhook server. A delivery is verified, parsed and queued, and
+//! acknowledged at once; workers evaluate in the background; open pull requests are
+//! reconciled at start-up and periodically so a lost delivery still gets its evaluation.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use tracing::Instrument;
+
+use crate::config::{Config, Credentials};
+use crate::events::{self, Event, PullRequestNumber, RepoRef};
+use crate::github::{GitHub, GitHubError, RetryPolicy};
+use crate::job::{self, Job, JobContext, JobKind};
+use crate::metrics::Metrics;
+use crate::queue::JobQueue;
+
+/// GitHub's largest webhook payload.
+const MAX_BODY: usize = 25 * 1024 * 1024;
+const REMEMBERED_DELIVERIES: usize = 10_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("listening on {address}: {source}")]
+    Listen {
+        address: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    GitHub(#[from] GitHubError),
+}
+
+/// Deliveries already seen, by (delivery id, hook id), oldest forgotten first.
+#[derive(Default)]
+struct SeenDeliveries {
+    set: HashSet<(String, String)>,
+    order: VecDeque<(String, String)>,
+}
+
+impl SeenDeliveries {
+    /// True the first time a delivery is seen.
+    fn first_time(&mut self, key: (String, String)) -> bool {
+        if !self.set.insert(key.clone()) {
+            return false;
+        }
+        self.order.push_back(key);
+        if self.order.len() > REMEMBERED_DELIVERIES
+            && let Some(old) = self.order.pop_front()
+        {
+            self.set.remove(&old);
+        }
+        true
+    }
+}
+
+/// The bot's shared state.
+pub struct Bot {
+    config: Config,
+    github: GitHub,
+    login: String,
+    queue: JobQueue,
+    metrics: Arc<Metrics>,
+    seen: Mutex<SeenDeliveries>,
+    /// Repositories seen in deliveries (token mode reconciles these and the configured ones).
+    known_repos: Mutex<Vec<RepoRef>>,
+}
+
+impl std::fmt::Debug for Bot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bot")
+            .field("login", &self.login)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Bot {
+    pub async fn new(config: Config, retry: RetryPolicy) -> Result<Arc<Bot>, ServeError> {
+        let metrics = Arc::new(Metrics::default());
+        let github = match &config.credentials {
+            Credentials::Token(token) => {
+                GitHub::with_token(&config.api_url, token, retry, metrics.clone())?
+            }
+            Credentials::App {
+                app_id,
+                private_key_pem,
+            } => GitHub::with_app(
+                &config.api_url,
+                *app_id,
+                private_key_pem,
+                retry,
+                metrics.clone(),
+            )?,
+        };
+        let login = github
+            .own_login(matches!(config.credentials, Credentials::App { .. }))
+            .await?;
+        tracing::info!(%login, api = %config.api_url, "authenticated");
+        let mut known_repos = Vec::new();
+        for name in &config.repositories {
+            let clone_url = github.repository_clone_url(name).await?;
+            known_repos.push(RepoRef {
+                name: name.clone(),
+                clone_url,
+                installation: None,
+            });
+        }
+        Ok(Arc::new(Bot {
+            queue: JobQueue::new(metrics.clone()),
+            config,
+            github,
+            login,
+            metrics,
+            seen: Mutex::default(),
+            known_repos: Mutex::new(known_repos),
+        }))
+    }
+
+    pub fn router(self: &Arc<Self>) -> Router {
+        Router::new()
+            .route("/webhook", post(webhook))
+            .route("/healthz", get(|| async { "ok" }))
+            .route("/metrics", get(metrics))
+            .layer(DefaultBodyLimit::max(MAX_BODY))
+            .with_state(self.clone())
+    }
+
+    async fn job_context(&self, installation: Option<u64>) -> Result<JobContext, GitHubError> {
+        let (github, clone_token) = match (&self.config.credentials, installation) {
+            (Credentials::App { .. }, Some(id)) => {
+                let (client, token) = self.github.installation(id).await?;
+                (client, Some(token))
+            }
+            (Credentials::Token(token), _) => (self.github.clone(), Some(token.clone())),
+            (Credentials::App { .. }, None) => (self.github.clone(), None),
+        };
+        Ok(JobContext {
+            github,
+            clone_token,
+            bot_login: self.login.clone(),
+            cache_dir: self.config.cache_dir.clone(),
+        })
+    }
+
+    fn remember(&self, repo: &RepoRef) {
+        let mut known = self.known_repos.lock().unwrap_or_else(|p| p.into_inner());
+        if !known.iter().any(|r| r.name == repo.name) {
+            known.push(repo.clone());
+        }
+    }
+
+    fn enqueue(&self, repo: RepoRef, pr: PullRequestNumber, kind: JobKind, why: String) {
+        self.remember(&repo);
+        self.queue.push(Job {
+            repo,
+            pr,
+            kind,
+            why,
+        });
+    }
+
+    /// Queues every open pull request whose head has no modelgate check run.
+    pub async fn reconcile(&self) -> Result<usize, GitHubError> {
+        let repos: Vec<RepoRef> = match self.config.credentials {
+            Credentials::App { .. } => self
+                .github
+                .installation_repositories()
+                .await?
+                .into_iter()
+                .map(|(id, name, clone_url)| RepoRef {
+                    name,
+                    clone_url,
+                    installation: Some(id),
+                })
+                .collect(),
+            Credentials::Token(_) => self
+                .known_repos
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
+        };
+        let mut queued = 0;
+        for repo in repos {
+            let context = self.job_context(repo.installation).await?;
+            for pr in context.github.open_pull_requests(&repo.name).await? {
+                let head = events::CommitSha(pr.head.sha.clone());
+                let runs = context.github.check_runs(&repo.name, &head).await?;
+                if !runs
+                    .iter()
+                    .any(|r| r.name == crate::comment::EVALUATION_CHECK)
+                {
+                    self.enqueue(
+                        repo.clone(),
+                        PullRequestNumber(pr.number),
+                        JobKind::Evaluate,
+                        "reconcile".to_owned(),
+                    );
+                    queued += 1;
+                }
+            }
+        }
+        tracing::info!(queued, "reconciled open pull requests");
+        Ok(queued)
+    }
+
+    async fn work(self: Arc<Self>) {
+        while let Some((key, job)) = self.queue.pop().await {
+            let span =
+                tracing::info_span!("job", repo = %job.repo.name, pr = job.pr.0, why = %job.why);
+            let started = Instant::now();
+            let result = async {
+                let context = self.job_context(job.repo.installation).await?;
+                job::run(&context, &job).await
+            }
+            .instrument(span.clone())
+            .await;
+            self.metrics.evaluation(started.elapsed().as_secs_f64());
+            if let Err(error) = result {
+                span.in_scope(|| tracing::error!(%error, "job failed"));
+            }
+            self.queue.done(&key);
+        }
+    }
+}
+
+async fn metrics(State(bot): State<Arc<Bot>>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        bot.metrics.encode(),
+    )
+}
+
+async fn webhook(
+    State(bot): State<Arc<Bot>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (StatusCode, String) {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    };
+    let event = header("x-github-event");
+    let delivery = header("x-github-delivery");
+    let span = tracing::info_span!("delivery", %event, %delivery, repo = tracing::field::Empty, pr = tracing::field::Empty);
+    let _entered = span.enter();
+    // Nothing is parsed before the signature is verified.
+    if !crate::signature::verify(
+        &bot.config.webhook_secrets,
+        &body,
+        headers
+            .get("x-hub-signature-256")
+            .and_then(|v| v.to_str().ok()),
+    ) {
+        bot.metrics.delivery(&event, "bad_signature");
+        tracing::warn!("signature did not verify");
+        return (
+            StatusCode::UNAUTHORIZED,
+            "signature does not verify\n".to_owned(),
+        );
+    }
+    let first_time = bot
+        .seen
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .first_time((delivery.clone(), header("x-github-hook-id")));
+    if !first_time {
+        bot.metrics.delivery(&event, "duplicate");
+        return (StatusCode::OK, "duplicate delivery\n".to_owned());
+    }
+    let parsed = match events::parse(&event, &body) {
+        Ok(parsed) => parsed,
+        Err(error) => {
+            bot.metrics.delivery(&event, "bad_payload");
+            tracing::warn!(%error, "bad payload");
+            return (StatusCode::BAD_REQUEST, format!("{error}\n"));
+        }
+    };
+    let (status, outcome, message) = match parsed {
+        Event::Ping => (StatusCode::OK, "ping", "pong".to_owned()),
+        Event::Ignored(why) => (StatusCode::ACCEPTED, "ignored", format!("ignored: {why}")),
+        Event::Evaluate { repo, pr, why, .. } => {
+            span.record("repo", tracing::field::display(&repo.name));
+            span.record("pr", pr.0);
+            bot.enqueue(repo, pr, JobKind::Evaluate, why);
+            (StatusCode::ACCEPTED, "queued", "queued".to_owned())
+        }
+        Event::EvaluateMany { repo, prs, why } => {
+            for pr in prs {
+                bot.enqueue(repo.clone(), pr, JobKind::Evaluate, why.clone());
+            }
+            (StatusCode::ACCEPTED, "queued", "queued".to_owned())
+        }
+        Event::Merged {
+            repo,
+            pr,
+            merge_commit,
+        } => {
+            span.record("repo", tracing::field::display(&repo.name));
+            span.record("pr", pr.0);
+            bot.enqueue(
+                repo,
+                pr,
+                JobKind::RecordMerge { merge_commit },
+                "merged".to_owned(),
+            );
+            (StatusCode::ACCEPTED, "queued", "queued".to_owned())
+        }
+        Event::Installation {
+            action,
+            installation,
+        } => {
+            tracing::info!(%action, installation, "installation changed");
+            let bot = bot.clone();
+            tokio::spawn(async move {
+                if let Err(error) = bot.reconcile().await {
+                    tracing::warn!(%error, "reconcile after an installation change failed");
+                }
+            });
+            (
+                StatusCode::ACCEPTED,
+                "installation",
+                "reconciling".to_owned(),
+            )
+        }
+    };
+    bot.metrics.delivery(&event, outcome);
+    (status, format!("{message}\n"))
+}
+
+/// Runs the server until `shutdown` resolves, then lets running jobs finish.
+pub async fn serve(
+    bot: Arc<Bot>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let address = bot.config.listen;
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|source| ServeError::Listen {
+            address: address.to_string(),
+            source,
+        })?;
+    tracing::info!(%address, "listening");
+    let workers: Vec<_> = (0..bot.config.workers)
+        .map(|_| tokio::spawn(bot.clone().work()))
+        .collect();
+
+    let reconciler = {
+        let bot = bot.clone();
+        let every = Duration::from_secs(bot.config.reconcile_minutes.max(1) * 60);
+        tokio::spawn(async move {
+            loop {
+                if let Err(error) = bot.reconcile().await {
+                    tracing::warn!(%error, "reconcile failed");
+                }
+                tokio::time::sleep(every).await;
+            }
+        })
+    };
+
+    let served = axum::serve(listener, bot.router())
+        .with_graceful_shutdown(shutdown)
+        .await;
+    reconciler.abort();
+    bot.queue.close();
+    for worker in workers {
+        // A worker ends after its current job.
+        let _ = worker.await;
+    }
+    tracing::info!("stopped");
+    served.map_err(|source| ServeError::Listen {
+        address: address.to_string(),
+        source,
+    })
+}

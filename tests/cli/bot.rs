@@ -1,0 +1,485 @@
+//! `modelgate serve` end to end: the real server on 127.0.0.1, a real git repository, and
+//! a fake GitHub API on loopback.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::fake_github::{BOT_LOGIN, Failure, FakeGitHub, REPO};
+use crate::support::{FULL_BODY, TestRepo, card, write};
+
+const SECRET: &str = "It's a Secret to Everybody";
+const WAIT: Duration = Duration::from_secs(30);
+const POLICY: &str = "tiers:\n  low: {approvals: 1}\n  high: {approvals: 2, invalidate_on_push: true, block_on: [regression, card]}\n";
+
+struct Harness {
+    repo: TestRepo,
+    github: FakeGitHub,
+    bot: Option<Child>,
+    port: u16,
+    cache: tempfile::TempDir,
+    client: reqwest::Client,
+    main_sha: String,
+    head_sha: String,
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        if let Some(mut bot) = self.bot.take() {
+            let _ = bot.kill();
+            let _ = bot.wait();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+impl Harness {
+    /// A repository with a high-tier model and an open pull request #1 that improves it.
+    async fn new() -> Harness {
+        // Bare, as a server's repository is (libgit2 pushes only to bare repositories).
+        let mut repo = TestRepo::bare();
+        let main_sha = repo.commit(
+            "main",
+            None,
+            &[
+                write(".github/modelgate.yml", POLICY),
+                write("models/m/card.md", card("high", "", FULL_BODY)),
+                write("models/m/metrics.json", "{\"auc\": 0.80}"),
+            ],
+        );
+        let head_sha = repo.commit(
+            "pr",
+            Some("main"),
+            &[write("models/m/metrics.json", "{\"auc\": 0.81}")],
+        );
+        let github = FakeGitHub::start(repo.path().to_str().expect("utf-8")).await;
+        github.open_pull(1, "ann", ("main", &main_sha), ("pr", &head_sha));
+        Harness {
+            repo,
+            github,
+            bot: None,
+            port: free_port(),
+            cache: tempfile::tempdir().expect("cache"),
+            client: reqwest::Client::new(),
+            main_sha,
+            head_sha,
+        }
+    }
+
+    async fn start_bot(&mut self, reconcile_repos: bool) {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_modelgate"));
+        command
+            .arg("serve")
+            .env("MODELGATE_LISTEN", format!("127.0.0.1:{}", self.port))
+            .env("MODELGATE_WEBHOOK_SECRET", format!("rotated-out,{SECRET}"))
+            .env("MODELGATE_GITHUB_TOKEN", "test-token")
+            .env("MODELGATE_API_URL", self.github.url())
+            .env("MODELGATE_CACHE_DIR", self.cache.path())
+            .env("MODELGATE_WORKERS", "2")
+            .env("MODELGATE_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        if reconcile_repos {
+            command.env("MODELGATE_REPOSITORIES", REPO);
+        } else {
+            command.env_remove("MODELGATE_REPOSITORIES");
+        }
+        self.bot = Some(command.spawn().expect("start modelgate serve"));
+        // The process needs a moment to bind; poll its health endpoint.
+        for _ in 0..200 {
+            if let Ok(response) = self
+                .client
+                .get(format!("http://127.0.0.1:{}/healthz", self.port))
+                .send()
+                .await
+                && response.status().is_success()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("modelgate serve did not become healthy");
+    }
+
+    fn kill_bot(&mut self) {
+        if let Some(mut bot) = self.bot.take() {
+            bot.kill().expect("kill");
+            let _ = bot.wait();
+        }
+    }
+
+    /// A GitHub example payload adapted to this repository and pull request.
+    fn payload(&self, file: &str, head: &str) -> Value {
+        let text = std::fs::read_to_string(format!(
+            "{}/fixtures/github/payloads/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .expect("payload");
+        let mut payload: Value = serde_json::from_str(&text).expect("json");
+        payload["repository"]["full_name"] = json!(REPO);
+        payload["repository"]["clone_url"] = json!(self.repo.path().to_str());
+        if payload.get("pull_request").is_some() {
+            payload["pull_request"]["number"] = json!(1);
+            payload["pull_request"]["head"]["sha"] = json!(head);
+        }
+        if payload.get("number").is_some() {
+            payload["number"] = json!(1);
+        }
+        payload
+    }
+
+    async fn send(
+        &self,
+        event: &str,
+        delivery: &str,
+        payload: &Value,
+        secret: &str,
+    ) -> reqwest::StatusCode {
+        let body = serde_json::to_vec(payload).expect("json");
+        self.client
+            .post(format!("http://127.0.0.1:{}/webhook", self.port))
+            .header("X-GitHub-Event", event)
+            .header("X-GitHub-Delivery", delivery)
+            .header("X-GitHub-Hook-ID", "1")
+            .header(
+                "X-Hub-Signature-256",
+                modelgate_bot::signature::sign(secret, &body),
+            )
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("delivery")
+            .status()
+    }
+
+    async fn send_webhook(
+        &self,
+        event: &str,
+        delivery: &str,
+        payload: &Value,
+    ) -> reqwest::StatusCode {
+        self.send(event, delivery, payload, SECRET).await
+    }
+
+    async fn expect_check_run(&self, name: &str, conclusion: &str) {
+        let (name, conclusion, head) = (
+            name.to_owned(),
+            conclusion.to_owned(),
+            self.head_sha.clone(),
+        );
+        self.github
+            .wait_until(WAIT, move |s| {
+                s.check_runs.iter().any(|r| {
+                    r.name == name
+                        && r.head_sha == head
+                        && r.conclusion.as_deref() == Some(&conclusion)
+                })
+            })
+            .await;
+    }
+
+    fn comments(&self) -> Vec<crate::fake_github::Comment> {
+        self.github.with(|s| s.comments.clone())
+    }
+
+    fn count_requests(&self, prefix: &str) -> usize {
+        self.github
+            .with(|s| s.requests.iter().filter(|r| r.starts_with(prefix)).count())
+    }
+}
+
+fn review(id: u64, login: &str, sha: &str) -> Value {
+    json!({"id": id, "user": {"login": login}, "state": "APPROVED", "commit_id": sha, "submitted_at": "2026-03-01T10:00:00Z"})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opened_synchronize_and_review() {
+    let mut h = Harness::new().await;
+    h.start_bot(false).await;
+
+    // opened: one comment and two check runs.
+    let opened = h.payload("pull_request/opened.payload.json", &h.head_sha);
+    assert_eq!(
+        h.send_webhook("pull_request", "d-1", &opened).await,
+        reqwest::StatusCode::ACCEPTED
+    );
+    h.expect_check_run("modelgate / evaluation", "success")
+        .await;
+    h.expect_check_run("modelgate / approvals", "action_required")
+        .await;
+    let comments = h.comments();
+    assert_eq!(comments.len(), 1);
+    assert_eq!(comments[0].user, BOT_LOGIN);
+    assert!(comments[0].body.starts_with("<!-- modelgate:report -->\n### 🟡 modelgate: ACTION REQUIRED: missing 2 approving review(s) of the head commit"), "{}", comments[0].body);
+    let first_body = comments[0].body.clone();
+
+    // synchronize: a new head; the approval of the old head is void; the same comment is edited.
+    let old_head = h.head_sha.clone();
+    h.head_sha = h.repo.commit(
+        "pr",
+        None,
+        &[write("models/m/metrics.json", "{\"auc\": 0.82}")],
+    );
+    h.github
+        .open_pull(1, "ann", ("main", &h.main_sha), ("pr", &h.head_sha));
+    h.github.with(|s| {
+        s.reviews.insert(
+            1,
+            vec![review(11, "bob", &old_head), review(12, "carol", &old_head)],
+        );
+    });
+    let synchronize = h.payload("pull_request/synchronize.payload.json", &h.head_sha);
+    h.send_webhook("pull_request", "d-2", &synchronize).await;
+    h.expect_check_run("modelgate / approvals", "action_required")
+        .await;
+    let head = h.head_sha.clone();
+    h.github
+        .wait_until(WAIT, move |s| {
+            s.check_runs.iter().filter(|r| r.head_sha == head).count() == 2
+                && s.comments[0].body.contains("0.8200")
+        })
+        .await;
+    let comments = h.comments();
+    assert_eq!(
+        comments.len(),
+        1,
+        "the sticky comment is edited, not duplicated"
+    );
+    assert_ne!(comments[0].body, first_body);
+    assert!(
+        comments[0].body.contains("not the head commit"),
+        "{}",
+        comments[0].body
+    );
+
+    // Two approvals of the new head: the approvals check turns success.
+    let head = h.head_sha.clone();
+    h.github.with(|s| {
+        s.reviews.insert(
+            1,
+            vec![review(13, "bob", &head), review(14, "carol", &head)],
+        );
+    });
+    let submitted = h.payload("pull_request_review/submitted.payload.json", &h.head_sha);
+    h.send_webhook("pull_request_review", "d-3", &submitted)
+        .await;
+    h.expect_check_run("modelgate / approvals", "success").await;
+    h.github
+        .wait_until(WAIT, |s| {
+            s.comments[0].body.contains("### ✅ modelgate: PASS")
+        })
+        .await;
+    h.github.assert_no_problems();
+
+    // Metrics saw the deliveries.
+    let metrics = h
+        .client
+        .get(format!("http://127.0.0.1:{}/metrics", h.port))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains(
+            "modelgate_webhook_deliveries_total{event=\"pull_request\",outcome=\"queued\"} 2"
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("modelgate_evaluation_seconds_count"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_duplicate_and_concurrent_deliveries() {
+    let mut h = Harness::new().await;
+    h.start_bot(false).await;
+    let opened = h.payload("pull_request/opened.payload.json", &h.head_sha);
+
+    assert_eq!(
+        h.send("pull_request", "forged", &opened, "wrong secret")
+            .await,
+        reqwest::StatusCode::UNAUTHORIZED
+    );
+
+    // The same delivery twice, and a second delivery for the same pull request at once.
+    let (a, b, c) = tokio::join!(
+        h.send_webhook("pull_request", "d-1", &opened),
+        h.send_webhook("pull_request", "d-1", &opened),
+        h.send_webhook("pull_request", "d-2", &opened),
+    );
+    let mut statuses = [a.as_u16(), b.as_u16(), c.as_u16()];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [200, 202, 202],
+        "one duplicate is acknowledged and dropped"
+    );
+    h.expect_check_run("modelgate / approvals", "action_required")
+        .await;
+    h.github
+        .wait_until(WAIT, |s| {
+            s.requests
+                .iter()
+                .filter(|r| r.starts_with("POST /repos/acme/models/check-runs"))
+                .count()
+                == 2
+        })
+        .await;
+    assert_eq!(h.comments().len(), 1, "one comment however deliveries race");
+    assert!(h.count_requests("POST /repos/acme/models/issues/1/comments") == 1);
+    let ping = json!({"zen": "Keep it logically awesome.", "hook_id": 1});
+    assert_eq!(
+        h.send_webhook("ping", "d-ping", &ping).await,
+        reqwest::StatusCode::OK
+    );
+    assert_eq!(
+        h.send_webhook("star", "d-star", &json!({"action": "created"}))
+            .await,
+        reqwest::StatusCode::ACCEPTED
+    );
+    h.github.assert_no_problems();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_errors_are_retried_without_duplicates() {
+    let mut h = Harness::new().await;
+    h.github.with(|s| {
+        s.failures.push_back(Failure {
+            method: "POST",
+            path_contains: "/issues/1/comments",
+            status: 502,
+            headers: vec![],
+        });
+        s.failures.push_back(Failure {
+            method: "POST",
+            path_contains: "/check-runs",
+            status: 403,
+            headers: vec![("retry-after", "1".to_owned())],
+        });
+    });
+    h.start_bot(false).await;
+    let opened = h.payload("pull_request/opened.payload.json", &h.head_sha);
+    h.send_webhook("pull_request", "d-1", &opened).await;
+    h.expect_check_run("modelgate / approvals", "action_required")
+        .await;
+    h.expect_check_run("modelgate / evaluation", "success")
+        .await;
+    assert_eq!(h.comments().len(), 1);
+    assert_eq!(
+        h.count_requests("POST /repos/acme/models/issues/1/comments"),
+        2,
+        "one 502, one retry"
+    );
+    assert_eq!(h.github.with(|s| s.check_runs.len()), 2);
+    h.github.assert_no_problems();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_killed_mid_job_is_completed_by_reconcile() {
+    let mut h = Harness::new().await;
+    h.github
+        .with(|s| s.slow_path = Some(("/pulls/1/reviews".to_owned(), Duration::from_secs(5))));
+    h.start_bot(false).await;
+    let opened = h.payload("pull_request/opened.payload.json", &h.head_sha);
+    h.send_webhook("pull_request", "d-1", &opened).await;
+    h.github
+        .wait_until(WAIT, |s| {
+            s.requests.iter().any(|r| r.ends_with("/pulls/1/reviews"))
+        })
+        .await;
+    h.kill_bot();
+    assert!(h.comments().is_empty(), "killed before posting");
+
+    h.github.with(|s| s.slow_path = None);
+    h.start_bot(true).await;
+    h.expect_check_run("modelgate / evaluation", "success")
+        .await;
+    h.expect_check_run("modelgate / approvals", "action_required")
+        .await;
+    assert_eq!(h.comments().len(), 1);
+    h.github.assert_no_problems();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pull_request_changing_3000_files() {
+    let mut h = Harness::new().await;
+    let files: Vec<_> = (0..3000)
+        .map(|i| write(&format!("data/shard-{i:04}.csv"), format!("x\n{i}\n")))
+        .collect();
+    h.head_sha = h.repo.commit("pr", None, &files);
+    h.github
+        .open_pull(1, "ann", ("main", &h.main_sha), ("pr", &h.head_sha));
+    h.start_bot(false).await;
+    let opened = h.payload("pull_request/opened.payload.json", &h.head_sha);
+    h.send_webhook("pull_request", "d-1", &opened).await;
+    h.expect_check_run("modelgate / evaluation", "success")
+        .await;
+    let body = h.comments()[0].body.clone();
+    assert!(body.contains("3001 file(s) changed"), "{body}");
+    h.github.assert_no_problems();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merge_records_and_pushes_the_audit_note() {
+    let mut h = Harness::new().await;
+    let head = h.head_sha.clone();
+    h.github.with(|s| {
+        s.reviews.insert(
+            1,
+            vec![review(21, "bob", &head), review(22, "carol", &head)],
+        );
+    });
+    // The merge lands on main in the origin repository.
+    let merge = h.repo.commit(
+        "main",
+        None,
+        &[write("models/m/metrics.json", "{\"auc\": 0.81}")],
+    );
+    h.github.with(|s| {
+        if let Some(pull) = s.pulls.get_mut(&1) {
+            pull["state"] = json!("closed");
+            pull["merged"] = json!(true);
+            pull["merge_commit_sha"] = json!(merge);
+        }
+    });
+    h.start_bot(false).await;
+    let mut closed = h.payload("pull_request/closed.payload.json", &h.head_sha);
+    closed["pull_request"]["merged"] = json!(true);
+    closed["pull_request"]["merge_commit_sha"] = json!(merge);
+    h.send_webhook("pull_request", "d-merge", &closed).await;
+
+    let origin = git2::Repository::open(h.repo.path()).expect("origin");
+    let oid = git2::Oid::from_str(&merge).expect("sha");
+    let mut note = None;
+    for _ in 0..400 {
+        if let Ok(found) = origin.find_note(Some("refs/notes/modelgate"), oid) {
+            note = found.message().map(str::to_owned);
+            break;
+        }
+        // The push is a git operation on the origin, not a request the fake sees.
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let note = note.expect("the audit note was pushed to the origin");
+    let record: Value = serde_json::from_str(&note).expect("record");
+    assert_eq!(record["schema"], "modelgate.audit/v1");
+    assert_eq!(record["pr"], 1);
+    assert_eq!(record["conclusion"], "pass");
+    assert_eq!(record["approvers"].as_array().map(Vec::len), Some(2));
+    let path = h.repo.path();
+    let verify =
+        crate::support::modelgate(&["audit", "verify", "--repo", path.to_str().expect("utf-8")]);
+    assert_eq!(verify.code, 0, "{}", verify.stdout);
+    h.github.assert_no_problems();
+}
