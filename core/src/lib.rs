@@ -3,6 +3,7 @@
 
 pub mod card;
 pub mod convention;
+pub mod drift;
 pub mod error;
 pub mod evaluate;
 pub mod git;
