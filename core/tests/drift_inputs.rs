@@ -26,7 +26,10 @@ fn first_note(column: &modelgate_core::drift::ColumnDrift) -> &str {
 fn empty_columns_are_skipped() {
     let column = compare(numeric(&[]), numeric(&[1.0, 2.0]));
     assert!(column.skipped());
-    assert!(first_note(&column).contains("reference sample has no values"), "{column:?}");
+    assert!(
+        first_note(&column).contains("reference sample has no values"),
+        "{column:?}"
+    );
     let column = compare(categorical(&[Some("a")]), categorical(&[]));
     assert!(column.skipped());
     assert!(first_note(&column).contains("current sample has no values"));
@@ -34,10 +37,18 @@ fn empty_columns_are_skipped() {
 
 #[test]
 fn all_null_columns_are_skipped_with_their_null_counts() {
-    let column = compare(numeric(&[f64::NAN, f64::NAN, f64::INFINITY]), numeric(&[1.0, 2.0]));
+    let column = compare(
+        numeric(&[f64::NAN, f64::NAN, f64::INFINITY]),
+        numeric(&[1.0, 2.0]),
+    );
     assert!(column.skipped());
     assert_eq!((column.reference_rows, column.reference_nulls), (3, 2));
-    assert!(column.notes.iter().any(|n| n.contains("infinite values removed")));
+    assert!(
+        column
+            .notes
+            .iter()
+            .any(|n| n.contains("infinite values removed"))
+    );
     let column = compare(categorical(&[None, None]), categorical(&[Some("a")]));
     assert!(column.skipped());
     assert_eq!(column.reference_nulls, 2);
@@ -77,7 +88,10 @@ fn single_rows_are_tested_without_panicking() {
         ..ColumnOptions::default()
     };
     let column = compare_columns("x", numeric(&[3.0; 10]), numeric(&[3.0; 10]), &options);
-    assert!(first_note(&column).contains("more than one distinct value"), "{column:?}");
+    assert!(
+        first_note(&column).contains("more than one distinct value"),
+        "{column:?}"
+    );
 }
 
 #[test]
@@ -96,7 +110,12 @@ fn wrong_kinds_are_skipped_with_both_kinds_named() {
         stattest: Some(StatTest::Ks),
         ..ColumnOptions::default()
     };
-    let column = compare_columns("x", categorical(&[Some("a")]), categorical(&[Some("a")]), &options);
+    let column = compare_columns(
+        "x",
+        categorical(&[Some("a")]),
+        categorical(&[Some("a")]),
+        &options,
+    );
     assert!(first_note(&column).contains("ks needs ordered values"));
 }
 
@@ -148,10 +167,21 @@ fn mismatched_schemas_become_schema_changes() {
     assert_eq!(names, vec!["kept", "retyped", "id"]);
     assert!(result.columns[2].notes[0].contains("ignored"));
     let json = serde_json::to_value(&result).expect("serializable");
-    let keys: Vec<&str> = json.as_object().expect("object").keys().map(String::as_str).collect();
+    let keys: Vec<&str> = json
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
     assert_eq!(
         keys,
-        vec!["dataset_drift", "drift_share", "drifted_columns", "schema_changes", "columns"]
+        vec![
+            "dataset_drift",
+            "drift_share",
+            "drifted_columns",
+            "schema_changes",
+            "columns"
+        ]
     );
     let column_keys: Vec<&str> = json["columns"][0]
         .as_object()
@@ -180,8 +210,12 @@ fn mismatched_schemas_become_schema_changes() {
 
 #[test]
 fn duplicate_columns_are_an_error() {
-    let reference = vec![Column::new("a", numeric(&[1.0])), Column::new("a", numeric(&[2.0]))];
-    let error = compare_datasets(reference, vec![], &DriftOptions::default()).expect_err("duplicate");
+    let reference = vec![
+        Column::new("a", numeric(&[1.0])),
+        Column::new("a", numeric(&[2.0])),
+    ];
+    let error =
+        compare_datasets(reference, vec![], &DriftOptions::default()).expect_err("duplicate");
     assert!(matches!(error, DriftError::DuplicateColumn { .. }));
     assert!(error.to_string().contains("`a` appears more than once"));
 }
@@ -203,12 +237,22 @@ fn policy_settings_are_validated_and_applied() {
     let options = DriftOptions::from_policy(&policy).expect("valid");
     assert_eq!(options.mode, Mode::Evidently);
     let age = options.for_column("age").expect("not ignored");
-    assert_eq!((age.stattest, age.threshold), (Some(StatTest::Ks), Some(0.01)));
-    assert_eq!(options.for_column("other").and_then(|o| o.dataset_stattest), Some(StatTest::Psi));
+    assert_eq!(
+        (age.stattest, age.threshold),
+        (Some(StatTest::Ks), Some(0.01))
+    );
+    assert_eq!(
+        options.for_column("other").and_then(|o| o.dataset_stattest),
+        Some(StatTest::Psi)
+    );
 
     policy.stattest = "kolmogorov".into();
     let error = DriftOptions::from_policy(&policy).expect_err("unknown test");
-    assert!(error.to_string().contains("unknown drift test `kolmogorov`"));
+    assert!(
+        error
+            .to_string()
+            .contains("unknown drift test `kolmogorov`")
+    );
     policy.stattest = "auto".into();
     policy.compat = Some("pandas".into());
     assert!(matches!(
@@ -224,14 +268,26 @@ fn category_changes_and_null_shares_are_noted() {
         categorical(&[Some("a"), Some("c"), Some("c"), None, None]),
     );
     let notes = column.notes.join("\n");
-    assert!(notes.contains("new categories in the current sample: c"), "{notes}");
-    assert!(notes.contains("categories absent from the current sample: b"), "{notes}");
-    assert!(notes.contains("missing values: 33.33% of the reference (1), 40.00% of the current sample (2)"), "{notes}");
+    assert!(
+        notes.contains("new categories in the current sample: c"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("categories absent from the current sample: b"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains(
+            "missing values: 33.33% of the reference (1), 40.00% of the current sample (2)"
+        ),
+        "{notes}"
+    );
 }
 
 #[test]
 fn datetime_is_tested_as_numbers_in_calibrated_mode_only() {
-    let times = |offset: i64| ColumnValues::Datetime((0..50).map(|i| Some(i * 60 + offset)).collect());
+    let times =
+        |offset: i64| ColumnValues::Datetime((0..50).map(|i| Some(i * 60 + offset)).collect());
     let column = compare(times(0), times(30));
     assert_eq!(column.stattest, Some(StatTest::Ks));
     let evidently = ColumnOptions {

@@ -174,16 +174,22 @@ fn check_default(agreement: &mut Agreement, at: &str, column: &ColumnDrift, defa
         column.stattest.map(StatTest::name) == Some(name),
         || format!("expected {name}, got {:?}", column.stattest),
     );
-    agreement.value(&format!("{at} default score"), score(column), number(&default["score"]));
+    agreement.value(
+        &format!("{at} default score"),
+        score(column),
+        number(&default["score"]),
+    );
     agreement.value(
         &format!("{at} default threshold"),
         column.threshold,
         number(&default["threshold"]),
     );
     let drifted = default["drifted"].as_bool().expect("drifted");
-    agreement.check(&format!("{at} default verdict"), column.drifted == drifted, || {
-        format!("expected drifted={drifted}, got {}", column.drifted)
-    });
+    agreement.check(
+        &format!("{at} default verdict"),
+        column.drifted == drifted,
+        || format!("expected drifted={drifted}, got {}", column.drifted),
+    );
 }
 
 fn check_case(agreement: &mut Agreement, case: &Value, mode: Mode) {
@@ -192,13 +198,22 @@ fn check_case(agreement: &mut Agreement, case: &Value, mode: Mode) {
     let tests = &case["tests"];
 
     let column = run(case, None, mode);
-    agreement.check(&at("rows"), column.reference_rows as u64 == case["n_reference_raw"].as_u64().unwrap_or(0), || {
-        format!("reference rows {}", column.reference_rows)
-    });
-    agreement.check(&at("nulls"), column.reference_nulls as u64 == case["n_reference_nan"].as_u64().unwrap_or(0)
-        && column.current_nulls as u64 == case["n_current_nan"].as_u64().unwrap_or(0), || {
-        format!("nulls {} / {}", column.reference_nulls, column.current_nulls)
-    });
+    agreement.check(
+        &at("rows"),
+        column.reference_rows as u64 == case["n_reference_raw"].as_u64().unwrap_or(0),
+        || format!("reference rows {}", column.reference_rows),
+    );
+    agreement.check(
+        &at("nulls"),
+        column.reference_nulls as u64 == case["n_reference_nan"].as_u64().unwrap_or(0)
+            && column.current_nulls as u64 == case["n_current_nan"].as_u64().unwrap_or(0),
+        || {
+            format!(
+                "nulls {} / {}",
+                column.reference_nulls, column.current_nulls
+            )
+        },
+    );
     // The default test in Calibrated mode differs from Evidently only for chisquare and z.
     let default = &case["evidently_default"];
     let calibrated_differs = matches!(default["stattest"].as_str(), Some("chisquare" | "z"));
@@ -206,9 +221,11 @@ fn check_case(agreement: &mut Agreement, case: &Value, mode: Mode) {
         check_default(agreement, &at("evidently"), &column, default);
     } else {
         let expected = default["stattest"].as_str().unwrap_or_default();
-        agreement.check(&at("default test"), column.stattest.map(StatTest::name) == Some(expected), || {
-            format!("expected {expected}, got {:?}", column.stattest)
-        });
+        agreement.check(
+            &at("default test"),
+            column.stattest.map(StatTest::name) == Some(expected),
+            || format!("expected {expected}, got {:?}", column.stattest),
+        );
         if !calibrated_differs {
             check_default(agreement, &at("calibrated"), &column, default);
         }
@@ -217,11 +234,18 @@ fn check_case(agreement: &mut Agreement, case: &Value, mode: Mode) {
     // (oracle key, test, statistic field, p-value field)
     let hypothesis = [
         ("ks", StatTest::Ks, "statistic", "pvalue_auto"),
-        ("mannwhitneyu", StatTest::MannWhitney, "statistic_u1", "pvalue_less"),
+        (
+            "mannwhitneyu",
+            StatTest::MannWhitney,
+            "statistic_u1",
+            "pvalue_less",
+        ),
         ("anderson_ksamp", StatTest::Anderson, "statistic", "pvalue"),
     ];
     for (key, test, statistic, p_value) in hypothesis {
-        let Some(expected) = tests.get(key) else { continue };
+        let Some(expected) = tests.get(key) else {
+            continue;
+        };
         let column = run(case, Some(test), mode);
         if expected.get("error").is_some() {
             agreement.check(&at(key), column.skipped(), || {
@@ -229,8 +253,16 @@ fn check_case(agreement: &mut Agreement, case: &Value, mode: Mode) {
             });
             continue;
         }
-        agreement.value(&at(&format!("{key} statistic")), column.statistic, number(&expected[statistic]));
-        agreement.value(&at(&format!("{key} p-value")), column.p_value, number(&expected[p_value]));
+        agreement.value(
+            &at(&format!("{key} statistic")),
+            column.statistic,
+            number(&expected[statistic]),
+        );
+        agreement.value(
+            &at(&format!("{key} p-value")),
+            column.p_value,
+            number(&expected[p_value]),
+        );
     }
 
     let distances = [
@@ -241,46 +273,84 @@ fn check_case(agreement: &mut Agreement, case: &Value, mode: Mode) {
         ("wasserstein_normed", StatTest::Wasserstein, "value"),
     ];
     for (key, test, field) in distances {
-        let Some(expected) = tests.get(key) else { continue };
+        let Some(expected) = tests.get(key) else {
+            continue;
+        };
         let column = run(case, Some(test), mode);
         agreement.value(&at(key), column.statistic, number(&expected[field]));
-        agreement.check(&at(&format!("{key} has no p-value")), column.p_value.is_none(), || {
-            format!("{:?}", column.p_value)
-        });
+        agreement.check(
+            &at(&format!("{key} has no p-value")),
+            column.p_value.is_none(),
+            || format!("{:?}", column.p_value),
+        );
     }
 
     if let Some(expected) = tests.get("cramervonmises_2samp") {
         let column = run(case, Some(StatTest::CramerVonMises), mode);
         let exact = expected["auto_method"] == "exact";
         if mode == Mode::Evidently && exact {
-            agreement.check(&at("cvm exact skipped"), column.skipped(), || format!("{column:?}"));
+            agreement.check(&at("cvm exact skipped"), column.skipped(), || {
+                format!("{column:?}")
+            });
         } else {
-            agreement.value(&at("cvm statistic"), column.statistic, number(&expected["statistic"]));
-            agreement.value(&at("cvm p-value"), column.p_value, number(&expected["pvalue"]));
+            agreement.value(
+                &at("cvm statistic"),
+                column.statistic,
+                number(&expected["statistic"]),
+            );
+            agreement.value(
+                &at("cvm p-value"),
+                column.p_value,
+                number(&expected["pvalue"]),
+            );
             if mode == Mode::Evidently {
-                agreement.value(&at("cvm evidently p-value"), column.p_value, number(&expected["evidently"]["pvalue"]));
+                agreement.value(
+                    &at("cvm evidently p-value"),
+                    column.p_value,
+                    number(&expected["evidently"]["pvalue"]),
+                );
             }
         }
     }
 
-    if mode == Mode::Evidently {
-        if let Some(expected) = tests.get("chisquare_evidently") {
-            let column = run(case, Some(StatTest::ChiSquare), mode);
-            agreement.value(&at("chisquare statistic"), column.statistic, number(&expected["statistic"]));
-            let p = number(&expected["pvalue"]);
-            if p.is_nan() {
-                agreement.check(&at("chisquare p-value"), column.p_value.is_none() && !column.drifted, || format!("{column:?}"));
-            } else {
-                agreement.value(&at("chisquare p-value"), column.p_value, p);
-                agreement.value(&at("chisquare evidently p-value"), column.p_value, number(&expected["evidently_pvalue"]));
-            }
+    if mode == Mode::Evidently
+        && let Some(expected) = tests.get("chisquare_evidently")
+    {
+        let column = run(case, Some(StatTest::ChiSquare), mode);
+        agreement.value(
+            &at("chisquare statistic"),
+            column.statistic,
+            number(&expected["statistic"]),
+        );
+        let p = number(&expected["pvalue"]);
+        if p.is_nan() {
+            agreement.check(
+                &at("chisquare p-value"),
+                column.p_value.is_none() && !column.drifted,
+                || format!("{column:?}"),
+            );
+        } else {
+            agreement.value(&at("chisquare p-value"), column.p_value, p);
+            agreement.value(
+                &at("chisquare evidently p-value"),
+                column.p_value,
+                number(&expected["evidently_pvalue"]),
+            );
         }
     }
 
     if let Some(expected) = tests.get("ztest_proportions") {
         let column = run(case, Some(StatTest::Z), mode);
-        let field = if mode == Mode::Evidently { "pvalue" } else { "pvalue_sf_form" };
-        let field = if expected.get(field).is_some() { field } else { "pvalue" };
+        let field = if mode == Mode::Evidently {
+            "pvalue"
+        } else {
+            "pvalue_sf_form"
+        };
+        let field = if expected.get(field).is_some() {
+            field
+        } else {
+            "pvalue"
+        };
         agreement.value(&at("z p-value"), column.p_value, number(&expected[field]));
         if let Some(z) = expected.get("z") {
             agreement.value(&at("z statistic"), column.statistic, number(z));
@@ -342,23 +412,39 @@ fn every_oracle_dataset_agrees() {
             drift_share: number(&dataset["drift_share_threshold"]),
             ..DriftOptions::default()
         };
-        let result = compare_datasets(load("reference"), load("current"), &options).expect("compared");
+        let result =
+            compare_datasets(load("reference"), load("current"), &options).expect("compared");
         for column in &result.columns {
             let default = &dataset["per_column"][&column.name]["evidently_default"];
-            check_default(&mut agreement, &format!("{name}.{}", column.name), column, default);
+            check_default(
+                &mut agreement,
+                &format!("{name}.{}", column.name),
+                column,
+                default,
+            );
         }
         let want = &dataset["expected"];
-        agreement.check(&format!("{name} drifted count"), result.drifted_columns as u64 == want["drifted_count"].as_u64().unwrap_or(0), || {
-            format!("got {}", result.drifted_columns)
-        });
-        agreement.value(&format!("{name} share"), Some(result.share_of_drifted_columns()), number(&want["drifted_share"]));
+        agreement.check(
+            &format!("{name} drifted count"),
+            result.drifted_columns as u64 == want["drifted_count"].as_u64().unwrap_or(0),
+            || format!("got {}", result.drifted_columns),
+        );
+        agreement.value(
+            &format!("{name} share"),
+            Some(result.share_of_drifted_columns()),
+            number(&want["drifted_share"]),
+        );
         let drift = want["dataset_drift"].as_bool().expect("bool");
-        agreement.check(&format!("{name} dataset verdict"), result.dataset_drift == drift, || {
-            format!("expected {drift}, got {}", result.dataset_drift)
-        });
-        agreement.check(&format!("{name} schema"), result.schema_changes.is_empty(), || {
-            format!("{:?}", result.schema_changes)
-        });
+        agreement.check(
+            &format!("{name} dataset verdict"),
+            result.dataset_drift == drift,
+            || format!("expected {drift}, got {}", result.dataset_drift),
+        );
+        agreement.check(
+            &format!("{name} schema"),
+            result.schema_changes.is_empty(),
+            || format!("{:?}", result.schema_changes),
+        );
     }
     println!(
         "oracle datasets: {} datasets, {} comparisons, worst relative error {:e} at {}",
@@ -367,5 +453,9 @@ fn every_oracle_dataset_agrees() {
         agreement.worst,
         agreement.worst_at
     );
-    assert!(agreement.failures.is_empty(), "{}", agreement.failures.join("\n"));
+    assert!(
+        agreement.failures.is_empty(),
+        "{}",
+        agreement.failures.join("\n")
+    );
 }

@@ -92,8 +92,16 @@ pub(crate) fn table_bins(table: &CountTable) -> Bins {
 fn pooled_range(pair: &NumericPair) -> (f64, f64) {
     let firsts = [pair.reference.first(), pair.current.first()];
     let lasts = [pair.reference.last(), pair.current.last()];
-    let min = firsts.into_iter().flatten().copied().fold(f64::INFINITY, f64::min);
-    let max = lasts.into_iter().flatten().copied().fold(f64::NEG_INFINITY, f64::max);
+    let min = firsts
+        .into_iter()
+        .flatten()
+        .copied()
+        .fold(f64::INFINITY, f64::min);
+    let max = lasts
+        .into_iter()
+        .flatten()
+        .copied()
+        .fold(f64::NEG_INFINITY, f64::max);
     (min, max)
 }
 
@@ -155,7 +163,10 @@ fn normalised(values: &[f64]) -> Vec<f64> {
 pub(crate) fn kl_divergence(bins: &Bins) -> f64 {
     let p = normalised(&filled_fractions(&bins.reference));
     let q = normalised(&filled_fractions(&bins.current));
-    p.iter().zip(&q).map(|(&a, &b)| relative_entropy(a, b)).sum()
+    p.iter()
+        .zip(&q)
+        .map(|(&a, &b)| relative_entropy(a, b))
+        .sum()
 }
 
 /// Jensen–Shannon distance (natural log) on raw shares, as scipy's `jensenshannon`.

@@ -174,7 +174,9 @@ pub(crate) fn kolmogorov_sf(n: u64, x: f64) -> f64 {
             return 1.0;
         }
         let cdf = if n <= 140 {
-            (1..=n).fold(1.0, |acc, i| acc * (i as f64 * (1.0 / nf) * (2.0 * t - 1.0)))
+            (1..=n).fold(1.0, |acc, i| {
+                acc * (i as f64 * (1.0 / nf) * (2.0 * t - 1.0))
+            })
         } else {
             (log_factorial_over_power(nf) + nf * (2.0 * t - 1.0).ln()).exp()
         };
@@ -215,20 +217,19 @@ pub(crate) fn kolmogorov_sf(n: u64, x: f64) -> f64 {
 
 /// ln(n! / n^n) by Stirling's series.
 fn log_factorial_over_power(n: f64) -> f64 {
+    // Stirling's series B_2k / (2k (2k − 1)), highest order first.
     const COEFFICIENTS: [f64; 8] = [
-        -2.955065359477124183e-2,
-        6.4102564102564102564e-3,
-        -1.9175269175269175269e-3,
-        8.4175084175084175084e-4,
-        -5.952380952380952381e-4,
-        7.9365079365079365079e-4,
-        -2.7777777777777777778e-3,
-        8.3333333333333333333e-2,
+        -3617.0 / 122_400.0,
+        1.0 / 156.0,
+        -691.0 / 360_360.0,
+        1.0 / 1188.0,
+        -1.0 / 1680.0,
+        1.0 / 1260.0,
+        -1.0 / 360.0,
+        1.0 / 12.0,
     ];
     let rn = 1.0 / n;
-    let series = COEFFICIENTS
-        .iter()
-        .fold(0.0, |acc, &c| acc * (rn / n) + c);
+    let series = COEFFICIENTS.iter().fold(0.0, |acc, &c| acc * (rn / n) + c);
     n.ln() / 2.0 - n + (2.0 * std::f64::consts::PI).ln() / 2.0 + rn * series
 }
 

@@ -180,7 +180,10 @@ pub enum ColumnValues {
     /// Timestamps in epoch units (any unit, the same on both sides); `None` is missing.
     Datetime(Vec<Option<i64>>),
     /// Free text is reported but not tested (Evidently's text drift trains a classifier).
-    Text { rows: usize, nulls: usize },
+    Text {
+        rows: usize,
+        nulls: usize,
+    },
 }
 
 impl ColumnValues {
@@ -292,10 +295,8 @@ impl DriftOptions {
                 Some(test) => parse_stattest(test)?,
                 None => None,
             };
-            let threshold = check_threshold(
-                format!("drift.columns.{name}.threshold"),
-                column.threshold,
-            )?;
+            let threshold =
+                check_threshold(format!("drift.columns.{name}.threshold"), column.threshold)?;
             columns.insert(
                 name.clone(),
                 ColumnOverride {
@@ -500,7 +501,12 @@ pub fn compare_datasets(
                 current_kind: Some(current_values.kind()),
             });
         }
-        columns.push(compare_columns(&name, values, current_values, &column_options));
+        columns.push(compare_columns(
+            &name,
+            values,
+            current_values,
+            &column_options,
+        ));
     }
     for (name, values) in current {
         if options.for_column(&name).is_some() {
@@ -589,7 +595,9 @@ pub fn compare_columns(
             }
             notes.push("datetime tested as numeric epoch values".to_owned());
             let as_numbers = |v: Vec<Option<i64>>| -> Vec<f64> {
-                v.into_iter().map(|x| x.map_or(f64::NAN, |t| t as f64)).collect()
+                v.into_iter()
+                    .map(|x| x.map_or(f64::NAN, |t| t as f64))
+                    .collect()
             };
             prepare_numeric(as_numbers(r), as_numbers(c), true)
         }
@@ -622,11 +630,7 @@ pub fn compare_columns(
     let (data, reference_side, current_side) = prepared;
     null_notes(&reference_side, &current_side, &mut notes);
     let (tested_reference, distinct, categorical) = match &data {
-        PairData::Numeric(pair) => (
-            pair.reference.len(),
-            pair.combined_distinct(),
-            false,
-        ),
+        PairData::Numeric(pair) => (pair.reference.len(), pair.combined_distinct(), false),
         PairData::Categorical(pair) => (
             pair.table.reference_total() as usize,
             pair.levels.len(),
@@ -642,7 +646,9 @@ pub fn compare_columns(
     for (side, count) in [("reference", tested_reference), ("current", tested_current)] {
         if count == 0 {
             let mut column = skip(
-                format!("the {side} sample has no values left after removing missing and infinite values"),
+                format!(
+                    "the {side} sample has no values left after removing missing and infinite values"
+                ),
                 reference_nulls,
                 current_nulls,
             );
@@ -656,7 +662,9 @@ pub fn compare_columns(
         (Some(test), _) => {
             if categorical && test.numeric_only() {
                 let mut column = skip(
-                    format!("{test} needs ordered values and does not apply to a categorical column"),
+                    format!(
+                        "{test} needs ordered values and does not apply to a categorical column"
+                    ),
                     reference_nulls,
                     current_nulls,
                 );
@@ -714,7 +722,11 @@ pub fn compare_columns(
     }
 }
 
-fn prepare_numeric(reference: Vec<f64>, current: Vec<f64>, integer: bool) -> (PairData, Side, Side) {
+fn prepare_numeric(
+    reference: Vec<f64>,
+    current: Vec<f64>,
+    integer: bool,
+) -> (PairData, Side, Side) {
     let reference_rows = reference.len();
     let current_rows = current.len();
     let (reference, reference_removed) = sample::clean_numeric(reference);
@@ -785,7 +797,10 @@ fn category_notes(pair: &CategoricalPair, notes: &mut Vec<String>) {
         .map(|(level, _)| level.as_str())
         .collect();
     if !new.is_empty() {
-        notes.push(format!("new categories in the current sample: {}", list(new)));
+        notes.push(format!(
+            "new categories in the current sample: {}",
+            list(new)
+        ));
     }
     if !vanished.is_empty() {
         notes.push(format!(

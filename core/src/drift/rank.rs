@@ -66,8 +66,7 @@ pub(crate) fn anderson_ksamp(pair: &NumericPair) -> Result<Tested, String> {
         + 4.0 * h;
     let d = (2.0 * h + 6.0) * k * k - 4.0 * h * k;
     let n = total;
-    let sigma_sq =
-        (a * n.powi(3) + b * n * n + c * n + d) / ((n - 1.0) * (n - 2.0) * (n - 3.0));
+    let sigma_sq = (a * n.powi(3) + b * n * n + c * n + d) / ((n - 1.0) * (n - 2.0) * (n - 3.0));
     let m = k - 1.0;
     let statistic = (a2_kn - m) / sigma_sq.sqrt();
     if !statistic.is_finite() {
@@ -92,8 +91,7 @@ pub(crate) fn anderson_ksamp(pair: &NumericPair) -> Result<Tested, String> {
         (
             0.001,
             Some(
-                "p-value floored at 0.001 (the table ends there; the true value is smaller)"
-                    .into(),
+                "p-value floored at 0.001 (the table ends there; the true value is smaller)".into(),
             ),
         )
     } else {
@@ -120,10 +118,14 @@ fn cramer_von_mises_u(pair: &NumericPair) -> f64 {
         let (cx, cy) = (run.in_reference as u128, run.in_current as u128);
         let twice_rank = 2 * below + cx + cy + 1;
         for t in 1..=cx {
-            sx += (twice_rank as i128 - 2 * (ix + t) as i128).unsigned_abs().pow(2);
+            sx += (twice_rank as i128 - 2 * (ix + t) as i128)
+                .unsigned_abs()
+                .pow(2);
         }
         for t in 1..=cy {
-            sy += (twice_rank as i128 - 2 * (iy + t) as i128).unsigned_abs().pow(2);
+            sy += (twice_rank as i128 - 2 * (iy + t) as i128)
+                .unsigned_abs()
+                .pow(2);
         }
         below += cx + cy;
         ix += cx;
@@ -199,7 +201,9 @@ fn cramer_von_mises_exact(u: f64, m: u64, n: u64) -> f64 {
     for x in 0..=n {
         let mut next: Vec<HashMap<u64, f64>> = vec![HashMap::new(); (m + 1) as usize];
         for v in 0..=m {
-            let step = (a as i64 * v as i64 - b as i64 * x as i64).unsigned_abs().pow(2);
+            let step = (a as i64 * v as i64 - b as i64 * x as i64)
+                .unsigned_abs()
+                .pow(2);
             let mut here: HashMap<u64, f64> = HashMap::new();
             if x == 0 && v == 0 {
                 here.insert(0, 1.0);

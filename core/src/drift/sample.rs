@@ -212,8 +212,14 @@ mod tests {
 
     #[test]
     fn cleaning_counts_and_drops_missing_and_infinite_values() {
-        let (values, removed) =
-            clean_numeric(vec![3.0, f64::NAN, -0.0, f64::INFINITY, 0.0, f64::NEG_INFINITY]);
+        let (values, removed) = clean_numeric(vec![
+            3.0,
+            f64::NAN,
+            -0.0,
+            f64::INFINITY,
+            0.0,
+            f64::NEG_INFINITY,
+        ]);
         assert_eq!(values, vec![0.0, 0.0, 3.0]);
         assert!(values[0].is_sign_positive());
         assert_eq!((removed.nulls, removed.infinite), (1, 2));

@@ -49,7 +49,7 @@ pub(crate) fn ln_gamma(x: f64) -> f64 {
 /// decays doubly exponentially, so the trapezoidal rule converges geometrically; the step
 /// follows the integrand's width near 0 (about 1/√q).
 pub(crate) fn exp_neg_times_bessel_k_quarter(q: f64) -> f64 {
-    if !(q > 0.0) {
+    if q.is_nan() || q <= 0.0 {
         return f64::NAN;
     }
     let step = (0.25 / q.sqrt()).min(0.05);
@@ -111,8 +111,9 @@ fn solve3(mut a: [[f64; 3]; 3], mut b: [f64; 3]) -> [f64; 3] {
         b.swap(col, pivot);
         for row in col + 1..3 {
             let factor = a[row][col] / a[col][col];
-            for k in col..3 {
-                a[row][k] -= factor * a[col][k];
+            let pivot_row = a[col];
+            for (target, source) in a[row].iter_mut().zip(pivot_row).skip(col) {
+                *target -= factor * source;
             }
             b[row] -= factor * b[col];
         }

@@ -158,11 +158,19 @@ impl FromStr for StatTest {
     type Err = DriftError;
 
     fn from_str(name: &str) -> Result<StatTest, DriftError> {
-        let aliases = [("ed", StatTest::EnergyDist), ("energy_distance", StatTest::EnergyDist)];
+        let aliases = [
+            ("ed", StatTest::EnergyDist),
+            ("energy_distance", StatTest::EnergyDist),
+        ];
         StatTest::ALL
             .into_iter()
             .find(|test| test.name() == name)
-            .or_else(|| aliases.iter().find(|(alias, _)| *alias == name).map(|(_, t)| *t))
+            .or_else(|| {
+                aliases
+                    .iter()
+                    .find(|(alias, _)| *alias == name)
+                    .map(|(_, t)| *t)
+            })
             .ok_or_else(|| DriftError::UnknownStatTest {
                 name: name.to_owned(),
             })
@@ -262,10 +270,12 @@ fn run_numeric(test: StatTest, pair: &NumericPair, mode: Mode) -> Result<Outcome
         StatTest::CramerVonMises => {
             let exact = pair.reference.len().max(pair.current.len()) <= 20;
             if exact && mode == Mode::Evidently {
-                return Err("Evidently 0.7.23's exact Cramér-von Mises path (samples of at most \
+                return Err(
+                    "Evidently 0.7.23's exact Cramér-von Mises path (samples of at most \
                             20 values) fails under numpy 2 (it raises or returns a wrong \
                             p-value); use the calibrated mode for scipy's exact p-value"
-                    .into());
+                        .into(),
+                );
             }
             let result = rank::cramer_von_mises(pair);
             Outcome::tested(result.statistic, result.p_value)
@@ -331,9 +341,9 @@ fn run_table(
             let result = binned::z_test(table, mode == Mode::Calibrated);
             Outcome::tested(result.statistic, result.p_value)
         }
-        StatTest::JensenShannon => Outcome::distance(binned::jensen_shannon(
-            &binned::table_bins(table),
-        )),
+        StatTest::JensenShannon => {
+            Outcome::distance(binned::jensen_shannon(&binned::table_bins(table)))
+        }
         StatTest::Psi => Outcome::distance(binned::psi(&binned::table_bins(table))),
         StatTest::KlDiv => Outcome::distance(binned::kl_divergence(&binned::table_bins(table))),
         StatTest::Hellinger => Outcome::distance(binned::hellinger_categorical(table)),
