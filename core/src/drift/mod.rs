@@ -11,8 +11,8 @@
 //!
 //! Missing values and ±inf are removed before any test, as Evidently does; null counts are
 //! reported. Each column is independent of the others ([`compare_columns`] is a pure function
-//! of its inputs), so callers may run columns in parallel and assemble the result with
-//! [`DatasetDrift::from_columns`].
+//! of its inputs): [`compare_datasets`] runs them on all cores, and callers with their own
+//! scheduling can do the same and assemble the result with [`DatasetDrift::from_columns`].
 //!
 //! # Automatic test (both modes; Evidently 0.7 `_get_default_stattest`)
 //!
@@ -469,7 +469,12 @@ pub fn compare_datasets(
     check_unique(&current, "current")?;
     let mut current: IndexMap<String, ColumnValues> =
         current.into_iter().map(|c| (c.name, c.values)).collect();
-    let mut columns = Vec::new();
+    // Decide per column first (cheap), then run the comparisons, which are independent.
+    enum Planned {
+        Done(ColumnDrift),
+        Compare(String, ColumnValues, ColumnValues, ColumnOptions),
+    }
+    let mut planned = Vec::new();
     let mut schema_changes = Vec::new();
     for Column { name, values } in reference {
         let Some(current_values) = current.shift_remove(&name) else {
@@ -484,13 +489,13 @@ pub fn compare_datasets(
             continue;
         };
         let Some(column_options) = options.for_column(&name) else {
-            columns.push(ColumnDrift::skipped_with(
+            planned.push(Planned::Done(ColumnDrift::skipped_with(
                 &name,
                 current_values.kind(),
                 (values.rows(), 0),
                 (current_values.rows(), 0),
                 "ignored by the policy (drift.ignore)",
-            ));
+            )));
             continue;
         };
         if values.kind() != current_values.kind() {
@@ -501,13 +506,19 @@ pub fn compare_datasets(
                 current_kind: Some(current_values.kind()),
             });
         }
-        columns.push(compare_columns(
-            &name,
+        planned.push(Planned::Compare(
+            name,
             values,
             current_values,
-            &column_options,
+            column_options,
         ));
     }
+    let columns = run_in_parallel(planned, |job| match job {
+        Planned::Done(column) => column,
+        Planned::Compare(name, reference, current, options) => {
+            compare_columns(&name, reference, current, &options)
+        }
+    });
     for (name, values) in current {
         if options.for_column(&name).is_some() {
             schema_changes.push(SchemaChange {
@@ -523,6 +534,45 @@ pub fn compare_datasets(
         schema_changes,
         options.drift_share,
     ))
+}
+
+/// Maps `work` over `jobs` on up to `available_parallelism` threads, keeping the order.
+/// Jobs are dealt round-robin; columns of a dataset cost about the same.
+fn run_in_parallel<J: Send, R: Send>(jobs: Vec<J>, work: impl Fn(J) -> R + Sync) -> Vec<R> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(jobs.len());
+    if workers <= 1 {
+        return jobs.into_iter().map(work).collect();
+    }
+    let mut shares: Vec<Vec<(usize, J)>> = (0..workers).map(|_| Vec::new()).collect();
+    for (index, job) in jobs.into_iter().enumerate() {
+        shares[index % workers].push((index, job));
+    }
+    let work = &work;
+    let mut results: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = shares
+            .into_iter()
+            .map(|share| {
+                scope.spawn(move || {
+                    share
+                        .into_iter()
+                        .map(|(index, job)| (index, work(job)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|handle| match handle.join() {
+                Ok(results) => results,
+                // A panic in a worker is a bug; surface it on the caller's thread.
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    });
+    results.sort_by_key(|(index, _)| *index);
+    results.into_iter().map(|(_, result)| result).collect()
 }
 
 fn check_unique(columns: &[Column], side: &'static str) -> Result<(), DriftError> {

@@ -255,6 +255,8 @@ fn gcd(mut a: u64, mut b: u64) -> u64 {
     a
 }
 
+const MANN_WHITNEY_EXACT_MAX_CELLS: u128 = 1_000_000;
+
 /// `scipy.stats.mannwhitneyu(reference, current, alternative="less")` as Evidently calls it:
 /// statistic U of the reference; exact p-value when a sample has at most 8 values and there
 /// are no ties, else the tie-corrected normal approximation with continuity correction.
@@ -277,7 +279,15 @@ pub(crate) fn mann_whitney_less(pair: &NumericPair) -> Tested {
     let u1 = (twice_rank_sum as f64 - (n1 * (n1 + 1)) as f64) / 2.0;
     let (n1f, n2f) = (n1 as f64, n2 as f64);
     let u2 = n1f * n2f - u1;
-    let exact = !((n1 > 8 && n2 > 8) || ties);
+    let scipy_exact = !((n1 > 8 && n2 > 8) || ties);
+    // scipy's exact null distribution has n1·n2 + 1 cells; beyond this (a tiny sample against
+    // a huge one) the normal approximation is used instead, with a note.
+    let exact = scipy_exact && n1 * n2 <= MANN_WHITNEY_EXACT_MAX_CELLS;
+    let note = (scipy_exact && !exact).then(|| {
+        "Mann-Whitney p-value from the normal approximation: scipy would enumerate the exact \
+         distribution, too large here"
+            .to_owned()
+    });
     let p_value = if exact {
         mann_whitney_exact_sf(u2, n1 as usize, n2 as usize)
     } else {
@@ -289,7 +299,7 @@ pub(crate) fn mann_whitney_less(pair: &NumericPair) -> Tested {
     Tested {
         statistic: u1,
         p_value: p_value.clamp(0.0, 1.0),
-        note: None,
+        note,
     }
 }
 

@@ -28,8 +28,56 @@ pub(crate) fn clean_numeric(mut values: Vec<f64>) -> (Vec<f64>, Removed) {
     for v in &mut values {
         *v += 0.0;
     }
-    values.sort_unstable_by(f64::total_cmp);
+    sort_finite(&mut values);
     (values, removed)
+}
+
+/// Below this many values a comparison sort is as fast as radix passes.
+const RADIX_SORT_MIN_LEN: usize = 4096;
+
+/// Sorts finite floats ascending. Large inputs use an LSD radix sort on order-preserving bit
+/// patterns (a byte per pass, passes where every key has the same byte skipped): several
+/// times faster than a comparison sort at millions of values, for one scratch buffer.
+fn sort_finite(values: &mut [f64]) {
+    if values.len() < RADIX_SORT_MIN_LEN {
+        values.sort_unstable_by(f64::total_cmp);
+        return;
+    }
+    const SIGN: u64 = 1 << 63;
+    // Negative floats: flip every bit; others: set the sign bit. Unsigned order = float order.
+    let to_key = |v: f64| {
+        let bits = v.to_bits();
+        if bits & SIGN != 0 { !bits } else { bits | SIGN }
+    };
+    let from_key = |key: u64| f64::from_bits(if key & SIGN != 0 { key & !SIGN } else { !key });
+    let mut keys: Vec<u64> = values.iter().map(|&v| to_key(v)).collect();
+    let mut counts = [[0usize; 256]; 8];
+    for &key in &keys {
+        for (byte, histogram) in counts.iter_mut().enumerate() {
+            histogram[((key >> (8 * byte)) & 0xFF) as usize] += 1;
+        }
+    }
+    let mut scratch = vec![0u64; keys.len()];
+    for (byte, histogram) in counts.iter().enumerate() {
+        if histogram.contains(&keys.len()) {
+            continue;
+        }
+        let mut offsets = [0usize; 256];
+        let mut running = 0;
+        for (offset, &count) in offsets.iter_mut().zip(histogram) {
+            *offset = running;
+            running += count;
+        }
+        for &key in &keys {
+            let digit = ((key >> (8 * byte)) & 0xFF) as usize;
+            scratch[offsets[digit]] = key;
+            offsets[digit] += 1;
+        }
+        std::mem::swap(&mut keys, &mut scratch);
+    }
+    for (value, &key) in values.iter_mut().zip(&keys) {
+        *value = from_key(key);
+    }
 }
 
 /// Two cleaned, sorted numeric samples.
@@ -223,6 +271,29 @@ mod tests {
         assert_eq!(values, vec![0.0, 0.0, 3.0]);
         assert!(values[0].is_sign_positive());
         assert_eq!((removed.nulls, removed.infinite), (1, 2));
+    }
+
+    #[test]
+    fn radix_sort_orders_like_a_comparison_sort() {
+        let mut state = 12345u64;
+        let mut values: Vec<f64> = (0..20_000)
+            .map(|i| {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let magnitude = f64::from((state >> 40) as u32) / 1e3;
+                match i % 4 {
+                    0 => -magnitude,
+                    1 => magnitude * 1e-300,
+                    2 => f64::from((state >> 60) as u32),
+                    _ => magnitude,
+                }
+            })
+            .collect();
+        let mut expected = values.clone();
+        expected.sort_unstable_by(f64::total_cmp);
+        sort_finite(&mut values);
+        assert_eq!(values, expected);
     }
 
     #[test]

@@ -282,8 +282,12 @@ fn run_numeric(test: StatTest, pair: &NumericPair, mode: Mode) -> Result<Outcome
         }
         StatTest::MannWhitney => {
             let result = rank::mann_whitney_less(pair);
-            Outcome::tested(result.statistic, result.p_value)
-                .with_note("Mann-Whitney U: one-sided (alternative \"less\"), as Evidently")
+            let outcome = Outcome::tested(result.statistic, result.p_value)
+                .with_note("Mann-Whitney U: one-sided (alternative \"less\"), as Evidently");
+            match result.note {
+                Some(note) => outcome.with_note(note),
+                None => outcome,
+            }
         }
         StatTest::TTest => {
             let result = rank::t_test(pair);
