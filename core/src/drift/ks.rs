@@ -571,6 +571,26 @@ mod tests {
     }
 
     #[test]
+    fn durbin_and_pomeranz_agree_where_both_apply() {
+        // Two exact algorithms for the same distribution function.
+        for n in [3u64, 10, 57, 140] {
+            for step in 1..40 {
+                let x = 1.0 / n as f64 + step as f64 * 0.012;
+                if x >= 0.5 {
+                    break;
+                }
+                let (durbin, pomeranz) = (durbin_matrix_cdf(n, x), pomeranz_cdf(n, x));
+                assert!(
+                    (durbin - pomeranz).abs() < 1e-10,
+                    "n={n} x={x}: {durbin} vs {pomeranz}"
+                );
+            }
+        }
+        // n = 1: P(D_1 <= x) = 2x − 1 on [1/2, 1].
+        assert!((durbin_matrix_cdf(1, 0.8) - 0.6).abs() < 1e-14);
+    }
+
+    #[test]
     fn kolmogorov_sf_regions_agree_with_limit_for_large_n() {
         // For large n, sqrt(n)·D is near the Kolmogorov limit; check continuity across regions.
         for &n in &[200u64, 5_000, 200_000] {
