@@ -5,6 +5,7 @@ pub mod approvals;
 pub mod audit;
 pub mod card;
 pub mod convention;
+pub mod drift;
 pub mod error;
 pub mod evaluate;
 pub mod git;

@@ -1,0 +1,418 @@
+//! Tests on the pooled order of two sorted numeric samples, each one linear walk over their
+//! merged distinct values (ties handled by midranks, as scipy does): Anderson–Darling k-sample,
+//! Cramér–von Mises, Mann–Whitney U, plus the CDF distances (Wasserstein, energy) and the
+//! t-test.
+
+use super::sample::NumericPair;
+use super::special;
+
+/// A statistic and its p-value (and a note when the p-value is only a bound).
+#[derive(Debug, Clone)]
+pub(crate) struct Tested {
+    pub statistic: f64,
+    pub p_value: f64,
+    pub note: Option<String>,
+}
+
+/// `scipy.stats.anderson_ksamp([reference, current], variant="midrank")`: the normalised
+/// statistic, and the p-value interpolated from Scholz & Stephens' table, which scipy clips to
+/// [0.001, 0.25]. `Err` where scipy raises.
+pub(crate) fn anderson_ksamp(pair: &NumericPair) -> Result<Tested, String> {
+    let n_ref = pair.reference.len() as f64;
+    let n_cur = pair.current.len() as f64;
+    let total = n_ref + n_cur;
+    if pair.combined_distinct() < 2 {
+        return Err("Anderson-Darling needs more than one distinct value".into());
+    }
+    if total < 4.0 {
+        return Err("Anderson-Darling needs at least 4 values in total".into());
+    }
+    let (mut below, mut ref_below, mut cur_below) = (0.0f64, 0.0f64, 0.0f64);
+    let (mut sum_ref, mut sum_cur) = (0.0f64, 0.0f64);
+    for run in pair.runs() {
+        let (in_ref, in_cur) = (run.in_reference as f64, run.in_current as f64);
+        let tied = in_ref + in_cur;
+        let b = below + tied / 2.0;
+        let m_ref = ref_below + in_ref - in_ref / 2.0;
+        let m_cur = cur_below + in_cur - in_cur / 2.0;
+        let denominator = b * (total - b) - total * tied / 4.0;
+        let weight = tied / total;
+        sum_ref += weight * (total * m_ref - b * n_ref).powi(2) / denominator;
+        sum_cur += weight * (total * m_cur - b * n_cur).powi(2) / denominator;
+        below += tied;
+        ref_below += in_ref;
+        cur_below += in_cur;
+    }
+    let a2_kn = (sum_ref / n_ref + sum_cur / n_cur) * (total - 1.0) / total;
+
+    let samples = 2.0f64;
+    let h_sum = 1.0 / n_ref + 1.0 / n_cur;
+    // hs_cs = cumulative sums of 1/(N-1), 1/(N-2), …, 1/2; h = Σ_{i<N} 1/i; g as scipy.
+    let big_n = total as u64;
+    let (mut cumulative, mut g) = (0.0f64, 0.0f64);
+    for (index, denominator) in (2..big_n).rev().enumerate() {
+        cumulative += 1.0 / denominator as f64;
+        g += cumulative / (index + 2) as f64;
+    }
+    let h = cumulative + 1.0;
+    let k = samples;
+    let a = (4.0 * g - 6.0) * (k - 1.0) + (10.0 - 6.0 * g) * h_sum;
+    let b = (2.0 * g - 4.0) * k * k + 8.0 * h * k + (2.0 * g - 14.0 * h - 4.0) * h_sum - 8.0 * h
+        + 4.0 * g
+        - 6.0;
+    let c = (6.0 * h + 2.0 * g - 2.0) * k * k
+        + (4.0 * h - 4.0 * g + 6.0) * k
+        + (2.0 * h - 6.0) * h_sum
+        + 4.0 * h;
+    let d = (2.0 * h + 6.0) * k * k - 4.0 * h * k;
+    let n = total;
+    let sigma_sq = (a * n.powi(3) + b * n * n + c * n + d) / ((n - 1.0) * (n - 2.0) * (n - 3.0));
+    let m = k - 1.0;
+    let statistic = (a2_kn - m) / sigma_sq.sqrt();
+    if !statistic.is_finite() {
+        return Err("Anderson-Darling statistic is undefined for these samples".into());
+    }
+
+    const B0: [f64; 7] = [0.675, 1.281, 1.645, 1.96, 2.326, 2.573, 3.085];
+    const B1: [f64; 7] = [-0.245, 0.25, 0.678, 1.149, 1.822, 2.364, 3.615];
+    const B2: [f64; 7] = [-0.105, -0.305, -0.362, -0.391, -0.396, -0.345, -0.154];
+    const SIGNIFICANCE: [f64; 7] = [0.25, 0.1, 0.05, 0.025, 0.01, 0.005, 0.001];
+    let critical: Vec<f64> = (0..7)
+        .map(|i| B0[i] + B1[i] / m.sqrt() + B2[i] / m)
+        .collect();
+    let lowest = critical.iter().copied().fold(f64::INFINITY, f64::min);
+    let highest = critical.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let (p_value, note) = if statistic < lowest {
+        (
+            0.25,
+            Some("p-value capped at 0.25 (the table ends there; the true value is larger)".into()),
+        )
+    } else if statistic > highest {
+        (
+            0.001,
+            Some(
+                "p-value floored at 0.001 (the table ends there; the true value is smaller)".into(),
+            ),
+        )
+    } else {
+        let log_sig: Vec<f64> = SIGNIFICANCE.iter().map(|s| s.ln()).collect();
+        let [q2, q1, q0] = special::quadratic_fit(&critical, &log_sig);
+        (((q2 * statistic + q1) * statistic + q0).exp(), None)
+    };
+    Ok(Tested {
+        statistic,
+        p_value,
+        note,
+    })
+}
+
+/// Doubled midrank sums per sample: for every pooled value, 2·rank = 2·below + tied + 1.
+/// Returns U = nx Σ(rx_i − i)² + ny Σ(ry_j − j)² exactly, as scipy's `cramervonmises_2samp`.
+fn cramer_von_mises_u(pair: &NumericPair) -> f64 {
+    let nx = pair.reference.len() as u128;
+    let ny = pair.current.len() as u128;
+    let (mut below, mut ix, mut iy) = (0u128, 0u128, 0u128);
+    // Σ (2r − 2i)² per sample, in integers.
+    let (mut sx, mut sy) = (0u128, 0u128);
+    for run in pair.runs() {
+        let (cx, cy) = (run.in_reference as u128, run.in_current as u128);
+        let twice_rank = 2 * below + cx + cy + 1;
+        for t in 1..=cx {
+            sx += (twice_rank as i128 - 2 * (ix + t) as i128)
+                .unsigned_abs()
+                .pow(2);
+        }
+        for t in 1..=cy {
+            sy += (twice_rank as i128 - 2 * (iy + t) as i128)
+                .unsigned_abs()
+                .pow(2);
+        }
+        below += cx + cy;
+        ix += cx;
+        iy += cy;
+    }
+    (nx * sx + ny * sy) as f64 / 4.0
+}
+
+/// `scipy.stats.cramervonmises_2samp(reference, current)`: exact p-value when both samples
+/// have at most 20 values, otherwise the limiting distribution of the normalised statistic.
+pub(crate) fn cramer_von_mises(pair: &NumericPair) -> Tested {
+    let nx = pair.reference.len();
+    let ny = pair.current.len();
+    let u = cramer_von_mises_u(pair);
+    let (nxf, nyf) = (nx as f64, ny as f64);
+    let k = nxf * nyf;
+    let n = nxf + nyf;
+    let statistic = u / (k * n) - (4.0 * k - 1.0) / (6.0 * n);
+    let p_value = if nx.max(ny) <= 20 {
+        cramer_von_mises_exact(u, nx as u64, ny as u64)
+    } else {
+        let expected = (1.0 + 1.0 / n) / 6.0;
+        let variance = (n + 1.0) * (4.0 * k * n - 3.0 * (nxf * nxf + nyf * nyf) - 2.0 * k)
+            / (45.0 * n * n * 4.0 * k);
+        let normalised = 1.0 / 6.0 + (statistic - expected) / (45.0 * variance).sqrt();
+        if normalised < 0.003 {
+            1.0
+        } else {
+            (1.0 - cvm_limit_cdf(normalised)).max(0.0)
+        }
+    };
+    Tested {
+        statistic,
+        p_value,
+        note: None,
+    }
+}
+
+/// CDF of the limiting one-sample Cramér–von Mises distribution (Csörgő & Faraway), summed
+/// until a term drops below 1e-7, as scipy does.
+fn cvm_limit_cdf(x: f64) -> f64 {
+    use std::f64::consts::PI;
+    let mut total = 0.0;
+    for k in 0..1000u32 {
+        let kf = f64::from(k);
+        let u = (special::ln_gamma(kf + 0.5) - special::ln_gamma(kf + 1.0)).exp()
+            / (PI.powf(1.5) * x.sqrt());
+        let y = 4.0 * kf + 1.0;
+        let q = y * y / (16.0 * x);
+        let term = u * y.sqrt() * special::exp_neg_times_bessel_k_quarter(q);
+        total += term;
+        if term.abs() < 1e-7 {
+            break;
+        }
+    }
+    total
+}
+
+/// Exact p-value of the two-sample Cramér–von Mises statistic: the share of all orderings of
+/// the pooled sample whose statistic is at least the observed one (Xiao, Gordon & Yakovlev's
+/// lattice recursion over ζ = Σ (a·u − b·v)², with a = lcm/m, b = lcm/n).
+fn cramer_von_mises_exact(u: f64, m: u64, n: u64) -> f64 {
+    let lcm = m / gcd(m, n) * n;
+    let (a, b) = (lcm / m, lcm / n);
+    let mn = (m * n) as f64;
+    let zeta_observed = python_floor_div(
+        (lcm * lcm * (m + n)) as f64 * (6.0 * u - mn * (4.0 * mn - 1.0)),
+        6.0 * mn * mn,
+    );
+    // counts[v] maps ζ → number of paths reaching (u, v) with that partial ζ; one row at a time.
+    use std::collections::HashMap;
+    let mut row: Vec<HashMap<u64, f64>> = vec![HashMap::new(); (m + 1) as usize];
+    for x in 0..=n {
+        let mut next: Vec<HashMap<u64, f64>> = vec![HashMap::new(); (m + 1) as usize];
+        for v in 0..=m {
+            let step = (a as i64 * v as i64 - b as i64 * x as i64)
+                .unsigned_abs()
+                .pow(2);
+            let mut here: HashMap<u64, f64> = HashMap::new();
+            if x == 0 && v == 0 {
+                here.insert(0, 1.0);
+            }
+            if x > 0 {
+                for (&zeta, &count) in &row[v as usize] {
+                    *here.entry(zeta + step).or_default() += count;
+                }
+            }
+            if v > 0 {
+                for (&zeta, &count) in &next[(v - 1) as usize] {
+                    *here.entry(zeta + step).or_default() += count;
+                }
+            }
+            next[v as usize] = here;
+        }
+        row = next;
+    }
+    let (mut at_least, mut all) = (0.0, 0.0);
+    for (&zeta, &count) in &row[m as usize] {
+        all += count;
+        if zeta as f64 >= zeta_observed {
+            at_least += count;
+        }
+    }
+    at_least / all
+}
+
+/// Python's float `a // b`: the floor of the exact quotient (via fmod), which can differ
+/// from `(a / b).floor()` when the rounded quotient lands on an integer.
+fn python_floor_div(a: f64, b: f64) -> f64 {
+    let remainder = a % b;
+    let mut quotient = (a - remainder) / b;
+    if remainder != 0.0 && (b < 0.0) != (remainder < 0.0) {
+        quotient -= 1.0;
+    }
+    let floor = quotient.floor();
+    if quotient - floor > 0.5 {
+        floor + 1.0
+    } else {
+        floor
+    }
+}
+
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+const MANN_WHITNEY_EXACT_MAX_CELLS: u128 = 1_000_000;
+
+/// `scipy.stats.mannwhitneyu(reference, current, alternative="less")` as Evidently calls it:
+/// statistic U of the reference; exact p-value when a sample has at most 8 values and there
+/// are no ties, else the tie-corrected normal approximation with continuity correction.
+pub(crate) fn mann_whitney_less(pair: &NumericPair) -> Tested {
+    let n1 = pair.reference.len() as u128;
+    let n2 = pair.current.len() as u128;
+    let (mut below, mut twice_rank_sum) = (0u128, 0u128);
+    let mut tie_term = 0.0f64;
+    let mut ties = false;
+    for run in pair.runs() {
+        let (c1, c2) = (run.in_reference as u128, run.in_current as u128);
+        let tied = c1 + c2;
+        twice_rank_sum += c1 * (2 * below + tied + 1);
+        let t = tied as f64;
+        tie_term += t * t * t - t;
+        ties |= tied > 1;
+        below += tied;
+    }
+    // U1 = R1 − n1(n1+1)/2, kept doubled until here so it is exact.
+    let u1 = (twice_rank_sum as f64 - (n1 * (n1 + 1)) as f64) / 2.0;
+    let (n1f, n2f) = (n1 as f64, n2 as f64);
+    let u2 = n1f * n2f - u1;
+    let scipy_exact = !((n1 > 8 && n2 > 8) || ties);
+    // scipy's exact null distribution has n1·n2 + 1 cells; beyond this (a tiny sample against
+    // a huge one) the normal approximation is used instead, with a note.
+    let exact = scipy_exact && n1 * n2 <= MANN_WHITNEY_EXACT_MAX_CELLS;
+    let note = (scipy_exact && !exact).then(|| {
+        "Mann-Whitney p-value from the normal approximation: scipy would enumerate the exact \
+         distribution, too large here"
+            .to_owned()
+    });
+    let p_value = if exact {
+        mann_whitney_exact_sf(u2, n1 as usize, n2 as usize)
+    } else {
+        let n = n1f + n2f;
+        let spread = (n1f * n2f / 12.0 * ((n + 1.0) - tie_term / (n * (n - 1.0)))).sqrt();
+        let z = (u2 - n1f * n2f / 2.0 - 0.5) / spread;
+        special::normal_sf(z)
+    };
+    Tested {
+        statistic: u1,
+        p_value: p_value.clamp(0.0, 1.0),
+        note,
+    }
+}
+
+/// P(U >= u) under the null, from the frequencies of U: the coefficients of the Gaussian
+/// binomial [n1+n2 choose n1]_q, built by multiplying by (1 − q^(n2+i)) / (1 − q^i).
+fn mann_whitney_exact_sf(u: f64, n1: usize, n2: usize) -> f64 {
+    let (small, large) = (n1.min(n2), n1.max(n2));
+    let degree = small * large;
+    let mut coefficients = vec![0.0f64; degree + 1];
+    coefficients[0] = 1.0;
+    for i in 1..=small {
+        let up = large + i;
+        for index in (up..=degree).rev() {
+            coefficients[index] -= coefficients[index - up];
+        }
+        for index in i..=degree {
+            coefficients[index] += coefficients[index - i];
+        }
+    }
+    let threshold = u.ceil().max(0.0) as usize;
+    let total: f64 = coefficients.iter().sum();
+    let tail: f64 = coefficients.iter().skip(threshold).sum();
+    tail / total
+}
+
+/// `scipy.stats.ttest_ind(reference, current)` (pooled variance, two-sided), as Evidently's
+/// `t_test`.
+pub(crate) fn t_test(pair: &NumericPair) -> Tested {
+    let (mean1, var1) = mean_and_variance(&pair.reference, 1.0);
+    let (mean2, var2) = mean_and_variance(&pair.current, 1.0);
+    let n1 = pair.reference.len() as f64;
+    let n2 = pair.current.len() as f64;
+    let df = n1 + n2 - 2.0;
+    let pooled = ((n1 - 1.0) * var1 + (n2 - 1.0) * var2) / df;
+    let t = (mean1 - mean2) / (pooled * (1.0 / n1 + 1.0 / n2)).sqrt();
+    Tested {
+        statistic: t,
+        p_value: special::student_t_two_sided(t, df),
+        note: None,
+    }
+}
+
+/// Mean and variance with `ddof` subtracted from the divisor (two passes).
+pub(crate) fn mean_and_variance(values: &[f64], ddof: f64) -> (f64, f64) {
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let squares: f64 = values.iter().map(|v| (v - mean) * (v - mean)).sum();
+    (mean, squares / (n - ddof))
+}
+
+/// ∫ |F_ref − F_cur|^p over the pooled support (p = 1 or 2), as scipy's `_cdf_distance`.
+fn cdf_distance(pair: &NumericPair, power: i32) -> f64 {
+    let n1 = pair.reference.len() as f64;
+    let n2 = pair.current.len() as f64;
+    let (mut i, mut j) = (0usize, 0usize);
+    let mut previous: Option<f64> = None;
+    let mut gap = 0.0;
+    let mut total = 0.0;
+    for run in pair.runs() {
+        if let Some(previous) = previous {
+            total += gap * (run.value - previous);
+        }
+        i += run.in_reference;
+        j += run.in_current;
+        let difference = (i as f64 / n1 - j as f64 / n2).abs();
+        gap = if power == 1 {
+            difference
+        } else {
+            difference * difference
+        };
+        previous = Some(run.value);
+    }
+    if power == 1 { total } else { total.sqrt() }
+}
+
+/// Evidently's `wasserstein`: W1(reference, current) / max(std(reference), 0.001), population
+/// standard deviation.
+pub(crate) fn wasserstein_normed(pair: &NumericPair) -> f64 {
+    let (_, variance) = mean_and_variance(&pair.reference, 0.0);
+    let norm = variance.sqrt().max(0.001);
+    cdf_distance(pair, 1) / norm
+}
+
+/// `scipy.stats.energy_distance`: √2 · (∫ (F_ref − F_cur)²)^½.
+pub(crate) fn energy_distance(pair: &NumericPair) -> f64 {
+    std::f64::consts::SQRT_2 * cdf_distance(pair, 2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair(reference: &[f64], current: &[f64]) -> NumericPair {
+        NumericPair {
+            reference: reference.to_vec(),
+            current: current.to_vec(),
+            integer: false,
+        }
+    }
+
+    #[test]
+    fn mann_whitney_exact_is_a_distribution() {
+        // U is uniform over orderings: n1 = n2 = 1 gives P(U >= 1) = 1/2.
+        assert_eq!(mann_whitney_exact_sf(1.0, 1, 1), 0.5);
+        assert_eq!(mann_whitney_exact_sf(0.0, 3, 4), 1.0);
+        // P(U >= 12) for 3 vs 4 = 1/35 (one ordering).
+        assert!((mann_whitney_exact_sf(12.0, 3, 4) - 1.0 / 35.0).abs() < 1e-15);
+    }
+
+    #[test]
+    fn cdf_distances_of_shifted_points() {
+        let p = pair(&[0.0, 1.0], &[1.0, 2.0]);
+        assert!((cdf_distance(&p, 1) - 1.0).abs() < 1e-15);
+        assert!((energy_distance(&p) - std::f64::consts::SQRT_2 * 0.5f64.sqrt()).abs() < 1e-15);
+    }
+}

@@ -1,0 +1,299 @@
+//! Bad and unusual inputs give a skipped column with a reason or a clear error, never a panic.
+
+use modelgate_core::drift::{
+    CategoricalValues, Column, ColumnOptions, ColumnValues, DriftError, DriftOptions, Kind, Mode,
+    SchemaChangeKind, StatTest, compare_columns, compare_datasets,
+};
+use modelgate_core::policy::{ColumnDrift as PolicyColumn, DriftPolicy};
+
+fn numeric(values: &[f64]) -> ColumnValues {
+    ColumnValues::Numeric(values.to_vec())
+}
+
+fn categorical(values: &[Option<&str>]) -> ColumnValues {
+    ColumnValues::Categorical(CategoricalValues::from_strings(values.iter().copied()))
+}
+
+fn compare(reference: ColumnValues, current: ColumnValues) -> modelgate_core::drift::ColumnDrift {
+    compare_columns("x", reference, current, &ColumnOptions::default())
+}
+
+fn first_note(column: &modelgate_core::drift::ColumnDrift) -> &str {
+    column.notes.first().map(String::as_str).unwrap_or_default()
+}
+
+#[test]
+fn empty_columns_are_skipped() {
+    let column = compare(numeric(&[]), numeric(&[1.0, 2.0]));
+    assert!(column.skipped());
+    assert!(
+        first_note(&column).contains("reference sample has no values"),
+        "{column:?}"
+    );
+    let column = compare(categorical(&[Some("a")]), categorical(&[]));
+    assert!(column.skipped());
+    assert!(first_note(&column).contains("current sample has no values"));
+}
+
+#[test]
+fn all_null_columns_are_skipped_with_their_null_counts() {
+    let column = compare(
+        numeric(&[f64::NAN, f64::NAN, f64::INFINITY]),
+        numeric(&[1.0, 2.0]),
+    );
+    assert!(column.skipped());
+    assert_eq!((column.reference_rows, column.reference_nulls), (3, 2));
+    assert!(
+        column
+            .notes
+            .iter()
+            .any(|n| n.contains("infinite values removed"))
+    );
+    let column = compare(categorical(&[None, None]), categorical(&[Some("a")]));
+    assert!(column.skipped());
+    assert_eq!(column.reference_nulls, 2);
+    let json = serde_json::to_value(&column).expect("serializable");
+    assert_eq!(json["stattest"], serde_json::Value::Null);
+    assert_eq!(json["reference_nulls"], 2);
+}
+
+#[test]
+fn single_rows_are_tested_without_panicking() {
+    for mode in [Mode::Calibrated, Mode::Evidently] {
+        for test in StatTest::ALL {
+            let options = ColumnOptions {
+                mode,
+                stattest: Some(test),
+                ..ColumnOptions::default()
+            };
+            let column = compare_columns("x", numeric(&[1.0]), numeric(&[2.0]), &options);
+            assert!(
+                column.skipped() || column.threshold.is_some(),
+                "{test} {mode:?}: {column:?}"
+            );
+            let column = compare_columns(
+                "x",
+                categorical(&[Some("a")]),
+                categorical(&[Some("b")]),
+                &options,
+            );
+            if test.numeric_only() {
+                assert!(column.skipped(), "{test} on categorical: {column:?}");
+            }
+        }
+    }
+    // Constant samples: anderson raises in scipy; here a skipped column with the reason.
+    let options = ColumnOptions {
+        stattest: Some(StatTest::Anderson),
+        ..ColumnOptions::default()
+    };
+    let column = compare_columns("x", numeric(&[3.0; 10]), numeric(&[3.0; 10]), &options);
+    assert!(
+        first_note(&column).contains("more than one distinct value"),
+        "{column:?}"
+    );
+}
+
+#[test]
+fn wrong_kinds_are_skipped_with_both_kinds_named() {
+    let column = compare(numeric(&[1.0, 2.0]), categorical(&[Some("a")]));
+    assert!(column.skipped());
+    assert!(first_note(&column).contains("numeric in the reference and categorical"));
+    let column = compare(
+        ColumnValues::Text { rows: 3, nulls: 1 },
+        ColumnValues::Text { rows: 3, nulls: 0 },
+    );
+    assert!(column.skipped());
+    assert_eq!(column.kind, Kind::Text);
+    // A numeric-only test named for a categorical column.
+    let options = ColumnOptions {
+        stattest: Some(StatTest::Ks),
+        ..ColumnOptions::default()
+    };
+    let column = compare_columns(
+        "x",
+        categorical(&[Some("a")]),
+        categorical(&[Some("a")]),
+        &options,
+    );
+    assert!(first_note(&column).contains("ks needs ordered values"));
+}
+
+#[test]
+fn bad_category_codes_are_reported() {
+    let broken = ColumnValues::Categorical(CategoricalValues {
+        codes: vec![0, 7],
+        levels: vec!["a".into()],
+    });
+    let column = compare(broken, categorical(&[Some("a")]));
+    assert!(column.skipped());
+    assert!(first_note(&column).contains("code 7"));
+}
+
+#[test]
+fn mismatched_schemas_become_schema_changes() {
+    let reference = vec![
+        Column::new("kept", numeric(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0])),
+        Column::new("removed", numeric(&[1.0])),
+        Column::new("retyped", numeric(&[1.0, 2.0])),
+        Column::new("id", numeric(&[1.0, 2.0])),
+    ];
+    let current = vec![
+        Column::new("kept", numeric(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.5])),
+        Column::new("retyped", categorical(&[Some("x")])),
+        Column::new("added", categorical(&[Some("y")])),
+        Column::new("id", numeric(&[9.0, 8.0])),
+    ];
+    let options = DriftOptions {
+        ignore: vec!["id".into()],
+        ..DriftOptions::default()
+    };
+    let result = compare_datasets(reference, current, &options).expect("compared");
+    let changes: Vec<(&str, SchemaChangeKind)> = result
+        .schema_changes
+        .iter()
+        .map(|c| (c.column.as_str(), c.change))
+        .collect();
+    assert_eq!(
+        changes,
+        vec![
+            ("removed", SchemaChangeKind::Removed),
+            ("retyped", SchemaChangeKind::KindChanged),
+            ("added", SchemaChangeKind::Added),
+        ]
+    );
+    assert_eq!(result.tested_columns(), 1);
+    let names: Vec<&str> = result.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, vec!["kept", "retyped", "id"]);
+    assert!(result.columns[2].notes[0].contains("ignored"));
+    let json = serde_json::to_value(&result).expect("serializable");
+    let keys: Vec<&str> = json
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        vec![
+            "dataset_drift",
+            "drift_share",
+            "drifted_columns",
+            "schema_changes",
+            "columns"
+        ]
+    );
+    let column_keys: Vec<&str> = json["columns"][0]
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        column_keys,
+        vec![
+            "name",
+            "kind",
+            "stattest",
+            "statistic",
+            "p_value",
+            "threshold",
+            "drifted",
+            "reference_rows",
+            "current_rows",
+            "reference_nulls",
+            "current_nulls",
+            "notes"
+        ]
+    );
+}
+
+#[test]
+fn duplicate_columns_are_an_error() {
+    let reference = vec![
+        Column::new("a", numeric(&[1.0])),
+        Column::new("a", numeric(&[2.0])),
+    ];
+    let error =
+        compare_datasets(reference, vec![], &DriftOptions::default()).expect_err("duplicate");
+    assert!(matches!(error, DriftError::DuplicateColumn { .. }));
+    assert!(error.to_string().contains("`a` appears more than once"));
+}
+
+#[test]
+fn policy_settings_are_validated_and_applied() {
+    let mut policy = DriftPolicy {
+        stattest: "psi".into(),
+        compat: Some("evidently".into()),
+        ..DriftPolicy::default()
+    };
+    policy.columns.insert(
+        "age".into(),
+        PolicyColumn {
+            stattest: Some("ks".into()),
+            threshold: Some(0.01),
+        },
+    );
+    let options = DriftOptions::from_policy(&policy).expect("valid");
+    assert_eq!(options.mode, Mode::Evidently);
+    let age = options.for_column("age").expect("not ignored");
+    assert_eq!(
+        (age.stattest, age.threshold),
+        (Some(StatTest::Ks), Some(0.01))
+    );
+    assert_eq!(
+        options.for_column("other").and_then(|o| o.dataset_stattest),
+        Some(StatTest::Psi)
+    );
+
+    policy.stattest = "kolmogorov".into();
+    let error = DriftOptions::from_policy(&policy).expect_err("unknown test");
+    assert!(
+        error
+            .to_string()
+            .contains("unknown drift test `kolmogorov`")
+    );
+    policy.stattest = "auto".into();
+    policy.compat = Some("pandas".into());
+    assert!(matches!(
+        DriftOptions::from_policy(&policy),
+        Err(DriftError::UnknownCompat { .. })
+    ));
+}
+
+#[test]
+fn category_changes_and_null_shares_are_noted() {
+    let column = compare(
+        categorical(&[Some("a"), Some("b"), None]),
+        categorical(&[Some("a"), Some("c"), Some("c"), None, None]),
+    );
+    let notes = column.notes.join("\n");
+    assert!(
+        notes.contains("new categories in the current sample: c"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("categories absent from the current sample: b"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains(
+            "missing values: 33.33% of the reference (1), 40.00% of the current sample (2)"
+        ),
+        "{notes}"
+    );
+}
+
+#[test]
+fn datetime_is_tested_as_numbers_in_calibrated_mode_only() {
+    let times =
+        |offset: i64| ColumnValues::Datetime((0..50).map(|i| Some(i * 60 + offset)).collect());
+    let column = compare(times(0), times(30));
+    assert_eq!(column.stattest, Some(StatTest::Ks));
+    let evidently = ColumnOptions {
+        mode: Mode::Evidently,
+        ..ColumnOptions::default()
+    };
+    let column = compare_columns("t", times(0), times(30), &evidently);
+    assert!(column.skipped());
+}
