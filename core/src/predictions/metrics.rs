@@ -849,3 +849,68 @@ impl RegressionSums {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::predictions::rows::Column;
+
+    /// Rows counted k times by multiplicities give the same metrics as rows written k times:
+    /// the bootstrap's one-pass resamples are the resamples they stand for.
+    #[test]
+    fn multiplicities_equal_repeated_rows() {
+        let labels = [0u32, 1, 1, 0, 1, 0, 0, 1];
+        let scores = [0.2, 0.8, 0.4, 0.4, 0.9, 0.1, 0.6, 0.4];
+        let counts = [2u32, 0, 1, 3, 1, 0, 1, 0];
+        let rows_of = |labels: Vec<u32>, scores: Vec<f64>| {
+            Rows::Binary(ClassificationRows {
+                classes: vec!["no".into(), "yes".into()],
+                labels: Column::new("label", labels),
+                predictions: None,
+                scores: Some(Scores::Positive(Column::new("score", scores))),
+                ids: None,
+            })
+        };
+        let (mut repeated_labels, mut repeated_scores) = (Vec::new(), Vec::new());
+        for ((&label, &score), &count) in labels.iter().zip(&scores).zip(&counts) {
+            for _ in 0..count {
+                repeated_labels.push(label);
+                repeated_scores.push(score);
+            }
+        }
+        let metrics = Metric::defaults_for(Task::BinaryClassification);
+        let rows = rows_of(labels.to_vec(), scores.to_vec());
+        let weighted = Evaluator::new(&rows, metrics)
+            .expect("valid")
+            .evaluate(&Multiplicities(&counts));
+        let repeated = rows_of(repeated_labels, repeated_scores);
+        let expected = Evaluator::new(&repeated, metrics)
+            .expect("valid")
+            .evaluate(&EachOnce);
+        for ((metric, weighted), expected) in metrics.iter().zip(weighted).zip(expected) {
+            let (weighted, expected) = (weighted.expect("defined"), expected.expect("defined"));
+            assert!(
+                (weighted - expected).abs() < 1e-12,
+                "{metric}: {weighted} vs {expected}"
+            );
+        }
+    }
+
+    #[test]
+    fn ties_count_half_in_roc_auc() {
+        // One positive tied with one of two negatives: (1 + 0.5) / 2.
+        let ranked = RankedScores::new(&[0.1, 0.5, 0.5], |row| row == 2);
+        assert_eq!(ranked.auc(&EachOnce), Some(0.75));
+        let no_positive = RankedScores::new(&[0.1, 0.5], |_| false);
+        assert_eq!(no_positive.auc(&EachOnce), None);
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for metric in ALL_METRICS {
+            assert_eq!(Metric::from_name(metric.name()), Some(metric));
+        }
+        assert_eq!(Metric::LogLoss.direction(), Direction::Lower);
+        assert_eq!(Metric::RocAuc.direction(), Direction::Higher);
+    }
+}
