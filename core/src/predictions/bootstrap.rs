@@ -129,19 +129,21 @@ pub fn bootstrap_deltas(
         .into_par_iter()
         .map_init(
             || {
-                let base_counts = if paired { 0 } else { base_rows };
-                (vec![0u32; head_rows], vec![0u32; base_counts])
+                (
+                    Draw::new(head_rows),
+                    Draw::new(if paired { 0 } else { base_rows }),
+                )
             },
-            |(head_counts, base_counts), resample| {
+            |(head_draw, base_draw), resample| {
                 let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
                 rng.set_stream(u64::from(resample));
-                draw(&mut rng, head_counts);
-                let head_values = head_evaluator.evaluate(&Multiplicities(head_counts));
+                head_draw.draw(&mut rng);
+                let head_values = head_draw.evaluate(&head_evaluator);
                 let base_values = if paired {
-                    base_evaluator.evaluate(&Multiplicities(head_counts))
+                    head_draw.evaluate(&base_evaluator)
                 } else {
-                    draw(&mut rng, base_counts);
-                    base_evaluator.evaluate(&Multiplicities(base_counts))
+                    base_draw.draw(&mut rng);
+                    base_draw.evaluate(&base_evaluator)
                 };
                 head_values
                     .into_iter()
@@ -286,14 +288,62 @@ fn match_ids(base: &[String], head: &[String]) -> Result<Vec<u32>, String> {
         .collect()
 }
 
-/// One bootstrap draw of `counts.len()` rows with replacement, as multiplicities.
-fn draw(rng: &mut ChaCha8Rng, counts: &mut [u32]) {
-    counts.fill(0);
+/// One bootstrap draw of n rows with replacement, as per-row multiplicities: bytes, or
+/// 32-bit counts in the (practically impossible) case a row is drawn 256 times or more.
+/// Both hold the same draws, so the result does not depend on which one is used.
+struct Draw {
+    small: Vec<u8>,
+    large: Vec<u32>,
+    uses_large: bool,
+}
+
+impl Draw {
+    fn new(rows: usize) -> Draw {
+        Draw {
+            small: vec![0; rows],
+            large: Vec::new(),
+            uses_large: false,
+        }
+    }
+
+    fn draw(&mut self, rng: &mut ChaCha8Rng) {
+        let replay = rng.clone();
+        self.uses_large = !draw_into(rng, &mut self.small, |count| count.checked_add(1));
+        if self.uses_large {
+            let mut rng = replay;
+            self.large.resize(self.small.len(), 0);
+            draw_into(&mut rng, &mut self.large, |count| count.checked_add(1));
+        }
+    }
+
+    fn evaluate(&self, evaluator: &Evaluator<'_>) -> Vec<Result<f64, String>> {
+        if self.uses_large {
+            evaluator.evaluate(&Multiplicities(&self.large[..]))
+        } else {
+            evaluator.evaluate(&Multiplicities(&self.small[..]))
+        }
+    }
+}
+
+/// Draws `counts.len()` row indices into `counts`; false when a count would overflow, in
+/// which case the generator has still consumed the whole draw.
+fn draw_into<T: Copy + Default>(
+    rng: &mut ChaCha8Rng,
+    counts: &mut [T],
+    increment: impl Fn(T) -> Option<T>,
+) -> bool {
+    counts.fill(T::default());
     // Validation bounds row counts by u32::MAX.
     let rows = counts.len() as u32;
+    let mut fits = true;
     for _ in 0..rows {
-        counts[below(rng, rows) as usize] += 1;
+        let count = &mut counts[below(rng, rows) as usize];
+        match increment(*count) {
+            Some(next) => *count = next,
+            None => fits = false,
+        }
     }
+    fits
 }
 
 /// Uniform in [0, bound), without modulo bias (D. Lemire, "Fast random integer generation
@@ -336,9 +386,10 @@ mod tests {
     #[test]
     fn draws_are_uniform_and_complete() {
         let mut rng = ChaCha8Rng::seed_from_u64(7);
-        let mut counts = vec![0u32; 10];
-        draw(&mut rng, &mut counts);
-        assert_eq!(counts.iter().sum::<u32>(), 10);
+        let mut draw = Draw::new(10);
+        draw.draw(&mut rng);
+        assert_eq!(draw.small.iter().map(|&c| u32::from(c)).sum::<u32>(), 10);
+        assert!(!draw.uses_large);
         let mut tally = [0u32; 3];
         for _ in 0..30_000 {
             tally[below(&mut rng, 3) as usize] += 1;
@@ -347,5 +398,24 @@ mod tests {
             tally.iter().all(|&t| (9_500..10_500).contains(&t)),
             "{tally:?}"
         );
+    }
+
+    #[test]
+    fn byte_counts_that_would_overflow_fall_back_to_the_same_draws() {
+        let rng = ChaCha8Rng::seed_from_u64(3);
+        let mut bytes = vec![0u8; 4];
+        let mut wide = vec![0u32; 4];
+        // A byte limit of 1 stands in for 255, so the fallback path runs on a small draw.
+        let fits = draw_into(&mut rng.clone(), &mut bytes, |c| (c < 1).then_some(c + 1));
+        let mut replayed = rng.clone();
+        draw_into(&mut replayed, &mut wide, |c| c.checked_add(1));
+        assert!(!fits, "4 draws over 4 rows repeat a row: {wide:?}");
+        assert_eq!(wide.iter().sum::<u32>(), 4);
+        // Rows that fit agree between the two.
+        for (byte, count) in bytes.iter().zip(&wide) {
+            if *count <= 1 {
+                assert_eq!(u32::from(*byte), *count);
+            }
+        }
     }
 }

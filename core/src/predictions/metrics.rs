@@ -226,7 +226,11 @@ pub fn compute_selected(
 
 /// How many times each row counts in one evaluation.
 pub(crate) trait RowWeights: Sync {
+    /// The weight of one row, for passes in another order than the rows'.
     fn weight(&self, row: usize) -> u64;
+    /// The weights of rows 0..rows in order, for sequential passes (no bounds checks, so
+    /// the compiler can vectorize them).
+    fn in_order(&self, rows: usize) -> impl Iterator<Item = u64> + '_;
 }
 
 /// Every row once: the metric itself.
@@ -237,15 +241,25 @@ impl RowWeights for EachOnce {
     fn weight(&self, _row: usize) -> u64 {
         1
     }
+
+    fn in_order(&self, rows: usize) -> impl Iterator<Item = u64> + '_ {
+        std::iter::repeat_n(1, rows)
+    }
 }
 
-/// A bootstrap draw: row `i` counts `counts[i]` times.
-pub(crate) struct Multiplicities<'a>(pub &'a [u32]);
+/// A bootstrap draw: row `i` counts `counts[i]` times. Counts are bytes when every one
+/// fits (always, in practice: a row drawn 256 times out of n is beyond astronomically
+/// unlikely), which keeps a million rows' counts in cache; `u32` otherwise.
+pub(crate) struct Multiplicities<'a, T>(pub &'a [T]);
 
-impl RowWeights for Multiplicities<'_> {
+impl<T: Copy + Into<u64> + Sync> RowWeights for Multiplicities<'_, T> {
     #[inline(always)]
     fn weight(&self, row: usize) -> u64 {
-        u64::from(self.0[row])
+        self.0[row].into()
+    }
+
+    fn in_order(&self, rows: usize) -> impl Iterator<Item = u64> + '_ {
+        self.0[..rows].iter().map(|&count| count.into())
     }
 }
 
@@ -285,23 +299,22 @@ impl RankedScores {
     /// ties counting half. `None` when one of the two classes has no weight.
     fn auc<W: RowWeights>(&self, weights: &W) -> Option<f64> {
         let (mut positives, mut negatives_below) = (0u64, 0u64);
-        let (mut tied_positives, mut tied_negatives) = (0u64, 0u64);
+        let (mut tied, mut tied_positives) = (0u64, 0u64);
         // Twice the count of (positive, negative) pairs won, as an exact integer.
         let mut twice_won: u128 = 0;
         for (&row, &flags) in self.order.iter().zip(&self.flags) {
             let weight = weights.weight(row as usize);
-            if flags & POSITIVE != 0 {
-                tied_positives += weight;
-            } else {
-                tied_negatives += weight;
-            }
+            // Without a branch on the class: labels in score order are unpredictable.
+            tied += weight;
+            tied_positives += weight * u64::from(flags & POSITIVE);
             if flags & LAST_OF_TIES != 0 {
+                let tied_negatives = tied - tied_positives;
                 twice_won += u128::from(tied_positives)
                     * (2 * u128::from(negatives_below) + u128::from(tied_negatives));
                 positives += tied_positives;
                 negatives_below += tied_negatives;
+                tied = 0;
                 tied_positives = 0;
-                tied_negatives = 0;
             }
         }
         (positives > 0 && negatives_below > 0)
@@ -434,7 +447,7 @@ impl<'a> Evaluator<'a> {
                 let total = || -> u64 {
                     match &confusion {
                         Some(confusion) => confusion.total,
-                        None => (0..labels.len()).map(|row| weights.weight(row)).sum(),
+                        None => weights.in_order(labels.len()).sum(),
                     }
                 };
                 self.metrics
@@ -680,8 +693,8 @@ fn weighted_mean<W: RowWeights>(
     let per_row = per_row.ok_or_else(|| "no per-row values".to_owned())?;
     let sum: f64 = per_row
         .iter()
-        .enumerate()
-        .map(|(row, value)| weights.weight(row) as f64 * value)
+        .zip(weights.in_order(per_row.len()))
+        .map(|(value, weight)| weight as f64 * value)
         .sum();
     Ok(sum / total as f64)
 }
@@ -701,8 +714,28 @@ impl Confusion {
         weights: &W,
     ) -> Confusion {
         let mut cells = vec![0u64; classes * classes];
-        for (row, (&label, &prediction)) in labels.iter().zip(predictions).enumerate() {
-            cells[label as usize * classes + prediction as usize] += weights.weight(row);
+        if classes == 2 {
+            // Sums in registers rather than increments of four cells in memory, which
+            // would chain each row's add on the previous one: the bootstrap's hot loop.
+            let (mut all, mut positive_labels, mut positive_predictions, mut both) =
+                (0u64, 0u64, 0u64, 0u64);
+            let rows = labels.iter().zip(predictions);
+            for ((&label, &prediction), weight) in rows.zip(weights.in_order(labels.len())) {
+                let (label, prediction) = (u64::from(label), u64::from(prediction));
+                all += weight;
+                positive_labels += weight * label;
+                positive_predictions += weight * prediction;
+                both += weight * (label & prediction);
+            }
+            cells[3] = both;
+            cells[2] = positive_labels - both;
+            cells[1] = positive_predictions - both;
+            cells[0] = all - positive_labels - cells[1];
+        } else {
+            let rows = labels.iter().zip(predictions);
+            for ((&label, &prediction), weight) in rows.zip(weights.in_order(labels.len())) {
+                cells[label as usize * classes + prediction as usize] += weight;
+            }
         }
         let total = cells.iter().sum();
         Confusion {
@@ -804,8 +837,8 @@ impl RegressionSums {
             spread: 0.0,
         };
         let mut target_sum = 0.0;
-        for (row, (&y, &prediction)) in targets.iter().zip(predictions).enumerate() {
-            let weight = weights.weight(row);
+        let rows = targets.iter().zip(predictions);
+        for ((&y, &prediction), weight) in rows.zip(weights.in_order(targets.len())) {
             let w = weight as f64;
             let error = (prediction - y).abs();
             sums.total += weight;
@@ -818,8 +851,8 @@ impl RegressionSums {
             let mean = target_sum / sums.total as f64;
             sums.spread = targets
                 .iter()
-                .enumerate()
-                .map(|(row, &y)| weights.weight(row) as f64 * (y - mean).powi(2))
+                .zip(weights.in_order(targets.len()))
+                .map(|(&y, weight)| weight as f64 * (y - mean).powi(2))
                 .sum();
         }
         sums
@@ -882,7 +915,7 @@ mod tests {
         let rows = rows_of(labels.to_vec(), scores.to_vec());
         let weighted = Evaluator::new(&rows, metrics)
             .expect("valid")
-            .evaluate(&Multiplicities(&counts));
+            .evaluate(&Multiplicities(&counts[..]));
         let repeated = rows_of(repeated_labels, repeated_scores);
         let expected = Evaluator::new(&repeated, metrics)
             .expect("valid")
