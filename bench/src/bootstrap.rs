@@ -7,6 +7,10 @@
 //! The rows are generated here from a fixed seed: a label with 30% positives and two
 //! models' probabilities (rounded to 3 decimals, so scores tie as real ones do), the head
 //! slightly better. It times rows paired by position, then by an id column.
+//!
+//! Measured on the 2-core development machine while other builds ran (load average 7):
+//! 6.5 s wall paired by position and 7.6 s by id, 12.1 s of CPU for both, so about 3 s
+//! each on two idle cores.
 
 use std::time::Instant;
 
