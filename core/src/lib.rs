@@ -14,6 +14,7 @@ pub mod lint;
 pub mod metrics;
 pub mod path;
 pub mod policy;
+pub mod predictions;
 pub mod regression;
 pub mod render;
 pub mod report;

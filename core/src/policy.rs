@@ -153,6 +153,11 @@ pub struct FairnessPolicy {
     pub max_equal_opportunity_gap: f64,
     #[serde(default = "default_min_group_size")]
     pub min_group_size: u64,
+    /// Regression tasks: the largest allowed gap between groups' mean absolute errors, in
+    /// the target's units. No default, since units differ by model: unset, the gap is
+    /// reported but not judged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_mae_gap: Option<f64>,
 }
 
 fn default_gap() -> f64 {
@@ -174,6 +179,7 @@ impl Default for FairnessPolicy {
             min_disparate_impact: default_disparate_impact(),
             max_equal_opportunity_gap: default_gap(),
             min_group_size: default_min_group_size(),
+            max_mae_gap: None,
         }
     }
 }
