@@ -28,6 +28,9 @@ enum Command {
     /// Evaluate the pull request that merges HEAD into BASE: touched models and why,
     /// metric regressions, card completeness, tier and conclusion.
     Check(CheckArgs),
+    /// Compare two datasets column by column (CSV, Parquet or NDJSON): exit 0 without
+    /// dataset drift, 1 with it, 2 on bad input.
+    Drift(DriftArgs),
     /// Validate every card, metrics file and the policy at a revision; list every problem.
     Lint(LintArgs),
     /// Run the GitHub App webhook server: evaluate pull requests, post the sticky comment
@@ -63,6 +66,36 @@ struct CheckArgs {
     /// action_required.
     #[arg(long)]
     pr_facts: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+struct DriftArgs {
+    /// The reference data (the past).
+    #[arg(long)]
+    reference: PathBuf,
+    /// The current data.
+    #[arg(long)]
+    current: PathBuf,
+    /// `auto` (choose per column as Evidently does) or a test: ks, chisquare, z,
+    /// wasserstein, jensenshannon, psi, kl_div, hellinger, anderson, cramer_von_mises,
+    /// mannw, t_test, energy_dist.
+    #[arg(long, default_value = "auto")]
+    stattest: String,
+    /// Threshold for every column (default: each test's own).
+    #[arg(long)]
+    threshold: Option<f64>,
+    /// Only these columns (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    columns: Option<Vec<String>>,
+    /// Share of drifted columns at or above which the dataset has drifted.
+    #[arg(long, default_value_t = 0.5)]
+    drift_share: f64,
+    /// `calibrated` (default; homogeneity chi-square, no false alarms) or `evidently`
+    /// (Evidently's choices, formulas and verdicts exactly).
+    #[arg(long, default_value = "calibrated")]
+    compat: String,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
 }
 
 #[derive(Debug, clap::Args)]
@@ -149,6 +182,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => check(args),
         Command::Lint(args) => lint(args),
+        Command::Drift(args) => drift(args),
         Command::Audit(command) => audit(command),
         Command::Serve(args) => serve(args),
         Command::Demo(args) => demo::run(args.out, args.format),
@@ -385,4 +419,37 @@ async fn shutdown_signal() {
     {
         let _ = interrupt.await;
     }
+}
+
+fn drift(args: DriftArgs) -> anyhow::Result<ExitCode> {
+    use modelgate_core::drift::DriftOptions;
+    use modelgate_core::policy::DriftPolicy;
+    use modelgate_core::table::{Table, compare_tables};
+    let policy = DriftPolicy {
+        stattest: args.stattest.clone(),
+        drift_share: args.drift_share,
+        threshold: args.threshold,
+        compat: (args.compat != "calibrated").then(|| args.compat.clone()),
+        ..DriftPolicy::default()
+    };
+    let options = DriftOptions::from_policy(&policy)?;
+    let reference = Table::from_path(&args.reference)?;
+    let current = Table::from_path(&args.current)?;
+    let drift = compare_tables(&reference, &current, args.columns.as_deref(), &options)?;
+    match args.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&drift)?),
+        Format::Text => print!(
+            "{}",
+            render::drift_text(&drift, &reference.name, &current.name)
+        ),
+        Format::Markdown => print!(
+            "{}",
+            render::drift_markdown(&drift, &format!("{} → {}", reference.name, current.name))
+        ),
+    }
+    Ok(if drift.dataset_drift {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

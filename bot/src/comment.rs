@@ -231,3 +231,88 @@ pub fn approvals_output(report: &Report) -> CheckOutput {
         conclusion,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use modelgate_core::convention::PolicySource;
+    use modelgate_core::policy::CheckKind;
+    use modelgate_core::report::{Change, Check, Conclusion, ModelReport, PolicyInfo, Status};
+
+    fn report(models: usize, finding_length: usize) -> Report {
+        let model = |index: usize| {
+            let mut check = Check::new(CheckKind::Card, Status::Fail, "problems");
+            check.findings = vec!["x".repeat(finding_length)];
+            check.blocking = true;
+            ModelReport {
+                id: format!("model-{index:05}"),
+                change: Change::Impacted,
+                reasons: vec!["dataset data/shared.csv changed".to_owned()],
+                tier_base: Some("medium".to_owned()),
+                tier_head: Some("medium".to_owned()),
+                version_base: None,
+                version_head: None,
+                owners: Vec::new(),
+                checks: vec![check],
+            }
+        };
+        Report {
+            schema: "modelgate.report/v1",
+            base: "a".repeat(40),
+            head: "b".repeat(40),
+            merge_base: "c".repeat(40),
+            base_ref: "main".to_owned(),
+            head_ref: "pr".to_owned(),
+            conclusion: Conclusion::Fail,
+            tier: Some("medium".to_owned()),
+            escalation: None,
+            policy: PolicyInfo {
+                source: PolicySource::Defaults,
+                block_on: vec![CheckKind::Card],
+                proposed: None,
+            },
+            changed_files: 1,
+            models: (0..models).map(model).collect(),
+            warnings: Vec::new(),
+            approvals: None,
+        }
+    }
+
+    #[test]
+    fn a_small_report_is_rendered_whole_with_its_lineage_picture() {
+        let body = comment(&report(2, 10));
+        assert!(body.starts_with(MARKER));
+        assert!(body.contains("#### Lineage impact"));
+        assert!(body.contains("```mermaid\ngraph LR\n"));
+        assert!(body.contains("d0[(\"data/shared.csv\")] --> m0"));
+        assert!(!body.contains("shrunk"));
+    }
+
+    #[test]
+    fn large_reports_shrink_under_githubs_limit_with_a_note() {
+        for (models, finding) in [(40, 4_000), (3_000, 10)] {
+            let body = comment(&report(models, finding));
+            assert!(
+                body.chars().count() <= COMMENT_LIMIT,
+                "{models} models: {} characters",
+                body.chars().count()
+            );
+            assert!(
+                body.contains("Details were shrunk to fit"),
+                "{models} models"
+            );
+            assert!(
+                body.contains("FAIL: blocking failure"),
+                "the verdict survives"
+            );
+        }
+        let body = comment(&report(3_000, 10));
+        assert!(body.contains("more model(s) not shown"));
+        let output = evaluation_output(&report(3_000, 10));
+        assert!(
+            output.text.chars().count() <= CHECK_TEXT_LIMIT
+                && output.summary.chars().count() <= CHECK_TEXT_LIMIT
+        );
+        assert_eq!(output.conclusion, "failure");
+    }
+}

@@ -150,6 +150,8 @@ pub struct Governance {
     /// Regression rules per metric, overriding the policy's defaults.
     #[serde(default)]
     pub metrics: IndexMap<String, Spanned<MetricRule>>,
+    /// Drift settings for this model's datasets; replaces the policy's `drift` block.
+    pub drift: Option<crate::policy::DriftPolicy>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]

@@ -87,6 +87,15 @@ pub enum Error {
     #[error("lineage cycle through base_model: {}; a model cannot be its own upstream", .cycle.join(" -> "))]
     LineageCycle { cycle: Vec<String> },
 
+    #[error(transparent)]
+    Table(#[from] crate::table::TableError),
+
+    #[error("drift: {0}")]
+    Drift(#[from] crate::drift::DriftError),
+
+    #[error("predictions: {0}")]
+    Predictions(#[from] crate::predictions::PredictionError),
+
     #[error("audit ledger: {0}")]
     Audit(String),
 

@@ -7,7 +7,11 @@ use indexmap::IndexMap;
 use jiff::Timestamp;
 
 use crate::approvals::{PrFacts, Subject, conclude, judge};
+use crate::data_checks::{
+    DriftCache, apply_evidence, drift_check, fairness_check, prediction_evidence,
+};
 use crate::policy::POLICY_PATH;
+use crate::table::Format;
 
 use crate::card::{Card, MetricRule};
 use crate::convention::{CardCache, ModelEntry, model_of, read_metrics, read_policy};
@@ -70,6 +74,7 @@ pub fn evaluate_pr(
     }
 
     let mut models = Vec::with_capacity(touched.len());
+    let mut drift_cache = DriftCache::default();
     for (id, touch) in touched {
         let at_base_tip = cards.card(&base_tip, &id)?;
         let card_before = readable_card(models_before.get(&id))?;
@@ -104,8 +109,24 @@ pub fn evaluate_pr(
             .to_owned();
 
         let rules_card = card_before.or(card_after);
+        let data_card = card_after.or(card_before);
+        let drift_policy = data_card
+            .and_then(Card::governance)
+            .and_then(|g| g.drift.as_ref())
+            .unwrap_or(&policy.drift);
+        let mut drift_reports = Vec::new();
+        for path in changed_datasets(&id, &lineage, &models_before, &models_after, &changed) {
+            drift_reports.push(drift_cache.dataset(&before, &after, &path, drift_policy)?);
+        }
+        let fairness = if change == Change::Removed {
+            Check::new(CheckKind::Fairness, Status::Skipped, "model removed")
+        } else {
+            fairness_check(&after, &id, card_after, &policy)?
+        };
         let checks = vec![
-            regression_check(&before, &after, &id, change, rules_card, &policy)?,
+            regression_check(&before, &after, &id, change, rules_card, data_card, &policy)?,
+            drift_check(drift_reports),
+            fairness,
             card_check(&after, &id, change, card_after, &model_tier, &policy),
         ];
         models.push(ModelReport {
@@ -417,12 +438,44 @@ fn tier_of(card: Option<&Card>, policy: &Policy) -> Result<String> {
     }
 }
 
+/// Changed datasets (with a data format) named by the model's card or by an upstream
+/// model's card, at either revision: a change to them reaches this model.
+fn changed_datasets(
+    id: &str,
+    lineage: &Lineage,
+    before: &BTreeMap<String, ModelEntry>,
+    after: &BTreeMap<String, ModelEntry>,
+    changed: &[RepoPath],
+) -> Vec<RepoPath> {
+    let mut paths: Vec<RepoPath> = Vec::new();
+    for model in std::iter::once(id.to_owned()).chain(lineage.ancestors(id)) {
+        for entry in [before.get(&model), after.get(&model)]
+            .into_iter()
+            .flatten()
+        {
+            let Some(card) = entry.parsed_card() else {
+                continue;
+            };
+            for dataset in card.datasets() {
+                if changed.contains(&dataset.path)
+                    && Format::of(dataset.path.as_str()).is_some()
+                    && !paths.contains(&dataset.path)
+                {
+                    paths.push(dataset.path);
+                }
+            }
+        }
+    }
+    paths
+}
+
 fn regression_check(
     before: &Snapshot<'_>,
     after: &Snapshot<'_>,
     id: &str,
     change: Change,
     rules_card: Option<&Card>,
+    data_card: Option<&Card>,
     policy: &Policy,
 ) -> Result<Check> {
     if change == Change::Removed {
@@ -432,8 +485,17 @@ fn regression_check(
             "model removed",
         ));
     }
-    let base = read_metrics(before, id)?;
-    let head = read_metrics(after, id)?;
+    let mut base = read_metrics(before, id)?;
+    let mut head = read_metrics(after, id)?;
+    let committed_head = head.clone();
+    // With predictions at both revisions, metrics are recomputed from them.
+    let evidence = prediction_evidence(before, after, id, data_card, policy)?;
+    if let Some(evidence) = &evidence {
+        base.get_or_insert_with(Default::default)
+            .extend(evidence.base.clone());
+        head.get_or_insert_with(Default::default)
+            .extend(evidence.head.clone());
+    }
     // Rules come from the base card when there is one: a pull request that loosens its
     // own rules is judged by the rules it wants to change.
     let rules: IndexMap<String, MetricRule> = rules_card
@@ -445,12 +507,11 @@ fn regression_check(
                 .collect()
         })
         .unwrap_or_default();
-    Ok(check_regression(
-        base.as_ref(),
-        head.as_ref(),
-        &rules,
-        &policy.regression,
-    ))
+    let mut check = check_regression(base.as_ref(), head.as_ref(), &rules, &policy.regression);
+    if let Some(evidence) = &evidence {
+        apply_evidence(&mut check, evidence, committed_head.as_ref());
+    }
+    Ok(check)
 }
 
 /// What the card check finds in a card for a tier: errors (the check fails), warnings, and

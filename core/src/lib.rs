@@ -5,6 +5,7 @@ pub mod approvals;
 pub mod audit;
 pub mod card;
 pub mod convention;
+pub mod data_checks;
 pub mod drift;
 pub mod error;
 pub mod evaluate;
@@ -19,6 +20,7 @@ pub mod regression;
 pub mod render;
 pub mod report;
 pub mod scenario;
+pub mod table;
 mod yaml;
 
 pub use error::{Diagnostic, Error, Result};

@@ -49,6 +49,20 @@ impl Lineage {
             .map(String::as_str)
     }
 
+    /// Every model upstream of `model`, transitively, nearest first.
+    pub fn ancestors(&self, model: &str) -> Vec<String> {
+        let mut found: Vec<String> = Vec::new();
+        let mut queue: VecDeque<&str> = self.upstream_of(model).collect();
+        while let Some(next) = queue.pop_front() {
+            if next == model || found.iter().any(|f| f == next) {
+                continue;
+            }
+            found.push(next.to_owned());
+            queue.extend(self.upstream_of(next));
+        }
+        found
+    }
+
     /// Fails with the first cycle found, named from its first model back to it.
     pub fn check_acyclic(&self) -> Result<(), Error> {
         #[derive(Clone, Copy, PartialEq)]

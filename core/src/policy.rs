@@ -80,6 +80,20 @@ pub struct RegressionDefaults {
     /// Largest allowed relative worsening, in percent, for a metric without a rule.
     #[serde(default = "default_max_drop_pct")]
     pub max_drop_pct: f64,
+    /// Bootstrap resamples of metric deltas when predictions exist.
+    #[serde(default = "default_resamples")]
+    pub resamples: u32,
+    /// The bootstrap's seed: the same seed gives the same intervals.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+}
+
+fn default_resamples() -> u32 {
+    crate::predictions::DEFAULT_RESAMPLES
+}
+
+fn default_seed() -> u64 {
+    crate::predictions::DEFAULT_SEED
 }
 
 fn default_max_drop_pct() -> f64 {
@@ -90,6 +104,8 @@ impl Default for RegressionDefaults {
     fn default() -> Self {
         RegressionDefaults {
             max_drop_pct: default_max_drop_pct(),
+            resamples: default_resamples(),
+            seed: default_seed(),
         }
     }
 }

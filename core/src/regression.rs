@@ -233,6 +233,12 @@ fn compare_one(name: &str, base: Option<f64>, head: Option<f64>, rule: AppliedRu
         rule,
         status,
         note,
+        source: "metrics.json",
+        ci_low: None,
+        ci_high: None,
+        resamples: None,
+        seed: None,
+        paired: None,
     }
 }
 

@@ -4,6 +4,8 @@
 use std::fmt::Write;
 
 use crate::convention::PolicySource;
+use crate::drift::{ColumnDrift, DatasetDrift};
+use crate::predictions::FeatureFairness;
 use crate::report::{AppliedRule, Check, Conclusion, MetricDelta, ModelReport, Report, Status};
 
 pub fn policy_label(source: &PolicySource) -> String {
@@ -84,7 +86,7 @@ fn verdict(report: &Report) -> String {
         })
         .collect();
     match report.conclusion {
-        Conclusion::Fail => format!("FAIL: blocking failure in {}", blocking.join(", ")),
+        Conclusion::Fail => format!("FAIL: blocking failure in {}", first_few(&blocking)),
         Conclusion::ActionRequired => format!("ACTION REQUIRED: missing {}", missing.join("; ")),
         Conclusion::Pass if report.models.is_empty() => {
             "PASS: no model is touched by this change".to_owned()
@@ -99,6 +101,14 @@ fn verdict(report: &Report) -> String {
             "PASS: {} model(s) touched, no blocking failure",
             report.models.len()
         ),
+    }
+}
+
+/// Up to five items, then how many more: a verdict stays one readable line.
+fn first_few(items: &[String]) -> String {
+    match items.len() {
+        0..=5 => items.join(", "),
+        n => format!("{} and {} more", items[..5].join(", "), n - 5),
     }
 }
 
@@ -380,6 +390,14 @@ pub fn markdown(report: &Report) -> String {
                 }
                 let _ = writeln!(out);
             }
+            for dataset in check.datasets.iter().flatten() {
+                if let Some(drift) = &dataset.drift {
+                    let _ = writeln!(out, "\n{}", drift_markdown(drift, &dataset.path));
+                }
+            }
+            if let Some(features) = &check.features {
+                let _ = writeln!(out, "{}", fairness_markdown(features));
+            }
             if !check.findings.is_empty() {
                 let _ = writeln!(
                     out,
@@ -442,4 +460,162 @@ fn markdown_approvals(out: &mut String, report: &Report) {
         let _ = writeln!(out, "\n</details>");
     }
     let _ = writeln!(out);
+}
+
+fn opt(value: Option<f64>) -> String {
+    match value {
+        None => "—".to_owned(),
+        Some(v) if v != 0.0 && v.abs() < 1e-4 => format!("{v:.3e}"),
+        Some(v) => format!("{v:.4}"),
+    }
+}
+
+fn drift_rows(drift: &DatasetDrift) -> Vec<[String; 6]> {
+    let mut columns: Vec<&ColumnDrift> = drift.columns.iter().collect();
+    // Drifted columns first: they are what a reviewer needs.
+    columns.sort_by_key(|c| !c.drifted);
+    columns
+        .into_iter()
+        .map(|c| {
+            let test = c
+                .stattest
+                .map(|t| t.name().to_owned())
+                .unwrap_or_else(|| "skipped".to_owned());
+            let verdict = if c.drifted {
+                "drifted"
+            } else if c.skipped() {
+                "skipped"
+            } else {
+                "stable"
+            };
+            let notes = c.notes.join("; ");
+            [
+                c.name.clone(),
+                format!("{} {}", c.kind.as_str(), test),
+                opt(c.statistic),
+                opt(c.p_value),
+                format!("{} (threshold {})", verdict, opt(c.threshold)),
+                notes,
+            ]
+        })
+        .collect()
+}
+
+fn drift_verdict(drift: &DatasetDrift) -> String {
+    format!(
+        "{}: {} of {} tested column(s) drifted (share {:.2}, dataset drift at {:.2})",
+        if drift.dataset_drift {
+            "DATASET DRIFT"
+        } else {
+            "NO DATASET DRIFT"
+        },
+        drift.drifted_columns,
+        drift.tested_columns(),
+        drift.share_of_drifted_columns(),
+        drift.drift_share
+    )
+}
+
+/// `modelgate drift` as text.
+pub fn drift_text(drift: &DatasetDrift, reference: &str, current: &str) -> String {
+    let mut out = format!(
+        "{}\nreference {reference}, current {current}\n",
+        drift_verdict(drift)
+    );
+    for change in &drift.schema_changes {
+        let _ = writeln!(
+            out,
+            "schema: column `{}` {:?}",
+            change.column, change.change
+        );
+    }
+    let _ = writeln!(out);
+    let rows = drift_rows(drift);
+    let header = [
+        "column",
+        "kind/test",
+        "statistic",
+        "p-value",
+        "verdict",
+        "notes",
+    ]
+    .map(str::to_owned);
+    let mut widths = [0usize; 6];
+    for row in std::iter::once(&header).chain(rows.iter()) {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    for row in std::iter::once(&header).chain(rows.iter()) {
+        let mut line = String::new();
+        for (cell, width) in row.iter().zip(widths) {
+            let _ = write!(line, "{cell}{}  ", " ".repeat(width - cell.chars().count()));
+        }
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    out
+}
+
+/// Drift as Markdown: the drifted columns in a table, the rest collapsed.
+pub fn drift_markdown(drift: &DatasetDrift, title: &str) -> String {
+    let mut out = format!("**{}** — {}\n\n", cell(title), drift_verdict(drift));
+    let rows = drift_rows(drift);
+    let (drifted, rest): (Vec<_>, Vec<_>) =
+        rows.into_iter().partition(|r| r[4].starts_with("drifted"));
+    let table = |rows: &[[String; 6]]| {
+        let mut text = String::from(
+            "| Column | Kind / test | Statistic | p-value | Verdict | Notes |\n|---|---|--:|--:|---|---|\n",
+        );
+        for row in rows {
+            let _ = writeln!(
+                text,
+                "| {} |",
+                row.iter().map(|c| cell(c)).collect::<Vec<_>>().join(" | ")
+            );
+        }
+        text
+    };
+    if !drifted.is_empty() {
+        let _ = writeln!(out, "{}", table(&drifted));
+    }
+    if !rest.is_empty() {
+        let _ = writeln!(
+            out,
+            "<details><summary>{} other column(s)</summary>\n\n{}\n</details>\n",
+            rest.len(),
+            table(&rest)
+        );
+    }
+    out
+}
+
+fn fairness_markdown(features: &[FeatureFairness]) -> String {
+    let mut out = String::new();
+    for feature in features {
+        let _ = writeln!(
+            out,
+            "\n  **{}** {}: {}\n",
+            cell(&feature.feature),
+            icon(feature.status),
+            cell(&feature.summary)
+        );
+        let _ = writeln!(
+            out,
+            "  | Group | Size | Judged | Selection rate | TPR | FPR | MAE |\n  |---|--:|---|--:|--:|--:|--:|"
+        );
+        for group in &feature.groups {
+            let _ = writeln!(
+                out,
+                "  | {} | {} | {} | {} | {} | {} | {} |",
+                cell(&group.value),
+                group.size,
+                if group.judged { "yes" } else { "no (small)" },
+                opt(group.selection_rate),
+                opt(group.tpr.flatten()),
+                opt(group.fpr.flatten()),
+                opt(group.mae)
+            );
+        }
+    }
+    out
 }

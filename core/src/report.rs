@@ -188,6 +188,12 @@ pub struct Check {
     /// Each finding, as `file:line:column: message` where it has a place.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub findings: Vec<String>,
+    /// Drift checks: each changed dataset that reaches the model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub datasets: Option<Vec<crate::data_checks::DatasetDriftReport>>,
+    /// Fairness checks: each sensitive feature.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub features: Option<Vec<crate::predictions::FeatureFairness>>,
 }
 
 impl Check {
@@ -201,6 +207,8 @@ impl Check {
             metrics: None,
             sections: None,
             findings: Vec::new(),
+            datasets: None,
+            features: None,
         }
     }
 }
@@ -219,6 +227,16 @@ pub struct MetricDelta {
     pub status: Status,
     /// What the status rests on, e.g. `dropped 0.0200, more than max_drop 0.01`.
     pub note: String,
+    /// `predictions` when recomputed from evaluation rows at both revisions, else
+    /// `metrics.json`.
+    pub source: &'static str,
+    /// The bootstrap interval of `delta` (predictions only).
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
+    pub resamples: Option<u32>,
+    pub seed: Option<u64>,
+    /// Whether base and head rows were paired (by id or position) in the bootstrap.
+    pub paired: Option<bool>,
 }
 
 /// The bounds applied to a metric, and where each came from.

@@ -180,7 +180,7 @@ fn a_tier_downgrade_is_evaluated_at_the_stricter_tier() {
         (Some("high"), Some("low"))
     );
     assert_eq!(outcome.json()["tier"], "high");
-    let card_check = &model["checks"][1];
+    let card_check = &model["checks"][3];
     assert_eq!(
         (card_check["kind"].as_str(), card_check["status"].as_str()),
         (Some("card"), Some("fail"))
@@ -292,7 +292,7 @@ fn paths_that_escape_the_repository_are_refused() {
         )],
     );
     let outcome = repo.check("main", "pr");
-    let card_check = &outcome.model("a")["checks"][1];
+    let card_check = &outcome.model("a")["checks"][3];
     assert_eq!(card_check["status"], "fail");
     let finding = card_check["findings"][0].as_str().unwrap_or_default();
     assert!(finding.contains("escapes the repository"), "{finding}");

@@ -6,6 +6,7 @@ mod audit;
 mod bot;
 mod check;
 mod demo;
+mod drift;
 mod fake_github;
 mod lint;
 mod support;

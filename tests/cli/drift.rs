@@ -1,0 +1,179 @@
+//! `modelgate drift` on files: the oracle's datasets, and bad inputs.
+
+use crate::support::modelgate;
+
+fn oracle(name: &str, side: &str) -> String {
+    format!(
+        "{}/fixtures/oracle/datasets/{name}/{side}.csv",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+#[test]
+fn the_oracle_datasets_drift_as_evidently_says() {
+    let (reference, current) = (
+        oracle("ds_mixed_3of5_n3000", "reference"),
+        oracle("ds_mixed_3of5_n3000", "current"),
+    );
+    let outcome = modelgate(&[
+        "drift",
+        "--reference",
+        &reference,
+        "--current",
+        &current,
+        "--compat",
+        "evidently",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(outcome.code, 1, "dataset drift exits 1: {}", outcome.stderr);
+    let report: serde_json::Value = serde_json::from_str(&outcome.stdout).expect("json");
+    assert_eq!(report["dataset_drift"], true);
+    assert_eq!(report["drifted_columns"], 3);
+    let columns = report["columns"].as_array().expect("columns");
+    assert_eq!(columns.len(), 5);
+    for field in [
+        "name",
+        "kind",
+        "stattest",
+        "statistic",
+        "p_value",
+        "threshold",
+        "drifted",
+        "reference_rows",
+        "current_rows",
+        "reference_nulls",
+        "current_nulls",
+        "notes",
+    ] {
+        assert!(
+            columns[0].get(field).is_some(),
+            "column field {field} missing: {}",
+            columns[0]
+        );
+    }
+    assert_eq!(
+        columns
+            .iter()
+            .filter(|c| c["kind"] == "categorical")
+            .count(),
+        2
+    );
+
+    // Only two columns, as text.
+    let outcome = modelgate(&[
+        "drift",
+        "--reference",
+        &reference,
+        "--current",
+        &current,
+        "--columns",
+        "c1,c2",
+    ]);
+    assert!(
+        outcome
+            .stdout
+            .lines()
+            .next()
+            .is_some_and(|l| l.contains("of 2 tested column(s)")),
+        "{}",
+        outcome.stdout
+    );
+    // The same file against itself: no drift, exit 0.
+    let same = modelgate(&["drift", "--reference", &reference, "--current", &reference]);
+    assert_eq!(same.code, 0, "{}", same.stdout);
+    assert!(
+        same.stdout.starts_with("NO DATASET DRIFT: 0 of 5"),
+        "{}",
+        same.stdout
+    );
+}
+
+#[test]
+fn bad_inputs_get_clear_errors_or_skipped_columns() {
+    let dir = tempfile::tempdir().expect("temp");
+    let file = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("write");
+        path.to_str().expect("utf-8").to_owned()
+    };
+    let good = file("good.csv", "a,b\n1,x\n2,y\n3,x\n4,y\n");
+
+    let empty = file("empty.csv", "");
+    let outcome = modelgate(&["drift", "--reference", &good, "--current", &empty]);
+    assert_eq!(outcome.code, 2);
+    assert!(
+        outcome.stderr.contains("empty.csv is empty"),
+        "{}",
+        outcome.stderr
+    );
+
+    let corrupt = file("corrupt.parquet", "PAR1 this is not parquet");
+    let outcome = modelgate(&["drift", "--reference", &corrupt, "--current", &good]);
+    assert_eq!(outcome.code, 2);
+    assert!(
+        outcome.stderr.starts_with(&format!("error: {corrupt}: ")),
+        "{}",
+        outcome.stderr
+    );
+
+    let unknown = file("data.xlsx", "a\n1\n");
+    let outcome = modelgate(&["drift", "--reference", &unknown, "--current", &good]);
+    assert_eq!(outcome.code, 2);
+    assert!(
+        outcome
+            .stderr
+            .contains("expected a .csv, .parquet or .ndjson file"),
+        "{}",
+        outcome.stderr
+    );
+
+    // One row, an all-null column, a changed type and a missing column: reported, no panic.
+    let odd = file("odd.csv", "a,b,c\nnot-a-number,,7\n");
+    let outcome = modelgate(&[
+        "drift",
+        "--reference",
+        &good,
+        "--current",
+        &odd,
+        "--format",
+        "json",
+    ]);
+    assert!(outcome.code == 0 || outcome.code == 1, "{}", outcome.stderr);
+    let report: serde_json::Value = serde_json::from_str(&outcome.stdout).expect("json");
+    let changes = report["schema_changes"].as_array().expect("schema changes");
+    assert!(
+        changes
+            .iter()
+            .any(|c| c["column"] == "c" && c["change"] == "added"),
+        "{changes:?}"
+    );
+    assert!(
+        changes.iter().any(|c| c["column"] == "a"),
+        "a changed kind: {changes:?}"
+    );
+    let b = report["columns"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["name"] == "b"))
+        .expect("b");
+    assert!(b["stattest"].is_null(), "all-null column skipped: {b}");
+    assert!(
+        b["notes"][0]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("skipped: "),
+        "{b}"
+    );
+
+    let outcome = modelgate(&[
+        "drift",
+        "--reference",
+        &good,
+        "--current",
+        &good,
+        "--stattest",
+        "magic",
+    ]);
+    assert_eq!(outcome.code, 2);
+    assert!(outcome.stderr.contains("magic"), "{}", outcome.stderr);
+}
