@@ -15,28 +15,82 @@ pub const CHECK_TEXT_LIMIT: usize = 65_535;
 pub const EVALUATION_CHECK: &str = "modelgate / evaluation";
 pub const APPROVALS_CHECK: &str = "modelgate / approvals";
 
+/// GitHub's limit for a step's job summary (`$GITHUB_STEP_SUMMARY`), in bytes.
+pub const JOB_SUMMARY_LIMIT: usize = 1024 * 1024;
+
 /// The comment body: full when it fits, else compact, else the first models only.
 pub fn comment(report: &Report) -> String {
+    let note = "\n\n> Details were shrunk to fit GitHub's 65,536-character limit; the check run `modelgate / evaluation` and `modelgate check --format json` have the full report.\n";
+    fit(
+        report,
+        &format!("{MARKER}\n"),
+        note,
+        Measure::Chars(COMMENT_LIMIT),
+    )
+}
+
+/// The Action's job summary: `notes` (why something was not posted, say) as callouts,
+/// then the report as the comment shows it, shrunk to GitHub's 1 MiB.
+pub fn job_summary(report: &Report, notes: &[String]) -> String {
+    let preface: String = notes
+        .iter()
+        .map(|note| format!("> [!NOTE]\n> {}\n\n", note.replace('\n', "\n> ")))
+        .collect();
+    let note = "\n\n> The report was shrunk to fit the job summary's 1 MiB limit; the step's `report` output is the full JSON report.\n";
+    fit(report, &preface, note, Measure::Bytes(JOB_SUMMARY_LIMIT))
+}
+
+/// How a limit is counted: GitHub counts comment characters but summary bytes.
+#[derive(Debug, Clone, Copy)]
+enum Measure {
+    Chars(usize),
+    Bytes(usize),
+}
+
+impl Measure {
+    fn fits(self, text: &str) -> bool {
+        match self {
+            Measure::Chars(limit) => text.chars().count() <= limit,
+            Measure::Bytes(limit) => text.len() <= limit,
+        }
+    }
+
+    fn truncate(self, text: &str) -> String {
+        match self {
+            Measure::Chars(limit) => truncate(text, limit),
+            Measure::Bytes(limit) => {
+                let mut end = limit.min(text.len());
+                while !text.is_char_boundary(end) {
+                    end -= 1;
+                }
+                text[..end].to_owned()
+            }
+        }
+    }
+}
+
+/// `preface` and the full report when they fit; else the compact form with `note`; else
+/// as many model rows as fit.
+fn fit(report: &Report, preface: &str, note: &str, measure: Measure) -> String {
     let full = format!(
-        "{MARKER}\n{}{}",
+        "{preface}{}{}",
         render::markdown(report),
         lineage_section(report)
     );
-    if full.chars().count() <= COMMENT_LIMIT {
+    if measure.fits(&full) {
         return full;
     }
-    let note = "\n\n> Details were shrunk to fit GitHub's 65,536-character limit; the check run `modelgate / evaluation` and `modelgate check --format json` have the full report.\n";
-    let compact = format!("{MARKER}\n{}{note}", compact_markdown(report, usize::MAX));
-    if compact.chars().count() <= COMMENT_LIMIT {
+    let compact = format!("{preface}{}{note}", compact_markdown(report, usize::MAX));
+    if measure.fits(&compact) {
         return compact;
     }
     // Many touched models: keep the verdict and as many rows as fit.
     let mut rows = report.models.len();
     loop {
         rows /= 2;
-        let body = format!("{MARKER}\n{}{note}", compact_markdown(report, rows));
-        if body.chars().count() <= COMMENT_LIMIT || rows == 0 {
-            return truncate(&body, COMMENT_LIMIT);
+        let body = format!("{preface}{}{note}", compact_markdown(report, rows));
+        if measure.fits(&body) || rows == 0 {
+            return measure.truncate(&body);
         }
     }
 }
