@@ -621,3 +621,54 @@ async fn wrong_events_and_site_mode_are_clear_errors() {
         run.stderr
     );
 }
+
+fn repository_file(path: &str) -> String {
+    std::fs::read_to_string(format!("{}/{path}", env!("CARGO_MANIFEST_DIR")))
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+const EXAMPLE_WORKFLOWS: [&str; 2] = [
+    "fixtures/workflows/modelgate-pull-request.yml",
+    "fixtures/workflows/modelgate-default-branch.yml",
+];
+
+#[test]
+fn the_readme_shows_the_checked_workflows() {
+    let readme = repository_file("README.md");
+    for path in EXAMPLE_WORKFLOWS {
+        let workflow = repository_file(path);
+        assert!(
+            readme.contains(&format!("```yaml\n{workflow}```")),
+            "the README's copy of {path} differs from the file .ci/run checks"
+        );
+    }
+}
+
+#[test]
+fn third_party_actions_are_pinned_to_a_commit_with_its_tag() {
+    for path in EXAMPLE_WORKFLOWS
+        .into_iter()
+        .chain([".github/workflows/release.yml"])
+    {
+        for line in repository_file(path).lines() {
+            let Some(spec) = line.trim().trim_start_matches("- ").strip_prefix("uses: ") else {
+                continue;
+            };
+            let (action, rest) = spec.split_once('@').expect("action@ref");
+            // modelgate's own action names its release tag until a release exists to pin
+            // (see .github/zizmor.yml).
+            if action == "modelgate/modelgate" {
+                continue;
+            }
+            let (sha, tag) = rest.split_once(" # ").unwrap_or((rest, ""));
+            assert!(
+                sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_hexdigit()),
+                "{path}: {action} is not pinned to a full commit sha: {line}"
+            );
+            assert!(
+                tag.starts_with('v'),
+                "{path}: {action}'s sha has no tag comment"
+            );
+        }
+    }
+}
