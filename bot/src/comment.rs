@@ -285,3 +285,64 @@ pub fn approvals_output(report: &Report) -> CheckOutput {
         conclusion,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use modelgate_core::scenario::{FileChange, RepoWriter};
+
+    /// A report touching `models` models, each with a regression table.
+    fn report(models: usize) -> Report {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let mut writer = RepoWriter::init(&dir.path().join("repo"), true).expect("repository");
+        let card = "---\nowners: [\"@acme/ml\"]\ngovernance:\n  risk_tier: low\n---\n# Model\n";
+        let base: Vec<FileChange> = (0..models)
+            .flat_map(|i| {
+                [
+                    FileChange::write(&format!("models/m{i:03}/card.md"), card),
+                    FileChange::write(&format!("models/m{i:03}/metrics.json"), "{\"auc\": 0.8}"),
+                ]
+            })
+            .collect();
+        let head: Vec<FileChange> = (0..models)
+            .map(|i| FileChange::write(&format!("models/m{i:03}/metrics.json"), "{\"auc\": 0.81}"))
+            .collect();
+        writer.commit("main", None, "base", &base).expect("commit");
+        writer
+            .commit("pr", Some("main"), "head", &head)
+            .expect("commit");
+        let repo = modelgate_core::Repo::open(&dir.path().join("repo")).expect("open");
+        modelgate_core::evaluate(&repo, "main", "pr").expect("evaluate")
+    }
+
+    #[test]
+    fn a_report_that_fits_is_whole_with_its_notes_first() {
+        let report = report(2);
+        let summary = job_summary(&report, &["Posted nothing:\nread-only token.".to_owned()]);
+        assert!(
+            summary.starts_with("> [!NOTE]\n> Posted nothing:\n> read-only token.\n\n### "),
+            "{summary}"
+        );
+        assert!(summary.contains(&render::markdown(&report)));
+    }
+
+    #[test]
+    fn a_report_over_the_limit_shrinks_with_a_note() {
+        let report = report(40);
+        let full = fit(&report, "", "NOTE", Measure::Bytes(usize::MAX));
+        let limit = full.len() / 3;
+        let shrunk = fit(
+            &report,
+            "> preface\n",
+            "\nshrunk to fit\n",
+            Measure::Bytes(limit),
+        );
+        assert!(shrunk.len() <= limit, "{} > {limit}", shrunk.len());
+        assert!(shrunk.starts_with("> preface\n"));
+        assert!(shrunk.ends_with("\nshrunk to fit\n"), "{shrunk}");
+        // A limit inside a multi-byte character cuts before it.
+        let tiny = fit(&report, "ééé", "", Measure::Bytes(4));
+        assert_eq!(tiny, "éé");
+        assert_eq!(JOB_SUMMARY_LIMIT, 1_048_576);
+    }
+}
