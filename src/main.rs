@@ -37,6 +37,11 @@ enum Command {
     /// and check runs, record merges. Settings come from MODELGATE_* variables and/or a
     /// TOML file (see README).
     Serve(ServeArgs),
+    /// Run as a GitHub Action step (see action.yml): on a pull request, evaluate it and
+    /// post the comment and checks; on a push to the default branch, record the merged
+    /// decision or build the site. Reads GITHUB_TOKEN, GITHUB_EVENT_PATH and the other
+    /// variables the runner sets; writes the job summary and step outputs.
+    Action(ActionArgs),
     /// The audit ledger of merged decisions, kept as git notes under refs/notes/modelgate.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -118,6 +123,38 @@ struct ServeArgs {
     config: Option<PathBuf>,
 }
 
+#[derive(Debug, clap::Args)]
+struct ActionArgs {
+    #[arg(long, value_enum)]
+    mode: ActionMode,
+    /// Where `site` mode writes the site, relative to GITHUB_WORKSPACE [default: _site].
+    #[arg(long)]
+    site_dir: Option<PathBuf>,
+    /// `fail`: exit 1 when the evaluation fails; `never`: report only [default: fail].
+    #[arg(long, value_enum)]
+    fail_on: Option<FailOn>,
+    /// A TOML file with defaults for the flags (`fail_on`, `site_dir`) and `path`, the
+    /// repository's folder within GITHUB_WORKSPACE.
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ActionMode {
+    /// Evaluate a pull request (pull_request, pull_request_review events).
+    Check,
+    /// Record a merged pull request in the audit ledger (push to the default branch).
+    Record,
+    /// Build the governance site.
+    Site,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FailOn {
+    Fail,
+    Never,
+}
+
 #[derive(Debug, Subcommand)]
 enum AuditCommand {
     /// Write the decision record for a merge commit, chained to the previous record.
@@ -185,6 +222,7 @@ fn main() -> ExitCode {
         Command::Drift(args) => drift(args),
         Command::Audit(command) => audit(command),
         Command::Serve(args) => serve(args),
+        Command::Action(args) => action(args),
         Command::Demo(args) => demo::run(args.out, args.format),
     };
     match result {
@@ -395,6 +433,37 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn action(args: ActionArgs) -> anyhow::Result<ExitCode> {
+    use modelgate_bot::action::{self, Environment, Mode, Settings};
+    let settings = Settings {
+        mode: match args.mode {
+            ActionMode::Check => Mode::Check,
+            ActionMode::Record => Mode::Record,
+            ActionMode::Site => Mode::Site,
+        },
+        site_dir: args.site_dir,
+        fail_on: args.fail_on.map(|fail_on| match fail_on {
+            FailOn::Fail => action::FailOn::Fail,
+            FailOn::Never => action::FailOn::Never,
+        }),
+        config: args.config,
+    };
+    let env = Environment::from_vars(&|name| std::env::var(name).ok())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let outcome = runtime.block_on(action::run(
+        settings,
+        &env,
+        modelgate_bot::github::RetryPolicy::default(),
+    ))?;
+    Ok(if outcome.failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Ctrl-C or SIGTERM: stop accepting deliveries and let running jobs finish.

@@ -15,28 +15,82 @@ pub const CHECK_TEXT_LIMIT: usize = 65_535;
 pub const EVALUATION_CHECK: &str = "modelgate / evaluation";
 pub const APPROVALS_CHECK: &str = "modelgate / approvals";
 
+/// GitHub's limit for a step's job summary (`$GITHUB_STEP_SUMMARY`), in bytes.
+pub const JOB_SUMMARY_LIMIT: usize = 1024 * 1024;
+
 /// The comment body: full when it fits, else compact, else the first models only.
 pub fn comment(report: &Report) -> String {
+    let note = "\n\n> Details were shrunk to fit GitHub's 65,536-character limit; the check run `modelgate / evaluation` and `modelgate check --format json` have the full report.\n";
+    fit(
+        report,
+        &format!("{MARKER}\n"),
+        note,
+        Measure::Chars(COMMENT_LIMIT),
+    )
+}
+
+/// The Action's job summary: `notes` (why something was not posted, say) as callouts,
+/// then the report as the comment shows it, shrunk to GitHub's 1 MiB.
+pub fn job_summary(report: &Report, notes: &[String]) -> String {
+    let preface: String = notes
+        .iter()
+        .map(|note| format!("> [!NOTE]\n> {}\n\n", note.replace('\n', "\n> ")))
+        .collect();
+    let note = "\n\n> The report was shrunk to fit the job summary's 1 MiB limit; the step's `report` output is the full JSON report.\n";
+    fit(report, &preface, note, Measure::Bytes(JOB_SUMMARY_LIMIT))
+}
+
+/// How a limit is counted: GitHub counts comment characters but summary bytes.
+#[derive(Debug, Clone, Copy)]
+enum Measure {
+    Chars(usize),
+    Bytes(usize),
+}
+
+impl Measure {
+    fn fits(self, text: &str) -> bool {
+        match self {
+            Measure::Chars(limit) => text.chars().count() <= limit,
+            Measure::Bytes(limit) => text.len() <= limit,
+        }
+    }
+
+    fn truncate(self, text: &str) -> String {
+        match self {
+            Measure::Chars(limit) => truncate(text, limit),
+            Measure::Bytes(limit) => {
+                let mut end = limit.min(text.len());
+                while !text.is_char_boundary(end) {
+                    end -= 1;
+                }
+                text[..end].to_owned()
+            }
+        }
+    }
+}
+
+/// `preface` and the full report when they fit; else the compact form with `note`; else
+/// as many model rows as fit.
+fn fit(report: &Report, preface: &str, note: &str, measure: Measure) -> String {
     let full = format!(
-        "{MARKER}\n{}{}",
+        "{preface}{}{}",
         render::markdown(report),
         lineage_section(report)
     );
-    if full.chars().count() <= COMMENT_LIMIT {
+    if measure.fits(&full) {
         return full;
     }
-    let note = "\n\n> Details were shrunk to fit GitHub's 65,536-character limit; the check run `modelgate / evaluation` and `modelgate check --format json` have the full report.\n";
-    let compact = format!("{MARKER}\n{}{note}", compact_markdown(report, usize::MAX));
-    if compact.chars().count() <= COMMENT_LIMIT {
+    let compact = format!("{preface}{}{note}", compact_markdown(report, usize::MAX));
+    if measure.fits(&compact) {
         return compact;
     }
     // Many touched models: keep the verdict and as many rows as fit.
     let mut rows = report.models.len();
     loop {
         rows /= 2;
-        let body = format!("{MARKER}\n{}{note}", compact_markdown(report, rows));
-        if body.chars().count() <= COMMENT_LIMIT || rows == 0 {
-            return truncate(&body, COMMENT_LIMIT);
+        let body = format!("{preface}{}{note}", compact_markdown(report, rows));
+        if measure.fits(&body) || rows == 0 {
+            return measure.truncate(&body);
         }
     }
 }
@@ -314,5 +368,66 @@ mod tests {
                 && output.summary.chars().count() <= CHECK_TEXT_LIMIT
         );
         assert_eq!(output.conclusion, "failure");
+    }
+}
+
+#[cfg(test)]
+mod summary_tests {
+    use super::*;
+    use modelgate_core::scenario::{FileChange, RepoWriter};
+
+    /// A report touching `models` models, each with a regression table.
+    fn report(models: usize) -> Report {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let mut writer = RepoWriter::init(&dir.path().join("repo"), true).expect("repository");
+        let card = "---\nowners: [\"@acme/ml\"]\ngovernance:\n  risk_tier: low\n---\n# Model\n";
+        let base: Vec<FileChange> = (0..models)
+            .flat_map(|i| {
+                [
+                    FileChange::write(&format!("models/m{i:03}/card.md"), card),
+                    FileChange::write(&format!("models/m{i:03}/metrics.json"), "{\"auc\": 0.8}"),
+                ]
+            })
+            .collect();
+        let head: Vec<FileChange> = (0..models)
+            .map(|i| FileChange::write(&format!("models/m{i:03}/metrics.json"), "{\"auc\": 0.81}"))
+            .collect();
+        writer.commit("main", None, "base", &base).expect("commit");
+        writer
+            .commit("pr", Some("main"), "head", &head)
+            .expect("commit");
+        let repo = modelgate_core::Repo::open(&dir.path().join("repo")).expect("open");
+        modelgate_core::evaluate(&repo, "main", "pr").expect("evaluate")
+    }
+
+    #[test]
+    fn a_report_that_fits_is_whole_with_its_notes_first() {
+        let report = report(2);
+        let summary = job_summary(&report, &["Posted nothing:\nread-only token.".to_owned()]);
+        assert!(
+            summary.starts_with("> [!NOTE]\n> Posted nothing:\n> read-only token.\n\n### "),
+            "{summary}"
+        );
+        assert!(summary.contains(&render::markdown(&report)));
+    }
+
+    #[test]
+    fn a_report_over_the_limit_shrinks_with_a_note() {
+        let report = report(40);
+        let full = fit(&report, "", "NOTE", Measure::Bytes(usize::MAX));
+        let limit = full.len() / 3;
+        let shrunk = fit(
+            &report,
+            "> preface\n",
+            "\nshrunk to fit\n",
+            Measure::Bytes(limit),
+        );
+        assert!(shrunk.len() <= limit, "{} > {limit}", shrunk.len());
+        assert!(shrunk.starts_with("> preface\n"));
+        assert!(shrunk.ends_with("\nshrunk to fit\n"), "{shrunk}");
+        // A limit inside a multi-byte character cuts before it.
+        let tiny = fit(&report, "ééé", "", Measure::Bytes(4));
+        assert_eq!(tiny, "éé");
+        assert_eq!(JOB_SUMMARY_LIMIT, 1_048_576);
     }
 }

@@ -89,6 +89,9 @@ pub struct PullRequest {
     #[serde(default)]
     pub merged: bool,
     pub merge_commit_sha: Option<String>,
+    /// Set once merged; the list of a commit's pull requests has no `merged` field.
+    #[serde(default)]
+    pub merged_at: Option<String>,
     pub user: Option<Login>,
     pub head: Branch,
     pub base: Branch,
@@ -428,8 +431,13 @@ impl GitHub {
             .await
         {
             Ok(members) => members,
-            // A team the bot cannot see has no members it can count.
+            // A team the token cannot see has no members it can count (a workflow's
+            // GITHUB_TOKEN cannot read an organisation's teams).
             Err(GitHubError::NotFound { .. }) => Vec::new(),
+            Err(GitHubError::Forbidden { message, .. }) => {
+                tracing::warn!(team, %message, "team members are not readable with this token");
+                Vec::new()
+            }
             Err(other) => return Err(other),
         };
         Ok(members
@@ -538,6 +546,50 @@ impl GitHub {
         Ok(())
     }
 
+    /// A commit status carrying a check run's verdict, for tokens that may not write check
+    /// runs. Statuses have no title or text: the description is one short line.
+    pub async fn create_status(
+        &self,
+        repo: &RepoName,
+        sha: &CommitSha,
+        run: &CheckRun,
+    ) -> Result<(), GitHubError> {
+        let (state, prefix) = match run.conclusion {
+            "success" => ("success", ""),
+            "action_required" => ("failure", "Action required: "),
+            _ => ("failure", ""),
+        };
+        let mut body = json!({
+            "state": state,
+            "context": run.name,
+            "description": status_description(&format!("{prefix}{}", run.title)),
+        });
+        if let Some(url) = &run.details_url {
+            body["target_url"] = json!(url);
+        }
+        self.request(
+            Method::POST,
+            &format!("/repos/{repo}/statuses/{sha}"),
+            Some(&body),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The pull requests a commit belongs to; after a merge, the merged one is among them.
+    pub async fn pull_requests_for_commit(
+        &self,
+        repo: &RepoName,
+        sha: &CommitSha,
+    ) -> Result<Vec<PullRequest>, GitHubError> {
+        let path = format!("/repos/{repo}/commits/{sha}/pulls");
+        self.get_all(&path)
+            .await?
+            .into_iter()
+            .map(|v| Self::parse(&path, v))
+            .collect()
+    }
+
     /// Repositories the app's installations can see (app mode).
     pub async fn installation_repositories(
         &self,
@@ -583,6 +635,18 @@ pub struct CheckRun {
     pub details_url: Option<String>,
 }
 
+/// GitHub refuses status descriptions over 140 characters.
+const STATUS_DESCRIPTION_LIMIT: usize = 140;
+
+fn status_description(text: &str) -> String {
+    if text.chars().count() <= STATUS_DESCRIPTION_LIMIT {
+        return text.to_owned();
+    }
+    let mut short: String = text.chars().take(STATUS_DESCRIPTION_LIMIT - 1).collect();
+    short.push('…');
+    short
+}
+
 /// The `rel="next"` URL of a `Link` header.
 fn next_link(header: &str) -> Option<String> {
     header.split(',').find_map(|part| {
@@ -608,5 +672,13 @@ mod tests {
             Some("https://api.github.com/repos/a/b/pulls?page=2")
         );
         assert_eq!(next_link(r#"<x>; rel="prev""#), None);
+    }
+
+    #[test]
+    fn status_descriptions_fit_githubs_limit() {
+        assert_eq!(status_description("short"), "short");
+        let long = status_description(&"é".repeat(500));
+        assert_eq!(long.chars().count(), 140);
+        assert!(long.ends_with('…'));
     }
 }

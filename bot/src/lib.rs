@@ -1,13 +1,16 @@
-//! modelgate's GitHub side: the API client, the webhook server, comment and check-run
-//! rendering. Evaluation itself lives in modelgate-core.
+//! modelgate's GitHub side: the API client, the webhook server, the Action, comment and
+//! check-run rendering. Evaluation itself lives in modelgate-core.
 
+pub mod action;
 pub mod comment;
 pub mod config;
 pub mod events;
 pub mod github;
 pub mod job;
 pub mod metrics;
+pub mod pull_request;
 pub mod queue;
+pub mod remote;
 pub mod server;
 pub mod signature;
 

@@ -34,6 +34,14 @@ pub struct CheckRun {
     pub summary: String,
 }
 
+#[derive(Debug, Clone)]
+pub struct Status {
+    pub sha: String,
+    pub context: String,
+    pub state: String,
+    pub description: String,
+}
+
 /// A scripted answer for the next matching request, before normal handling.
 #[derive(Debug, Clone)]
 pub struct Failure {
@@ -52,7 +60,12 @@ pub struct State {
     pub teams: BTreeMap<String, Vec<String>>,
     pub comments: Vec<Comment>,
     pub check_runs: Vec<CheckRun>,
+    pub statuses: Vec<Status>,
     pub failures: VecDeque<Failure>,
+    /// A fork's pull request: the token may read but every write is refused with 403.
+    pub read_only: bool,
+    /// A token without `checks: write`: writing check runs is refused with 403.
+    pub checks_forbidden: bool,
     /// Requests to paths containing this are answered after a delay (to kill the bot mid-job).
     pub slow_path: Option<(String, Duration)>,
     pub problems: Vec<String>,
@@ -243,6 +256,18 @@ fn route(
     let Some(rest) = path.strip_prefix(&repo_prefix) else {
         return unexpected(state, method, path);
     };
+    // What GitHub answers a token that lacks the permission.
+    let forbidden = || {
+        ResponseTemplate::new(403).set_body_json(json!({
+            "message": "Resource not accessible by integration",
+            "documentation_url": "https://docs.github.com/rest"
+        }))
+    };
+    if method != "GET"
+        && (state.read_only || (state.checks_forbidden && rest.starts_with("/check-runs")))
+    {
+        return forbidden();
+    }
     let rest: Vec<&str> = rest
         .trim_start_matches('/')
         .split('/')
@@ -344,6 +369,42 @@ fn route(
                 .map(|r| json!({"id": r.id, "name": r.name, "head_sha": r.head_sha, "status": "completed", "conclusion": r.conclusion}))
                 .collect();
             ok(json!({"total_count": runs.len(), "check_runs": runs}))
+        }
+        ("GET", ["commits", sha, "pulls"]) => ok(Value::Array(
+            state
+                .pulls
+                .values()
+                .filter(|p| p["merge_commit_sha"] == *sha)
+                .cloned()
+                .collect(),
+        )),
+        ("POST", ["statuses", sha]) => {
+            if let Err(problem) = validate(
+                operations,
+                "POST",
+                "/repos/{owner}/{repo}/statuses/{sha}",
+                body,
+            ) {
+                return unprocessable(state, problem);
+            }
+            let description = body["description"].as_str().unwrap_or_default();
+            if description.chars().count() > 140 {
+                return unprocessable(
+                    state,
+                    format!(
+                        "status description of {} characters",
+                        description.chars().count()
+                    ),
+                );
+            }
+            let id = state.id();
+            state.statuses.push(Status {
+                sha: (*sha).to_owned(),
+                context: body["context"].as_str().unwrap_or("default").to_owned(),
+                state: body["state"].as_str().unwrap_or_default().to_owned(),
+                description: description.to_owned(),
+            });
+            ResponseTemplate::new(201).set_body_json(json!({"id": id, "state": body["state"]}))
         }
         ("POST", ["check-runs"]) => {
             if let Err(problem) =

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `modelgate` binary on real git repositories built in temporary
 //! folders. One test binary, split by concern.
 
+mod action;
 mod approvals;
 mod audit;
 mod bot;

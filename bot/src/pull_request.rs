@@ -1,0 +1,233 @@
+//! One pull request on GitHub, shared by the bot's jobs and the Action: evaluated with its
+//! facts from the API, posted as the sticky comment and two check runs (or commit statuses
+//! when the token may not write check runs), and recorded in the audit ledger once merged.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use modelgate_core::approvals::{IssueComment, PrFacts, Review};
+use modelgate_core::{Report, audit, evaluate, evaluate_pr, teams_needed};
+use serde_json::Value;
+
+use crate::comment::{self, APPROVALS_CHECK, EVALUATION_CHECK, MARKER};
+use crate::events::{CommitSha, PullRequestNumber, RepoName};
+use crate::github::{CheckRun, GitHub, GitHubError, PullRequest};
+use crate::job::JobError;
+use crate::remote;
+
+/// Evaluates once to learn which teams matter, reads the facts from GitHub, and evaluates
+/// again with them. `local` holds the base and head commits.
+pub async fn evaluate_with_facts(
+    github: &GitHub,
+    repo: &RepoName,
+    pr: &PullRequest,
+    local: &Path,
+) -> Result<Report, JobError> {
+    let number = PullRequestNumber(pr.number);
+    let (base, head) = (pr.base.sha.clone(), pr.head.sha.clone());
+    let path = local.to_path_buf();
+    let (b, h) = (base.clone(), head.clone());
+    let teams = blocking(move || {
+        let repo = modelgate_core::Repo::open(&path)?;
+        let report = evaluate(&repo, &b, &h)?;
+        Ok::<_, JobError>(teams_needed(&repo, &report)?)
+    })
+    .await??;
+
+    let reviews = github.reviews(repo, number).await?;
+    let comments = github.issue_comments(repo, number).await?;
+    let commit_authors = github.commit_authors(repo, number).await?;
+    let mut team_members = BTreeMap::new();
+    for team in teams {
+        let members = github.team_members(&team).await?;
+        team_members.insert(team, members);
+    }
+    let facts = PrFacts {
+        number: Some(pr.number),
+        author: pr
+            .user
+            .as_ref()
+            .map(|u| u.login.clone())
+            .unwrap_or_default(),
+        head_sha: Some(head.clone()),
+        head_pushed_at: None,
+        commit_authors,
+        reviews: lenient::<Review>(reviews),
+        team_members,
+        comments: lenient::<IssueComment>(comments),
+    };
+    let path = local.to_path_buf();
+    let report = blocking(move || {
+        let repo = modelgate_core::Repo::open(&path)?;
+        Ok::<_, JobError>(evaluate_pr(&repo, &base, &head, Some(&facts))?)
+    })
+    .await??;
+    Ok(report)
+}
+
+/// Items of a list response that parse; GitHub's shapes grow, and one odd entry (a review
+/// by a deleted account, say) must not stop the evaluation.
+fn lenient<T: serde::de::DeserializeOwned>(items: Vec<Value>) -> Vec<T> {
+    items
+        .into_iter()
+        .filter_map(|item| serde_json::from_value(item).ok())
+        .collect()
+}
+
+/// What became of one surface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    Written,
+    Unchanged,
+    /// The token may not write it (a fork's read-only token, a missing permission).
+    Forbidden(String),
+}
+
+/// Where the verdict went on the head commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChecksDelivery {
+    CheckRuns,
+    /// Check runs were refused; commit statuses with the same names carry the verdict.
+    CommitStatuses {
+        refused: String,
+    },
+    Forbidden(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Publication {
+    pub comment: Delivery,
+    pub checks: ChecksDelivery,
+}
+
+impl Publication {
+    /// Why something could not be written, when it could not.
+    pub fn refusals(&self) -> Vec<String> {
+        let mut refusals = Vec::new();
+        if let Delivery::Forbidden(message) = &self.comment {
+            refusals.push(format!("the pull-request comment: {message}"));
+        }
+        if let ChecksDelivery::Forbidden(message) = &self.checks {
+            refusals.push(format!("check runs and commit statuses: {message}"));
+        }
+        refusals
+    }
+}
+
+/// Posts the sticky comment and the two check runs on the pull request's head commit.
+/// A 403 on a surface is reported, not raised: the caller decides what it means.
+pub async fn publish(
+    github: &GitHub,
+    repo: &RepoName,
+    pr: &PullRequest,
+    login: &str,
+    report: &Report,
+    details_url: Option<String>,
+) -> Result<Publication, GitHubError> {
+    let number = PullRequestNumber(pr.number);
+    let head = CommitSha(pr.head.sha.clone());
+    let body = comment::comment(report);
+    let comment = match github
+        .upsert_comment(repo, number, login, MARKER, &body)
+        .await
+    {
+        Ok(true) => Delivery::Written,
+        Ok(false) => Delivery::Unchanged,
+        Err(GitHubError::Forbidden { message, .. }) => Delivery::Forbidden(message),
+        Err(other) => return Err(other),
+    };
+    let runs = check_runs(report, details_url);
+    let checks = match write_check_runs(github, repo, &head, &runs).await {
+        Ok(()) => ChecksDelivery::CheckRuns,
+        // A token without `checks: write` may still have `statuses: write`.
+        Err(GitHubError::Forbidden { message, .. }) => {
+            tracing::info!(%message, "check runs refused; writing commit statuses");
+            match write_statuses(github, repo, &head, &runs).await {
+                Ok(()) => ChecksDelivery::CommitStatuses { refused: message },
+                Err(GitHubError::Forbidden { message, .. }) => ChecksDelivery::Forbidden(message),
+                Err(other) => return Err(other),
+            }
+        }
+        Err(other) => return Err(other),
+    };
+    Ok(Publication { comment, checks })
+}
+
+fn check_runs(report: &Report, details_url: Option<String>) -> [CheckRun; 2] {
+    [
+        (EVALUATION_CHECK, comment::evaluation_output(report)),
+        (APPROVALS_CHECK, comment::approvals_output(report)),
+    ]
+    .map(|(name, output)| CheckRun {
+        name,
+        conclusion: output.conclusion,
+        title: output.title,
+        summary: output.summary,
+        text: output.text,
+        details_url: details_url.clone(),
+    })
+}
+
+async fn write_check_runs(
+    github: &GitHub,
+    repo: &RepoName,
+    head: &CommitSha,
+    runs: &[CheckRun],
+) -> Result<(), GitHubError> {
+    let existing = github.check_runs(repo, head).await?;
+    for run in runs {
+        github.upsert_check_run(repo, head, &existing, run).await?;
+    }
+    Ok(())
+}
+
+async fn write_statuses(
+    github: &GitHub,
+    repo: &RepoName,
+    head: &CommitSha,
+    runs: &[CheckRun],
+) -> Result<(), GitHubError> {
+    for run in runs {
+        github.create_status(repo, head, run).await?;
+    }
+    Ok(())
+}
+
+/// Records the merged pull request's decision on `merge_commit` in the ledger of `local`
+/// and pushes the ledger to `push_url`. Returns the record's sequence number.
+pub async fn record_decision(
+    local: PathBuf,
+    merge_commit: &CommitSha,
+    pr: PullRequestNumber,
+    report: &Report,
+    push_url: String,
+    token: Option<String>,
+) -> Result<u64, JobError> {
+    let bytes = serde_json::to_vec_pretty(report)?;
+    let commit = merge_commit.0.clone();
+    blocking(move || {
+        let repo = modelgate_core::Repo::open(&local)?;
+        let facts = PrFacts {
+            number: Some(pr.0),
+            ..PrFacts::default()
+        };
+        let request = audit::RecordRequest {
+            commit: &commit,
+            report: &bytes,
+            report_file: "report.json",
+            facts: Some(&facts),
+        };
+        let record = audit::record(&repo, &request)?;
+        remote::push_notes(repo.git(), &push_url, token.as_deref())?;
+        Ok::<_, JobError>(record.sequence)
+    })
+    .await?
+}
+
+pub(crate) async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, JobError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| JobError::Join(e.to_string()))
+}
