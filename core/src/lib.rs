@@ -8,6 +8,7 @@ pub mod convention;
 pub mod error;
 pub mod evaluate;
 pub mod git;
+pub mod history;
 pub mod lineage;
 pub mod lint;
 pub mod metrics;
