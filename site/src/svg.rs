@@ -135,7 +135,7 @@ const NODE_H: f64 = 30.0;
 const GAP_X: f64 = 70.0;
 const GAP_Y: f64 = 14.0;
 const MARGIN: f64 = 8.0;
-const MAX_LABEL: usize = 26;
+const MAX_LABEL: usize = 22;
 
 /// A layered drawing of a directed graph, left to right: datasets first, then each model
 /// one column right of the furthest of its inputs. Within a column nodes follow the mean
