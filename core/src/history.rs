@@ -10,11 +10,11 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use git2::{ObjectType, Oid, Sort, Tree};
+use git2::{ObjectType, Oid, Sort, Tree, TreeEntry};
 
 use crate::convention::{CardCache, MODELS_DIR};
 use crate::error::{Error, Result};
-use crate::git::Repo;
+use crate::git::{Folder, Repo};
 
 /// A commit of the walk.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,21 +113,19 @@ pub fn walk(repo: &Repo, tip: Oid, cards: &mut CardCache) -> Result<History> {
         });
         trees.push(tree.id());
 
+        // Most commits leave `models/` alone: compare its id before reading it.
+        let models_id = folder_id(&tree, MODELS_DIR);
+        if models_id == previous_models.as_ref().map(Tree::id) {
+            continue;
+        }
         let models = subtree(git, &tree, MODELS_DIR)?;
-        let unchanged = match (&previous_models, &models) {
-            (Some(a), Some(b)) => a.id() == b.id(),
-            (None, None) => true,
-            _ => false,
-        };
-        if !unchanged {
-            for (model, folder) in changed_folders(previous_models.as_ref(), models.as_ref()) {
-                history.models.entry(model).or_default().push(ModelVersion {
-                    commit: index,
-                    folder,
-                    label: None,
-                    releases: Vec::new(),
-                });
-            }
+        for (model, folder) in changed_folders(previous_models.as_ref(), models.as_ref()) {
+            history.models.entry(model).or_default().push(ModelVersion {
+                commit: index,
+                folder,
+                label: None,
+                releases: Vec::new(),
+            });
         }
         previous_models = models;
     }
@@ -136,6 +134,13 @@ pub fn walk(repo: &Repo, tip: Oid, cards: &mut CardCache) -> Result<History> {
     track_datasets(repo, &mut history, &trees, &dataset_paths)?;
     attach_releases(repo, &mut history)?;
     Ok(history)
+}
+
+/// The tree id of the folder `dir` of `tree`, without reading it.
+fn folder_id(tree: &Tree<'_>, dir: &str) -> Option<Oid> {
+    tree.get_name(dir)
+        .filter(|e| e.kind() == Some(ObjectType::Tree))
+        .map(|e| e.id())
 }
 
 /// The subtree at `dir` of `tree`, if there is a folder there.
@@ -153,50 +158,50 @@ fn subtree<'r>(git: &'r git2::Repository, tree: &Tree<'r>, dir: &str) -> Result<
 
 /// Model folders whose tree differs between two `models/` trees: (id, new tree or `None`
 /// when removed). Both trees list entries in git's order, so one merge pass compares them
-/// without building maps: the walk is hot on long histories of many models.
+/// without building maps or copying names: the walk is hot on long histories of many models.
 fn changed_folders(
     before: Option<&Tree<'_>>,
     after: Option<&Tree<'_>>,
 ) -> Vec<(String, Option<Oid>)> {
-    let folders = |tree: Option<&Tree<'_>>| -> Vec<(Vec<u8>, Oid)> {
-        tree.map(|t| {
-            t.iter()
-                .filter(|e| e.kind() == Some(ObjectType::Tree))
-                .map(|e| (e.name_bytes().to_vec(), e.id()))
-                .collect()
-        })
-        .unwrap_or_default()
-    };
-    let (old, new) = (folders(before), folders(after));
     let name = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    let mut old = folder_entries(before).peekable();
+    let mut new = folder_entries(after).peekable();
     let mut changed = Vec::new();
-    let (mut i, mut j) = (0, 0);
-    while i < old.len() || j < new.len() {
+    loop {
         // Folders only, so git's order (name with a trailing slash) is byte order.
-        let order = match (old.get(i), new.get(j)) {
-            (Some(a), Some(b)) => a.0.cmp(&b.0),
+        let order = match (old.peek(), new.peek()) {
+            (None, None) => break,
+            (Some(a), Some(b)) => a.name_bytes().cmp(b.name_bytes()),
             (Some(_), None) => Ordering::Less,
-            _ => Ordering::Greater,
+            (None, Some(_)) => Ordering::Greater,
         };
         match order {
             Ordering::Less => {
-                changed.push((name(&old[i].0), None));
-                i += 1;
+                if let Some(gone) = old.next() {
+                    changed.push((name(gone.name_bytes()), None));
+                }
             }
             Ordering::Greater => {
-                changed.push((name(&new[j].0), Some(new[j].1)));
-                j += 1;
+                if let Some(added) = new.next() {
+                    changed.push((name(added.name_bytes()), Some(added.id())));
+                }
             }
             Ordering::Equal => {
-                if old[i].1 != new[j].1 {
-                    changed.push((name(&new[j].0), Some(new[j].1)));
+                if let (Some(a), Some(b)) = (old.next(), new.next())
+                    && a.id() != b.id()
+                {
+                    changed.push((name(b.name_bytes()), Some(b.id())));
                 }
-                i += 1;
-                j += 1;
             }
         }
     }
     changed
+}
+
+fn folder_entries<'t>(tree: Option<&'t Tree<'_>>) -> impl Iterator<Item = TreeEntry<'t>> {
+    tree.into_iter()
+        .flat_map(|t| t.iter())
+        .filter(|e| e.kind() == Some(ObjectType::Tree))
 }
 
 /// Reads each version's card for its `version` label, and gathers the dataset paths that
@@ -208,9 +213,16 @@ fn label_versions(
 ) -> Result<BTreeSet<String>> {
     let mut datasets = BTreeSet::new();
     for (model, versions) in &mut history.models {
-        for version in versions.iter_mut().filter(|v| !v.is_removal()) {
+        for version in versions.iter_mut() {
+            let Some(folder) = version.folder else {
+                continue;
+            };
             let snapshot = repo.snapshot(history.commits[version.commit].id)?;
-            let Some(card) = cards.card(&snapshot, model)? else {
+            let folder = Folder {
+                name: model.clone(),
+                oid: folder,
+            };
+            let Some(card) = cards.card_in(&snapshot, &folder)? else {
                 continue;
             };
             if let Ok(card) = card.as_ref() {
@@ -243,16 +255,27 @@ fn track_datasets(
             .find_tree(*tree_id)
             .map_err(Error::git(format!("reading tree {tree_id}")))?;
         for (folder, files) in &by_folder {
-            let folder_tree = if folder.is_empty() {
-                Some(root.clone())
+            // The folder's id comes from its parent's entry; the folder itself is read
+            // only when it changed.
+            let folder_id = if folder.is_empty() {
+                Some(root.id())
             } else {
-                subtree(git, &root, folder)?
+                root.get_path(std::path::Path::new(folder))
+                    .ok()
+                    .filter(|e| e.kind() == Some(ObjectType::Tree))
+                    .map(|e| e.id())
             };
-            let folder_id = folder_tree.as_ref().map(Tree::id);
             if folder_trees.get(folder) == Some(&folder_id) {
                 continue;
             }
             folder_trees.insert(folder, folder_id);
+            let folder_tree = match folder_id {
+                Some(id) => Some(
+                    git.find_tree(id)
+                        .map_err(Error::git(format!("reading folder {folder}")))?,
+                ),
+                None => None,
+            };
             for (path, name) in files {
                 let blob = folder_tree.as_ref().and_then(|t| {
                     t.get_name(name)

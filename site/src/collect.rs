@@ -9,7 +9,8 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 use modelgate_core::audit::{self, AuditRecord};
 use modelgate_core::card::Card;
-use modelgate_core::convention::{CardCache, CardResult, card_path, read_metrics, read_policy};
+use modelgate_core::convention::{CardCache, CardResult, card_path, read_metrics_in, read_policy};
+use modelgate_core::git::Folder;
 use modelgate_core::history::{self, CommitInfo};
 use modelgate_core::metrics::Metrics;
 use modelgate_core::path::RepoPath;
@@ -209,9 +210,13 @@ pub fn collect(repo: &Repo, rev: &str) -> Result<Site> {
                 metrics_error: None,
                 commit,
             };
-            if !version.is_removal() {
+            if let Some(folder) = version.folder {
                 let snapshot = repo.snapshot(info.id)?;
-                match cards.card(&snapshot, id) {
+                let folder = Folder {
+                    name: id.clone(),
+                    oid: folder,
+                };
+                match cards.card_in(&snapshot, &folder) {
                     Ok(Some(parsed)) => match parsed.as_ref() {
                         Ok(card) => {
                             let view = views
@@ -225,7 +230,7 @@ pub fn collect(repo: &Repo, rev: &str) -> Result<Site> {
                     Ok(None) => entry.card_error = Some(format!("{} is missing", card_path(id))),
                     Err(error) => entry.card_error = Some(error.to_string()),
                 }
-                match read_metrics(&snapshot, id) {
+                match read_metrics_in(&snapshot, &folder) {
                     Ok(metrics) => entry.metrics = metrics,
                     Err(error) => entry.metrics_error = Some(error.to_string()),
                 }

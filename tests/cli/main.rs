@@ -6,4 +6,5 @@ mod audit;
 mod check;
 mod demo;
 mod lint;
+mod site;
 mod support;
