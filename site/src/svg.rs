@@ -130,12 +130,15 @@ pub struct Node {
     pub current: bool,
 }
 
-const NODE_W: f64 = 190.0;
+const MIN_NODE_W: f64 = 120.0;
+/// Width of one character of the labels' monospace font at 13px, with a margin.
+const CHAR_W: f64 = 8.0;
 const NODE_H: f64 = 30.0;
 const GAP_X: f64 = 70.0;
 const GAP_Y: f64 = 14.0;
 const MARGIN: f64 = 8.0;
-const MAX_LABEL: usize = 22;
+/// Longer labels are cut; the node's title still names it in full.
+const MAX_LABEL: usize = 60;
 
 /// A layered drawing of a directed graph, left to right: datasets first, then each model
 /// one column right of the furthest of its inputs. Within a column nodes follow the mean
@@ -178,9 +181,28 @@ pub fn lineage(label: &str, nodes: &[Node], edges: &[(usize, usize)]) -> String 
         }
     }
     let tallest = by_column.iter().map(Vec::len).max().unwrap_or(0);
-    let width = MARGIN * 2.0 + columns as f64 * NODE_W + columns.saturating_sub(1) as f64 * GAP_X;
+    // Each column is as wide as its longest label, so labels are shown whole.
+    let column_width: Vec<f64> = by_column
+        .iter()
+        .map(|column| {
+            let longest = column
+                .iter()
+                .map(|i| nodes[*i].label.chars().count().min(MAX_LABEL))
+                .max()
+                .unwrap_or(0);
+            (longest as f64 * CHAR_W + 20.0).max(MIN_NODE_W)
+        })
+        .collect();
+    let mut column_left = Vec::with_capacity(columns);
+    let mut x = MARGIN;
+    for w in &column_width {
+        column_left.push(x);
+        x += w + GAP_X;
+    }
+    let width = (x - GAP_X + MARGIN).max(MARGIN * 2.0);
     let height = MARGIN * 2.0 + tallest as f64 * (NODE_H + GAP_Y);
-    let left = |i: usize| MARGIN + layers[i] as f64 * (NODE_W + GAP_X);
+    let left = |i: usize| column_left[layers[i]];
+    let node_w = |i: usize| column_width[layers[i]];
     let top = |i: usize| MARGIN + row[i] * (NODE_H + GAP_Y);
 
     let mut svg = String::new();
@@ -191,7 +213,7 @@ pub fn lineage(label: &str, nodes: &[Node], edges: &[(usize, usize)]) -> String 
     );
     svg.push_str(r#"<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path class="arrowhead" d="M 0 0 L 10 5 L 0 10 z"/></marker></defs>"#);
     for &(from, to) in edges {
-        let (x1, y1) = (left(from) + NODE_W, top(from) + NODE_H / 2.0);
+        let (x1, y1) = (left(from) + node_w(from), top(from) + NODE_H / 2.0);
         let (x2, y2) = (left(to), top(to) + NODE_H / 2.0);
         let bend = ((x2 - x1).abs() / 2.0).max(30.0);
         let _ = write!(
@@ -213,16 +235,18 @@ pub fn lineage(label: &str, nodes: &[Node], edges: &[(usize, usize)]) -> String 
             NodeKind::Retired => "retired model",
         };
         let current = if node.current { " current" } else { "" };
-        let shown = if node.label.chars().count() > MAX_LABEL {
+        let truncated = node.label.chars().count() > MAX_LABEL;
+        let shown = if truncated {
             let cut: String = node.label.chars().take(MAX_LABEL - 1).collect();
             format!("{cut}…")
         } else {
             node.label.clone()
         };
         let shape = format!(
-            r#"<rect class="node {kind}{current}" x="{:.1}" y="{:.1}" width="{NODE_W}" height="{NODE_H}" rx="5"/><text class="node-label" x="{:.1}" y="{:.1}">{}</text><title>{}</title>"#,
+            r#"<rect class="node {kind}{current}" x="{:.1}" y="{:.1}" width="{:.1}" height="{NODE_H}" rx="5"/><text class="node-label" x="{:.1}" y="{:.1}">{}</text><title>{}</title>"#,
             left(index),
             top(index),
+            node_w(index),
             left(index) + 10.0,
             top(index) + NODE_H / 2.0 + 4.5,
             escape(&shown),
@@ -231,6 +255,10 @@ pub fn lineage(label: &str, nodes: &[Node], edges: &[(usize, usize)]) -> String 
         // A node without a page (a dataset file that never existed) is drawn, not linked.
         if node.href.is_empty() {
             let _ = write!(svg, "<g>{shape}</g>");
+        } else if truncated {
+            // The name comes from the visible text and the title: a label that differs
+            // from the visible text would confuse speech input.
+            let _ = write!(svg, r#"<a href="{}">{shape}</a>"#, escape(&node.href));
         } else {
             let _ = write!(
                 svg,
