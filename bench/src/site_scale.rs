@@ -159,7 +159,7 @@ fn generate(repo: &Path) -> anyhow::Result<()> {
                     metrics(index, version),
                 ),
             ];
-            if count % 50 == 0 {
+            if count.is_multiple_of(50) {
                 let d = (count / 50) % DATASETS;
                 files.push((format!("data/d{d:03}.csv"), dataset(d, 10 + count / 50)));
             }

@@ -825,7 +825,7 @@ fn metric_deltas(
             let effect = match (delta, direction_from_name(name)) {
                 (None, _) if new.is_none() => "removed",
                 (None, _) => "added",
-                (Some(d), _) if d == 0.0 => "unchanged",
+                (Some(0.0), _) => "unchanged",
                 (Some(d), Direction::Higher) if d > 0.0 => "better",
                 (Some(d), Direction::Lower) if d < 0.0 => "better",
                 _ => "worse",

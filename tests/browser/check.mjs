@@ -164,5 +164,5 @@ try {
 }
 
 console.log(`screenshots in ${screenshots}`);
-console.log(`browser check: ${passed} passed, ${failed} failed`);
+console.log(`browser: ${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);
