@@ -45,6 +45,10 @@ enum Command {
     /// The audit ledger of merged decisions, kept as git notes under refs/notes/modelgate.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The governance site: every model at every version, metric history, lineage,
+    /// datasets and the audit trail, as static pages rendered from git history.
+    #[command(subcommand)]
+    Site(SiteCommand),
     /// Build the bundled example repository, evaluate its scripted pull requests and
     /// print their reports.
     Demo(DemoArgs),
@@ -190,6 +194,41 @@ enum AuditCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum SiteCommand {
+    /// Write the site into a folder (new, empty, or an earlier build, which is replaced).
+    Build {
+        /// The repository (working tree or bare).
+        #[arg(long, default_value = ".")]
+        repo: PathBuf,
+        /// The folder to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// The branch (or any revision) whose first-parent history is shown.
+        #[arg(long, default_value = "HEAD")]
+        rev: String,
+        /// Where the site will be published (for canonical links and absolute URLs in
+        /// models.json); links between pages stay relative.
+        #[arg(long)]
+        base_url: Option<String>,
+        /// A folder of templates overriding the built-in ones file by file.
+        #[arg(long)]
+        templates: Option<PathBuf>,
+    },
+    /// Preview the site on 127.0.0.1, rebuilt whenever the repository's refs change.
+    Serve {
+        #[arg(long, default_value = ".")]
+        repo: PathBuf,
+        #[arg(long, default_value = "HEAD")]
+        rev: String,
+        /// The port (0 picks a free one).
+        #[arg(long, default_value_t = 8000)]
+        port: u16,
+        #[arg(long)]
+        templates: Option<PathBuf>,
+    },
+}
+
 #[derive(Debug, clap::Args)]
 struct DemoArgs {
     /// Where to create the example repository (must not exist or be empty).
@@ -223,6 +262,7 @@ fn main() -> ExitCode {
         Command::Audit(command) => audit(command),
         Command::Serve(args) => serve(args),
         Command::Action(args) => action(args),
+        Command::Site(command) => site(command),
         Command::Demo(args) => demo::run(args.out, args.format),
     };
     match result {
@@ -312,6 +352,47 @@ fn lint(args: LintArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+fn site(command: SiteCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        SiteCommand::Build {
+            repo,
+            out,
+            rev,
+            base_url,
+            templates,
+        } => {
+            let summary = modelgate_site::build(&modelgate_site::BuildOptions {
+                repo,
+                out: out.clone(),
+                rev,
+                base_url,
+                templates,
+            })?;
+            println!(
+                "Wrote {} pages ({} files) for {} models, {} versions and {} datasets to {}",
+                summary.pages,
+                summary.files,
+                summary.models,
+                summary.versions,
+                summary.datasets,
+                out.display()
+            );
+        }
+        SiteCommand::Serve {
+            repo,
+            rev,
+            port,
+            templates,
+        } => modelgate_site::serve(&modelgate_site::ServeOptions {
+            repo,
+            rev,
+            port,
+            templates,
+        })?,
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn audit(command: AuditCommand) -> anyhow::Result<ExitCode> {

@@ -176,10 +176,8 @@ pub enum ActionError {
         path: String,
         source: std::io::Error,
     },
-    #[error(
-        "site mode needs the site crate (`modelgate site build`), which this build of modelgate does not include yet"
-    )]
-    SiteUnavailable,
+    #[error("building the site: {0}")]
+    Site(String),
     #[error(transparent)]
     GitHub(#[from] GitHubError),
     #[error(transparent)]
@@ -583,9 +581,17 @@ async fn site(
     })
 }
 
-/// Where the site crate plugs in (`modelgate site build --repo REPO --out OUT`).
-fn build_site(_repo: &Path, _out: &Path) -> Result<(), ActionError> {
-    Err(ActionError::SiteUnavailable)
+/// `modelgate site build --repo REPO --out OUT` for the checked-out branch.
+fn build_site(repo: &Path, out: &Path) -> Result<(), ActionError> {
+    let options = modelgate_site::BuildOptions {
+        repo: repo.to_owned(),
+        out: out.to_owned(),
+        rev: "HEAD".to_owned(),
+        base_url: None,
+        templates: None,
+    };
+    modelgate_site::build(&options).map_err(|e| ActionError::Site(e.to_string()))?;
+    Ok(())
 }
 
 fn no_checkout(checkout: &Path, error: &git2::Error) -> ActionError {

@@ -26,6 +26,10 @@ pub struct Card {
     pub has_front_matter: bool,
     pub sections: Vec<Section>,
     pub problems: Vec<Diagnostic>,
+    /// The card's text with a byte-order mark removed and CRLF line endings made LF.
+    pub text: String,
+    /// Where the Markdown body starts in `text`.
+    body_start: usize,
 }
 
 /// A Markdown heading of the card body and whether anything stands under it.
@@ -221,15 +225,36 @@ impl Card {
             Some(yaml) if !yaml.trim().is_empty() => crate::yaml::parse(file, yaml, 1)?,
             _ => FrontMatter::default(),
         };
+        let body_start = text.len() - split.body.len();
         let mut card = Card {
             file: file.to_owned(),
             has_front_matter: split.yaml.is_some(),
             sections: sections(split.body, split.body_line),
             front_matter,
             problems: Vec::new(),
+            body_start,
+            text: String::new(),
         };
+        card.text = text;
         card.problems = card.validate();
         Ok(card)
+    }
+
+    /// The Markdown body, after the front matter.
+    pub fn body(&self) -> &str {
+        self.text.get(self.body_start..).unwrap_or_default()
+    }
+
+    /// Every key of the front matter as a generic value (Hub keys, ours and unknown ones),
+    /// for displays and exports that show the card as written. `None` without front matter.
+    pub fn front_matter_value(&self) -> Result<Option<serde_json::Value>, Diagnostic> {
+        let split = split_front_matter(&self.file, &self.text)?;
+        match split.yaml {
+            Some(yaml) if !yaml.trim().is_empty() => {
+                crate::yaml::parse(&self.file, yaml, 1).map(Some)
+            }
+            _ => Ok(None),
+        }
     }
 
     pub fn governance(&self) -> Option<&Governance> {

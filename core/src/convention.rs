@@ -8,7 +8,7 @@ use git2::Oid;
 
 use crate::card::Card;
 use crate::error::{Diagnostic, Error, Result};
-use crate::git::Snapshot;
+use crate::git::{Folder, Snapshot};
 use crate::metrics::{Metrics, parse_metrics};
 use crate::path::RepoPath;
 use crate::policy::{POLICY_PATH, Policy};
@@ -81,6 +81,20 @@ impl CardCache {
         Ok(models)
     }
 
+    /// The card of one model folder known by its tree (from a history walk): read without
+    /// looking `models/` up again, which is costly in repositories of many models.
+    pub fn card_in(
+        &mut self,
+        snapshot: &Snapshot<'_>,
+        folder: &Folder,
+    ) -> Result<Option<Rc<CardResult>>> {
+        match snapshot.plain_file_in(folder, "card.md")? {
+            Some(oid) => self.parse_once(snapshot, &folder.name, oid).map(Some),
+            // Absent, or a symlink: the general path resolves it.
+            None => self.card(snapshot, &folder.name),
+        }
+    }
+
     pub fn card(&mut self, snapshot: &Snapshot<'_>, model: &str) -> Result<Option<Rc<CardResult>>> {
         let file = card_path(model);
         let path = RepoPath::parse(&file).map_err(|source| Error::Path {
@@ -131,6 +145,24 @@ pub fn read_metrics(snapshot: &Snapshot<'_>, model: &str) -> Result<Option<Metri
         Some(content) => parse_metrics(&file, &content.content)
             .map(Some)
             .map_err(Error::invalid),
+    }
+}
+
+/// Reads `metrics.json` of one model folder known by its tree; `None` when absent.
+pub fn read_metrics_in(snapshot: &Snapshot<'_>, folder: &Folder) -> Result<Option<Metrics>> {
+    match snapshot.plain_file_in(folder, "metrics.json")? {
+        Some(oid) => {
+            let file = metrics_path(&folder.name);
+            let path = RepoPath::parse(&file).map_err(|source| Error::Path {
+                path: file.clone(),
+                source,
+            })?;
+            let content = snapshot.blob(oid, &path)?;
+            parse_metrics(&file, &content.content)
+                .map(Some)
+                .map_err(Error::invalid)
+        }
+        None => read_metrics(snapshot, &folder.name),
     }
 }
 

@@ -10,6 +10,7 @@ pub mod drift;
 pub mod error;
 pub mod evaluate;
 pub mod git;
+pub mod history;
 pub mod lineage;
 pub mod lint;
 pub mod metrics;

@@ -592,7 +592,7 @@ async fn record_on_push_then_audit_verify() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wrong_events_and_site_mode_are_clear_errors() {
+async fn wrong_events_are_clear_errors_and_site_mode_builds() {
     let w = Workflow::new("0.81").await;
     w.check_out_merge(false);
     let run = w.run(
@@ -608,18 +608,24 @@ async fn wrong_events_and_site_mode_are_clear_errors() {
         "{}",
         run.stderr
     );
-    // The site crate is not part of this build yet; site mode says so rather than pretend.
+    // Site mode builds the governance site from the checkout's history into --site-dir.
+    let site_dir = w.runner.path().join("site");
     let run = w.run(
         "push",
         &w.payload("push/with-new-branch.payload.json"),
-        &["--mode", "site"],
+        &[
+            "--mode",
+            "site",
+            "--site-dir",
+            site_dir.to_str().expect("utf-8"),
+        ],
     );
-    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(run.code, 0, "{run:?}");
     assert!(
-        run.stderr.contains("site mode needs the site crate"),
-        "{}",
-        run.stderr
+        site_dir.join("index.html").exists(),
+        "the site was built: {run:?}"
     );
+    assert!(site_dir.join("models.json").exists());
 }
 
 fn repository_file(path: &str) -> String {

@@ -10,4 +10,5 @@ mod demo;
 mod drift;
 mod fake_github;
 mod lint;
+mod site;
 mod support;

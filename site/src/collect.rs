@@ -1,0 +1,513 @@
+//! Everything the site shows, read from git once: the history walk, each version's card
+//! and metrics, datasets, the policy at the tip and the audit ledger. The result is plain
+//! data (`Send`), so pages can be rendered on several threads.
+
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use modelgate_core::audit::{self, AuditRecord};
+use modelgate_core::card::Card;
+use modelgate_core::convention::{CardCache, CardResult, card_path, read_metrics_in, read_policy};
+use modelgate_core::git::Folder;
+use modelgate_core::history::{self, CommitInfo};
+use modelgate_core::metrics::Metrics;
+use modelgate_core::path::RepoPath;
+use modelgate_core::policy::{Policy, parse_period_days};
+use modelgate_core::{Repo, Result};
+
+use crate::links;
+
+#[derive(Debug)]
+pub struct Site {
+    /// The revision as given, and the commit it resolved to.
+    pub rev: String,
+    pub tip: Commit,
+    pub models: Vec<Model>,
+    pub datasets: Vec<Dataset>,
+    pub ledger: Ledger,
+    pub policy: Policy,
+    /// Problems that did not stop the build (an unreadable policy), as sentences.
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Commit {
+    pub id: String,
+    pub time: i64,
+    pub author: String,
+    pub summary: String,
+}
+
+impl From<&CommitInfo> for Commit {
+    fn from(info: &CommitInfo) -> Self {
+        Commit {
+            id: info.id.to_string(),
+            time: info.time,
+            author: info.author.clone(),
+            summary: info.summary.clone(),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Model {
+    pub id: String,
+    pub slug: String,
+    /// Oldest first.
+    pub versions: Vec<Version>,
+    pub retired: bool,
+    /// Indexes into [`Ledger::records`] of the records that touch this model, oldest first.
+    pub records: Vec<usize>,
+    pub review: Review,
+}
+
+impl Model {
+    /// The latest version that has the model (not its removal).
+    pub fn current(&self) -> Option<&Version> {
+        self.versions.iter().rev().find(|v| !v.removed)
+    }
+
+    pub fn tier(&self) -> Option<&str> {
+        self.current()
+            .and_then(|v| v.card.as_ref())
+            .and_then(|c| c.tier.as_deref())
+    }
+}
+
+#[derive(Debug)]
+pub struct Version {
+    pub commit: Commit,
+    pub key: String,
+    pub label: Option<String>,
+    pub releases: Vec<String>,
+    pub removed: bool,
+    pub card: Option<Arc<CardView>>,
+    /// Why the card could not be read, or that it is missing.
+    pub card_error: Option<String>,
+    pub metrics: Option<Metrics>,
+    pub metrics_error: Option<String>,
+}
+
+impl Version {
+    /// `2.1.0`, or the short commit when the card gives no version.
+    pub fn display_label(&self) -> String {
+        match &self.label {
+            Some(label) => label.clone(),
+            None => format!("commit {}", &self.key[..self.key.len().min(7)]),
+        }
+    }
+}
+
+/// What pages need of a parsed card.
+#[derive(Debug)]
+pub struct CardView {
+    pub text: String,
+    pub body: String,
+    pub tier: Option<String>,
+    pub owners: Vec<String>,
+    pub license: Option<String>,
+    pub tags: Vec<String>,
+    pub library_name: Option<String>,
+    pub task: Option<String>,
+    pub sensitive_features: Vec<String>,
+    pub datasets: Vec<(Option<String>, String)>,
+    pub base_models: Vec<String>,
+    /// Every front-matter key, flattened to `key.path = value` rows.
+    pub front_matter: Vec<(String, String)>,
+    /// The front matter as written, for exports.
+    pub front_matter_value: Option<serde_json::Value>,
+    pub problems: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct Review {
+    /// Days between reviews for the model's tier, from the policy's `review_every`.
+    pub every_days: Option<u64>,
+    /// Time of the latest audit record touching the model.
+    pub last: Option<i64>,
+    pub due: Option<i64>,
+    /// Due before the built commit's time (the site's "now", so output stays deterministic).
+    pub overdue: bool,
+}
+
+#[derive(Debug)]
+pub struct Dataset {
+    pub path: String,
+    pub slug: String,
+    pub kind: String,
+    /// Oldest first.
+    pub versions: Vec<DatasetVersion>,
+    /// Models whose current card names this dataset: (model id, role).
+    pub used_by: Vec<(String, Option<String>)>,
+}
+
+#[derive(Debug)]
+pub struct DatasetVersion {
+    pub commit: Commit,
+    pub removed: bool,
+    pub size: u64,
+    /// Data rows (CSV: lines after the header; NDJSON: lines), when cheap to count.
+    pub rows: Option<u64>,
+    /// Column names, from the CSV header or the first NDJSON object.
+    pub columns: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default)]
+pub struct Ledger {
+    /// Oldest first.
+    pub records: Vec<AuditRecord>,
+    /// Commit time of each record's commit, when the commit exists.
+    pub times: Vec<Option<i64>>,
+    pub problems: Vec<String>,
+}
+
+pub fn collect(repo: &Repo, rev: &str) -> Result<Site> {
+    let tip_id = repo.resolve(rev)?;
+    let mut cards = CardCache::default();
+    let history = history::walk(repo, tip_id, &mut cards)?;
+    tracing::info!(
+        commits = history.commits.len(),
+        models = history.models.len(),
+        "history walked"
+    );
+    let tip_info = history.tip().cloned().unwrap_or(CommitInfo {
+        id: tip_id,
+        time: 0,
+        author: String::new(),
+        summary: String::new(),
+    });
+    let tip = Commit::from(&tip_info);
+    let mut warnings = Vec::new();
+    let policy = match read_policy(&repo.snapshot(tip_id)?) {
+        Ok((policy, _)) => policy,
+        Err(error) => {
+            warnings.push(format!(
+                "the policy could not be read, so the defaults are shown: {error}"
+            ));
+            Policy::default()
+        }
+    };
+    let ledger = read_ledger(repo)?;
+
+    let mut views: HashMap<*const CardResult, Arc<CardView>> = HashMap::new();
+    let mut models = Vec::with_capacity(history.models.len());
+    for (id, walked) in &history.models {
+        let mut versions = Vec::with_capacity(walked.len());
+        for version in walked {
+            let info = &history.commits[version.commit];
+            let commit = Commit::from(info);
+            let key = links::version_key(&commit.id);
+            let mut entry = Version {
+                key,
+                label: version.label.clone(),
+                releases: version.releases.clone(),
+                removed: version.is_removal(),
+                card: None,
+                card_error: None,
+                metrics: None,
+                metrics_error: None,
+                commit,
+            };
+            if let Some(folder) = version.folder {
+                let snapshot = repo.snapshot(info.id)?;
+                let folder = Folder {
+                    name: id.clone(),
+                    oid: folder,
+                };
+                match cards.card_in(&snapshot, &folder) {
+                    Ok(Some(parsed)) => match parsed.as_ref() {
+                        Ok(card) => {
+                            let view = views
+                                .entry(Rc::as_ptr(&parsed))
+                                .or_insert_with(|| Arc::new(card_view(card)))
+                                .clone();
+                            entry.card = Some(view);
+                        }
+                        Err(diagnostic) => entry.card_error = Some(diagnostic.to_string()),
+                    },
+                    Ok(None) => entry.card_error = Some(format!("{} is missing", card_path(id))),
+                    Err(error) => entry.card_error = Some(error.to_string()),
+                }
+                match read_metrics_in(&snapshot, &folder) {
+                    Ok(metrics) => entry.metrics = metrics,
+                    Err(error) => entry.metrics_error = Some(error.to_string()),
+                }
+            }
+            versions.push(entry);
+        }
+        let records: Vec<usize> = ledger
+            .records
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.models.iter().any(|m| &m.id == id))
+            .map(|(index, _)| index)
+            .collect();
+        let mut model = Model {
+            id: id.clone(),
+            slug: links::slug(id),
+            retired: history.is_retired(id),
+            versions,
+            records,
+            review: Review::default(),
+        };
+        model.review = review(&model, &policy, &ledger, tip.time);
+        models.push(model);
+    }
+
+    let datasets = datasets(repo, &history, &models)?;
+    Ok(Site {
+        rev: rev.to_owned(),
+        tip,
+        models,
+        datasets,
+        ledger,
+        policy,
+        warnings,
+    })
+}
+
+fn card_view(card: &Card) -> CardView {
+    let front_matter_value = card.front_matter_value().ok().flatten();
+    let mut front_matter = Vec::new();
+    if let Some(value) = &front_matter_value {
+        flatten("", value, &mut front_matter);
+    }
+    let fm = &card.front_matter;
+    let governance = card.governance();
+    CardView {
+        text: card.text.clone(),
+        body: card.body().to_owned(),
+        tier: card.risk_tier().map(|t| t.value.clone()),
+        owners: fm.owners.clone(),
+        license: fm.license.as_ref().map(|l| l.value.clone()),
+        tags: fm.tags.clone().unwrap_or_default(),
+        library_name: fm.library_name.clone(),
+        task: governance
+            .and_then(|g| g.task)
+            .and_then(|t| serde_json::to_value(t).ok())
+            .and_then(|v| v.as_str().map(str::to_owned)),
+        sensitive_features: governance
+            .map(|g| g.sensitive_features.clone())
+            .unwrap_or_default(),
+        datasets: card
+            .datasets()
+            .into_iter()
+            .map(|d| (d.role, d.path.to_string()))
+            .collect(),
+        base_models: card.base_models().into_iter().map(str::to_owned).collect(),
+        front_matter,
+        front_matter_value,
+        problems: card.problems.iter().map(ToString::to_string).collect(),
+    }
+}
+
+/// Flattens front matter into rows: nested keys joined with dots, lists of plain values
+/// joined with commas, anything deeper as compact JSON.
+fn flatten(prefix: &str, value: &serde_json::Value, rows: &mut Vec<(String, String)>) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) if !map.is_empty() => {
+            for (key, inner) in map {
+                let path = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                flatten(&path, inner, rows);
+            }
+        }
+        Value::Array(items) if items.iter().all(|i| !i.is_object() && !i.is_array()) => {
+            let texts: Vec<String> = items.iter().map(scalar_text).collect();
+            rows.push((prefix.to_owned(), texts.join(", ")));
+        }
+        Value::Array(_) | Value::Object(_) => rows.push((prefix.to_owned(), value.to_string())),
+        scalar => rows.push((prefix.to_owned(), scalar_text(scalar))),
+    }
+}
+
+fn scalar_text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(text) => text.clone(),
+        serde_json::Value::Null => "—".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+fn read_ledger(repo: &Repo) -> Result<Ledger> {
+    let verification = audit::log(repo, None)?;
+    let times = verification
+        .records
+        .iter()
+        .map(|record| {
+            git2::Oid::from_str(&record.commit)
+                .ok()
+                .and_then(|oid| repo.git().find_commit(oid).ok())
+                .map(|commit| commit.committer().when().seconds())
+        })
+        .collect();
+    Ok(Ledger {
+        records: verification.records,
+        times,
+        problems: verification.problems,
+    })
+}
+
+/// Last review, next due date and whether it is overdue. A model never reviewed through the
+/// ledger is due `review_every` after its first version.
+fn review(model: &Model, policy: &Policy, ledger: &Ledger, now: i64) -> Review {
+    let every_days = model
+        .tier()
+        .and_then(|tier| policy.tiers.get(tier))
+        .and_then(|tier| tier.review_every.as_deref())
+        .and_then(parse_period_days);
+    let last = model
+        .records
+        .iter()
+        .filter_map(|index| ledger.times.get(*index).copied().flatten())
+        .max();
+    let since = last.or_else(|| model.versions.first().map(|v| v.commit.time));
+    let due = match (every_days, since) {
+        (Some(days), Some(since)) => i64::try_from(days)
+            .ok()
+            .and_then(|d| d.checked_mul(86_400))
+            .and_then(|span| since.checked_add(span)),
+        _ => None,
+    };
+    Review {
+        every_days,
+        last,
+        due,
+        overdue: !model.retired && due.is_some_and(|due| due < now),
+    }
+}
+
+fn datasets(repo: &Repo, history: &history::History, models: &[Model]) -> Result<Vec<Dataset>> {
+    let mut used_by: BTreeMap<&str, Vec<(String, Option<String>)>> = BTreeMap::new();
+    for model in models.iter().filter(|m| !m.retired) {
+        if let Some(card) = model.current().and_then(|v| v.card.as_ref()) {
+            for (role, path) in &card.datasets {
+                used_by
+                    .entry(path.as_str())
+                    .or_default()
+                    .push((model.id.clone(), role.clone()));
+            }
+        }
+    }
+    let mut datasets = Vec::new();
+    for (path, walked) in &history.datasets {
+        let kind = RepoPath::parse(path)
+            .ok()
+            .and_then(|p| p.extension())
+            .unwrap_or_default();
+        let mut versions = Vec::with_capacity(walked.len());
+        for version in walked {
+            let commit = Commit::from(&history.commits[version.commit]);
+            let Some(blob) = version.blob else {
+                versions.push(DatasetVersion {
+                    commit,
+                    removed: true,
+                    size: 0,
+                    rows: None,
+                    columns: None,
+                });
+                continue;
+            };
+            let blob = repo
+                .git()
+                .find_blob(blob)
+                .map_err(|e| modelgate_core::Error::Git {
+                    context: format!("reading {path}"),
+                    reason: e.message().to_owned(),
+                })?;
+            let (rows, columns) = shape(&kind, blob.content());
+            versions.push(DatasetVersion {
+                commit,
+                removed: false,
+                size: blob.size() as u64,
+                rows,
+                columns,
+            });
+        }
+        datasets.push(Dataset {
+            path: path.clone(),
+            slug: links::dataset_slug(path),
+            kind,
+            versions,
+            used_by: used_by.remove(path.as_str()).unwrap_or_default(),
+        });
+    }
+    Ok(datasets)
+}
+
+/// Rows and columns where they are cheap to read: CSV from its header and line count,
+/// NDJSON from its first object. Parquet keeps its schema in a binary footer that is not
+/// read here.
+fn shape(kind: &str, content: &[u8]) -> (Option<u64>, Option<Vec<String>>) {
+    let lines = || {
+        let newlines = content.iter().filter(|b| **b == b'\n').count() as u64;
+        let unterminated = u64::from(!content.is_empty() && !content.ends_with(b"\n"));
+        newlines + unterminated
+    };
+    match kind {
+        "csv" => {
+            let header = content.split(|b| *b == b'\n').next().unwrap_or_default();
+            let header = String::from_utf8_lossy(header);
+            let columns = csv_fields(header.trim_end_matches('\r'));
+            (Some(lines().saturating_sub(1)), Some(columns))
+        }
+        "ndjson" => {
+            let first = content.split(|b| *b == b'\n').next().unwrap_or_default();
+            let columns = serde_json::from_slice::<IndexMap<String, serde_json::Value>>(first)
+                .ok()
+                .map(|object| object.keys().cloned().collect());
+            (Some(lines()), columns)
+        }
+        _ => (None, None),
+    }
+}
+
+/// The fields of one CSV line, with double-quoted fields unquoted.
+fn csv_fields(line: &str) -> Vec<String> {
+    let mut fields = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => fields.push(std::mem::take(&mut field)),
+            (c, _) => field.push(c),
+        }
+    }
+    fields.push(field);
+    fields
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_header_and_rows() {
+        let (rows, columns) = shape("csv", b"a,\"b,c\",\"d\"\"e\"\n1,2,3\n4,5,6");
+        assert_eq!(rows, Some(2));
+        assert_eq!(columns, Some(vec!["a".into(), "b,c".into(), "d\"e".into()]));
+        assert_eq!(shape("parquet", b"PAR1"), (None, None));
+    }
+
+    #[test]
+    fn front_matter_rows() {
+        let value = serde_json::json!({"owners": ["@a", "@b"], "governance": {"risk_tier": "high"}, "model-index": [{"name": "x"}]});
+        let mut rows = Vec::new();
+        flatten("", &value, &mut rows);
+        assert_eq!(rows[0], ("owners".into(), "@a, @b".into()));
+        assert_eq!(rows[1], ("governance.risk_tier".into(), "high".into()));
+        assert_eq!(rows[2].0, "model-index");
+    }
+}
