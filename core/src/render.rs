@@ -241,6 +241,36 @@ fn approvals_block(report: &Report) -> String {
     out
 }
 
+/// A plain-text table: columns padded to their widest cell, `right(index)` columns
+/// right-aligned (numbers), each line starting with `indent`.
+fn aligned<const N: usize>(
+    header: &[String; N],
+    rows: &[[String; N]],
+    indent: &str,
+    right: impl Fn(usize) -> bool,
+) -> String {
+    let mut widths = [0usize; N];
+    for row in std::iter::once(header).chain(rows) {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in std::iter::once(header).chain(rows) {
+        let mut line = String::from(indent);
+        for (index, (cell, width)) in row.iter().zip(widths).enumerate() {
+            let pad = " ".repeat(width - cell.chars().count());
+            if right(index) {
+                let _ = write!(line, "{pad}{cell}  ");
+            } else {
+                let _ = write!(line, "{cell}{pad}  ");
+            }
+        }
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    out
+}
+
 fn text_check(out: &mut String, check: &Check) {
     let blocking = if check.blocking { " [blocking]" } else { "" };
     let _ = writeln!(
@@ -253,24 +283,9 @@ fn text_check(out: &mut String, check: &Check) {
     if let Some(metrics) = &check.metrics {
         let rows: Vec<[String; 7]> = metrics.iter().map(metric_cells).collect();
         let header = ["metric", "base", "head", "Δ", "Δ%", "status", "why"].map(str::to_owned);
-        let mut widths = [0usize; 7];
-        for row in std::iter::once(&header).chain(rows.iter()) {
-            for (width, cell) in widths.iter_mut().zip(row) {
-                *width = (*width).max(cell.chars().count());
-            }
-        }
-        for row in std::iter::once(&header).chain(rows.iter()) {
-            let mut line = String::from("      ");
-            for (index, (cell, width)) in row.iter().zip(widths).enumerate() {
-                let pad = width - cell.chars().count();
-                if (1..=4).contains(&index) {
-                    let _ = write!(line, "{}{cell}  ", " ".repeat(pad));
-                } else {
-                    let _ = write!(line, "{cell}{}  ", " ".repeat(pad));
-                }
-            }
-            let _ = writeln!(out, "{}", line.trim_end());
-        }
+        out.push_str(&aligned(&header, &rows, "      ", |index| {
+            (1..=4).contains(&index)
+        }));
     }
     for finding in &check.findings {
         let _ = writeln!(out, "      - {finding}");
@@ -540,19 +555,7 @@ pub fn drift_text(drift: &DatasetDrift, reference: &str, current: &str) -> Strin
         "notes",
     ]
     .map(str::to_owned);
-    let mut widths = [0usize; 6];
-    for row in std::iter::once(&header).chain(rows.iter()) {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    for row in std::iter::once(&header).chain(rows.iter()) {
-        let mut line = String::new();
-        for (cell, width) in row.iter().zip(widths) {
-            let _ = write!(line, "{cell}{}  ", " ".repeat(width - cell.chars().count()));
-        }
-        let _ = writeln!(out, "{}", line.trim_end());
-    }
+    out.push_str(&aligned(&header, &rows, "", |_| false));
     out
 }
 
