@@ -2,6 +2,7 @@
 
 mod demo;
 mod output;
+mod progress;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -103,6 +104,13 @@ struct DriftArgs {
     /// (Evidently's choices, formulas and verdicts exactly).
     #[arg(long, default_value = "calibrated")]
     compat: String,
+    /// Rows read of each file at most; a longer file is sampled, reproducibly, and the
+    /// report says so.
+    #[arg(long, default_value_t = modelgate_core::drift::SampleLimit::DEFAULT_MAX_ROWS)]
+    max_rows: u64,
+    /// The seed of that sample.
+    #[arg(long, default_value_t = modelgate_core::drift::SampleLimit::DEFAULT_SEED)]
+    seed: u64,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
 }
@@ -580,12 +588,23 @@ fn drift(args: DriftArgs) -> anyhow::Result<ExitCode> {
         drift_share: args.drift_share,
         threshold: args.threshold,
         compat: (args.compat != "calibrated").then(|| args.compat.clone()),
+        max_rows: Some(args.max_rows),
+        seed: Some(args.seed),
         ..DriftPolicy::default()
     };
     let options = DriftOptions::from_policy(&policy)?;
     let reference = Table::from_path(&args.reference)?;
     let current = Table::from_path(&args.current)?;
-    let drift = compare_tables(&reference, &current, args.columns.as_deref(), &options)?;
+    let drift = {
+        let (progress, _bar) = progress::Bar::start("reading");
+        compare_tables(
+            &reference,
+            &current,
+            args.columns.as_deref(),
+            &options,
+            progress,
+        )?
+    };
     match args.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&drift)?),
         Format::Text => print!(

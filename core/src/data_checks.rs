@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::card::{Card, Direction};
-use crate::drift::{DatasetDrift, DriftOptions, compare_datasets};
+use crate::drift::{DatasetDrift, DriftOptions};
 use crate::error::{Error, Result};
 use crate::git::Snapshot;
 use crate::metrics::Metrics;
@@ -18,7 +18,7 @@ use crate::predictions::{
     judge_breach,
 };
 use crate::report::{Check, Status};
-use crate::table::{LoadedPredictions, PredictionSpec, Table, load_predictions};
+use crate::table::{LoadedPredictions, PredictionSpec, Table, compare_tables, load_predictions};
 
 /// Drift of one changed dataset, `checks[].datasets[]` of a drift check.
 #[derive(Debug, Clone, Serialize)]
@@ -59,11 +59,7 @@ impl DriftCache {
         let report = match (read_table(before, path)?, read_table(after, path)?) {
             (Some(reference), Some(current)) => {
                 let options = DriftOptions::from_policy(policy)?;
-                let drift = compare_datasets(
-                    reference.drift_columns(None)?,
-                    current.drift_columns(None)?,
-                    &options,
-                )?;
+                let drift = compare_tables(&reference, &current, None, &options, None)?;
                 DatasetDriftReport {
                     path: path.to_string(),
                     change: "modified",

@@ -126,6 +126,12 @@ pub struct DriftPolicy {
     pub columns: IndexMap<String, ColumnDrift>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ignore: Vec<String>,
+    /// Rows read of each side at most; a longer side is sampled (default 10,000,000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_rows: Option<u64>,
+    /// The seed of that sample (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -154,6 +160,8 @@ impl Default for DriftPolicy {
             compat: None,
             columns: IndexMap::new(),
             ignore: Vec::new(),
+            max_rows: None,
+            seed: None,
         }
     }
 }

@@ -1,16 +1,20 @@
 //! Tabular files (CSV, Parquet, NDJSON) read with polars as lazy scans, so only the columns
 //! a check needs are read, and turned into the drift engine's and the predictions' columns.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use polars::prelude::*;
 
-use crate::drift::{CategoricalValues, Column as DriftColumn, ColumnValues};
+mod compare;
+mod stream;
+
+pub use compare::compare_tables;
+pub use stream::Progress;
+
 
 /// Strings longer than this on average are free text, not categories.
-const TEXT_MEAN_LENGTH: f64 = 50.0;
+pub(crate) const TEXT_MEAN_LENGTH: f64 = 50.0;
 /// Rows read to infer a CSV column's type.
 const INFER_ROWS: usize = 10_000;
 
@@ -180,99 +184,6 @@ impl Table {
         }
         frame.collect().map_err(|e| self.error(e))
     }
-
-    /// Every (selected) column, as the drift engine's columns. A file with no rows is an error.
-    pub fn drift_columns(
-        &self,
-        columns: Option<&[String]>,
-    ) -> Result<Vec<DriftColumn>, TableError> {
-        let frame = self.read(columns)?;
-        if frame.width() == 0 {
-            return Err(TableError::Empty {
-                file: self.name.clone(),
-            });
-        }
-        frame
-            .into_columns()
-            .into_iter()
-            .map(|column| {
-                let name = column.name().to_string();
-                let values =
-                    drift_values(column.as_materialized_series()).map_err(|e| self.error(e))?;
-                Ok(DriftColumn::new(name, values))
-            })
-            .collect()
-    }
-}
-
-/// A polars column as drift values: floats, integers, categories (strings and booleans,
-/// dictionary-encoded), timestamps, or free text (long strings, reported but not tested).
-pub fn drift_values(series: &Series) -> PolarsResult<ColumnValues> {
-    let dtype = series.dtype().clone();
-    Ok(match dtype {
-        DataType::Float32 | DataType::Float64 => {
-            let floats = series.cast(&DataType::Float64)?;
-            ColumnValues::Numeric(
-                floats
-                    .f64()?
-                    .iter()
-                    .map(|v| v.unwrap_or(f64::NAN))
-                    .collect(),
-            )
-        }
-        dtype if dtype.is_integer() => {
-            let floats = series.cast(&DataType::Float64)?;
-            ColumnValues::Integer(
-                floats
-                    .f64()?
-                    .iter()
-                    .map(|v| v.unwrap_or(f64::NAN))
-                    .collect(),
-            )
-        }
-        DataType::Boolean => {
-            let levels = vec!["false".to_owned(), "true".to_owned()];
-            let codes = series
-                .bool()?
-                .iter()
-                .map(|v| v.map_or(CategoricalValues::MISSING, u32::from))
-                .collect();
-            ColumnValues::Categorical(CategoricalValues { codes, levels })
-        }
-        DataType::String => {
-            let strings = series.str()?;
-            let present = strings.len() - strings.null_count();
-            let total_length: usize = strings.iter().flatten().map(str::len).sum();
-            if present > 0 && total_length as f64 / present as f64 > TEXT_MEAN_LENGTH {
-                ColumnValues::Text {
-                    rows: strings.len(),
-                    nulls: strings.null_count(),
-                }
-            } else {
-                let mut levels: Vec<String> = Vec::new();
-                let mut index: HashMap<&str, u32> = HashMap::new();
-                let mut codes = Vec::with_capacity(strings.len());
-                for value in strings.iter() {
-                    codes.push(match value {
-                        None => CategoricalValues::MISSING,
-                        Some(text) => *index.entry(text).or_insert_with(|| {
-                            levels.push(text.to_owned());
-                            (levels.len() - 1) as u32
-                        }),
-                    });
-                }
-                ColumnValues::Categorical(CategoricalValues { codes, levels })
-            }
-        }
-        DataType::Date | DataType::Datetime(_, _) => {
-            let numbers = series.to_physical_repr().cast(&DataType::Int64)?;
-            ColumnValues::Datetime(numbers.i64()?.iter().collect())
-        }
-        _ => ColumnValues::Text {
-            rows: series.len(),
-            nulls: series.null_count(),
-        },
-    })
 }
 
 /// Which columns of a predictions file hold what (the card's `governance` block).
@@ -481,48 +392,3 @@ pub fn load_predictions(
     Ok((base_loaded, head_loaded))
 }
 
-/// Drift between two tables: every column, or only `columns` (a listed column missing on
-/// one side is reported as a schema change; missing on both, an error).
-pub fn compare_tables(
-    reference: &Table,
-    current: &Table,
-    columns: Option<&[String]>,
-    options: &crate::drift::DriftOptions,
-) -> crate::Result<crate::drift::DatasetDrift> {
-    let pick = |table: &Table| -> crate::Result<Option<Vec<String>>> {
-        let Some(wanted) = columns else {
-            return Ok(None);
-        };
-        let available: Vec<String> = table.schema()?.into_iter().map(|(name, _)| name).collect();
-        Ok(Some(
-            wanted
-                .iter()
-                .filter(|c| available.contains(c))
-                .cloned()
-                .collect(),
-        ))
-    };
-    let (reference_columns, current_columns) = (pick(reference)?, pick(current)?);
-    if let (Some(wanted), Some(r), Some(c)) = (columns, &reference_columns, &current_columns)
-        && let Some(missing) = wanted.iter().find(|w| !r.contains(w) && !c.contains(w))
-    {
-        return Err(TableError::MissingColumn {
-            file: format!("{} and {}", reference.name, current.name),
-            column: missing.clone(),
-            available: reference
-                .schema()?
-                .into_iter()
-                .map(|(n, _)| n)
-                .collect::<Vec<_>>()
-                .join(", "),
-        }
-        .into());
-    }
-    let reference_values = reference.drift_columns(reference_columns.as_deref())?;
-    let current_values = current.drift_columns(current_columns.as_deref())?;
-    Ok(crate::drift::compare_datasets(
-        reference_values,
-        current_values,
-        options,
-    )?)
-}

@@ -1,0 +1,261 @@
+//! Drift between two tables, read a group of columns at a time so memory is bounded by the
+//! group, not the file: a wide file is never held whole, and a long one is sampled.
+
+use std::sync::Arc;
+
+use polars::prelude::DataType;
+
+use crate::drift::{
+    Column as DriftColumn, ColumnDrift, DatasetDrift, DriftOptions, Kind, SampledSide, Sampling, SchemaChange,
+    compare_datasets,
+};
+
+use super::stream::{Progress, RowFilter};
+use super::{Format, Table, TableError};
+
+/// Bytes of decoded values (both sides) one column group may hold. Parquet is columnar, so a
+/// group costs only its own columns' reads; a row format is parsed whole for every group, so
+/// its groups are larger.
+const COLUMNAR_GROUP_BYTES: u64 = 64 << 20;
+const ROW_FORMAT_GROUP_BYTES: u64 = 1 << 30;
+/// A column (both sides) this large is read alone, whatever the worker count.
+const LARGE_COLUMN_BYTES: u64 = 128 << 20;
+/// Decoded bytes per value, at most (f64 and epoch times; category codes take 4).
+const BYTES_PER_VALUE: u64 = 8;
+
+/// Drift between two tables: every column, or only `columns` (a listed column missing on
+/// one side is reported as a schema change; missing on both, an error). `progress`, when
+/// given, counts the rows read.
+pub fn compare_tables(
+    reference: &Table,
+    current: &Table,
+    columns: Option<&[String]>,
+    options: &DriftOptions,
+    progress: Option<Arc<Progress>>,
+) -> crate::Result<DatasetDrift> {
+    let reference_schema = selected(reference, columns)?;
+    let current_schema = selected(current, columns)?;
+    if let Some(wanted) = columns
+        && let Some(missing) = wanted.iter().find(|w| {
+            !reference_schema.iter().any(|(n, _)| n == *w)
+                && !current_schema.iter().any(|(n, _)| n == *w)
+        })
+    {
+        return Err(TableError::MissingColumn {
+            file: format!("{} and {}", reference.name, current.name),
+            column: missing.clone(),
+            available: names(&reference.schema()?).join(", "),
+        }
+        .into());
+    }
+    let reference_rows = reference.count_rows()?;
+    let current_rows = current.count_rows()?;
+    let limit = options.sample;
+    let reference_filter = RowFilter::sample(limit.seed, limit.max_rows, reference_rows);
+    let current_filter = RowFilter::sample(limit.seed, limit.max_rows, current_rows);
+
+    // Columns the policy ignores are not read: they are reported from the schema.
+    let mut ignored = Vec::new();
+    let mut to_read: Vec<&str> = Vec::new();
+    for (name, dtype) in &reference_schema {
+        let in_current = current_schema.iter().find(|(n, _)| n == name);
+        if options.for_column(name).is_some() {
+            to_read.push(name);
+        } else if let Some((_, current_type)) = in_current {
+            ignored.push(ColumnDrift::skipped_with(
+                name,
+                kind_of(current_type, dtype),
+                (reference_rows.min(limit.max_rows) as usize, 0),
+                (current_rows.min(limit.max_rows) as usize, 0),
+                "ignored by the policy (drift.ignore)",
+            ));
+        }
+    }
+    for (name, _) in &current_schema {
+        if !reference_schema.iter().any(|(n, _)| n == name) && options.for_column(name).is_some()
+        {
+            to_read.push(name);
+        }
+    }
+
+    let kept_rows = reference_rows.min(limit.max_rows) + current_rows.min(limit.max_rows);
+    let group_bytes = if reference.format == Format::Parquet && current.format == Format::Parquet
+    {
+        COLUMNAR_GROUP_BYTES
+    } else {
+        ROW_FORMAT_GROUP_BYTES
+    };
+    let group_size = group_size(group_bytes, kept_rows, to_read.len());
+    let groups: Vec<&[&str]> = to_read.chunks(group_size).collect();
+    if let Some(progress) = &progress {
+        progress.add_total(groups.len() as u64 * (reference_rows + current_rows));
+    }
+
+    // One thread reads the next group while this one compares the last: reading (polars,
+    // several threads) and comparing overlap, and at most two groups are held at once.
+    let mut tested: Vec<ColumnDrift> = Vec::new();
+    let mut schema_changes: Vec<SchemaChange> = Vec::new();
+    let mut sampled = (None, None);
+    let read_group = |group: &[&str]| -> Result<(Vec<DriftColumn>, Vec<DriftColumn>), TableError> {
+        let started = std::time::Instant::now();
+        let pick = |schema: &[(String, DataType)]| -> Vec<(String, DataType)> {
+            schema
+                .iter()
+                .filter(|(name, _)| group.contains(&name.as_str()))
+                .cloned()
+                .collect()
+        };
+        let reference_values = reference.stream_drift_columns(
+            &pick(&reference_schema),
+            reference_rows,
+            reference_filter,
+            progress.clone(),
+        )?;
+        let current_values = current.stream_drift_columns(
+            &pick(&current_schema),
+            current_rows,
+            current_filter,
+            progress.clone(),
+        )?;
+        tracing::debug!(columns = group.len(), elapsed = ?started.elapsed(), "read a column group");
+        Ok((reference_values, current_values))
+    };
+    std::thread::scope(|scope| -> crate::Result<()> {
+        let (send, receive) = std::sync::mpsc::sync_channel(0);
+        scope.spawn(move || {
+            for group in groups {
+                let read = read_group(group);
+                let failed = read.is_err();
+                if send.send(read).is_err() || failed {
+                    break;
+                }
+            }
+        });
+        for read in receive {
+            let (reference_values, current_values) = read?;
+            sampled.0 = sampled.0.or(reference_values.first().map(|c| c.values.rows()));
+            sampled.1 = sampled.1.or(current_values.first().map(|c| c.values.rows()));
+            let started = std::time::Instant::now();
+            let part = compare_datasets(reference_values, current_values, options)?;
+            tracing::debug!(columns = part.columns.len(), elapsed = ?started.elapsed(), "compared a column group");
+            tested.extend(part.columns);
+            schema_changes.extend(part.schema_changes);
+        }
+        Ok(())
+    })?;
+
+    // Back in the reference's order; schema changes as one comparison would list them.
+    let position = |name: &str| {
+        reference_schema
+            .iter()
+            .position(|(n, _)| n == name)
+            .unwrap_or(usize::MAX)
+    };
+    let mut columns: Vec<ColumnDrift> = tested.into_iter().chain(ignored).collect();
+    columns.sort_by_key(|column| position(&column.name));
+    schema_changes.sort_by_key(|change| {
+        let added = change.reference_kind.is_none();
+        let order = if added {
+            current_schema
+                .iter()
+                .position(|(n, _)| *n == change.column)
+                .unwrap_or(usize::MAX)
+        } else {
+            position(&change.column)
+        };
+        (added, order)
+    });
+    let mut drift = DatasetDrift::from_columns(columns, schema_changes, options.drift_share);
+    if !matches!(
+        (reference_filter, current_filter),
+        (RowFilter::All, RowFilter::All)
+    ) {
+        drift.sampling = Some(Sampling {
+            seed: limit.seed,
+            max_rows: limit.max_rows,
+            reference: SampledSide {
+                rows: reference_rows,
+                sampled_rows: sampled.0.map_or(reference_rows, |rows| rows as u64),
+            },
+            current: SampledSide {
+                rows: current_rows,
+                sampled_rows: sampled.1.map_or(current_rows, |rows| rows as u64),
+            },
+        });
+    }
+    Ok(drift)
+}
+
+/// The table's columns (only `columns`, in that order, when given), with their types.
+fn selected(
+    table: &Table,
+    columns: Option<&[String]>,
+) -> Result<Vec<(String, DataType)>, TableError> {
+    let schema = table.schema()?;
+    if schema.is_empty() {
+        return Err(TableError::Empty {
+            file: table.name.clone(),
+        });
+    }
+    Ok(match columns {
+        None => schema,
+        Some(wanted) => wanted
+            .iter()
+            .filter_map(|w| schema.iter().find(|(name, _)| name == w).cloned())
+            .collect(),
+    })
+}
+
+fn names(schema: &[(String, DataType)]) -> Vec<String> {
+    schema.iter().map(|(name, _)| name.clone()).collect()
+}
+
+/// The kind of a column known only by its type (strings may be free text; that takes the
+/// values to tell, so an unread string column is reported as categorical).
+fn kind_of(current: &DataType, reference: &DataType) -> Kind {
+    let of = |dtype: &DataType| match dtype {
+        dtype if dtype.is_primitive_numeric() => Some(Kind::Numeric),
+        DataType::String | DataType::Boolean | DataType::Categorical(_, _) | DataType::Enum(_, _) => {
+            Some(Kind::Categorical)
+        }
+        DataType::Date | DataType::Datetime(_, _) => Some(Kind::Datetime),
+        _ => None,
+    };
+    of(current).or_else(|| of(reference)).unwrap_or(Kind::Text)
+}
+
+/// Columns per group: as many as `budget` holds, rounded down to a multiple of the worker
+/// count so the comparisons of a group keep every core busy; one per worker even past the
+/// budget while a column is not large; a large column alone.
+fn group_size(budget: u64, kept_rows: u64, columns: usize) -> usize {
+    let per_column = (kept_rows * BYTES_PER_VALUE).max(1);
+    let fits = (budget / per_column) as usize;
+    let workers = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let size = if fits >= workers {
+        fits - fits % workers
+    } else if per_column <= LARGE_COLUMN_BYTES {
+        workers
+    } else {
+        fits.max(1)
+    };
+    size.clamp(1, columns.max(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_fit_the_budget() {
+        let workers = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        // 2M rows kept: 16 MB a column, 4 columns fit 64 MiB.
+        let size = group_size(64 << 20, 2_000_000, 100);
+        assert_eq!(size, 4.max(workers) - 4.max(workers) % workers);
+        // A large column is read alone.
+        assert_eq!(group_size(64 << 20, 20_000_000, 20), 1);
+        // A column past the budget but not large: one per worker.
+        assert_eq!(group_size(64 << 20, 10_000_000, 20), workers.min(20));
+        // No more than there are columns.
+        assert_eq!(group_size(64 << 20, 10, 3), 3);
+    }
+}

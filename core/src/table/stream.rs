@@ -1,0 +1,435 @@
+//! Reads columns for the drift engine through polars' streaming engine: batches are turned
+//! into drift values as they arrive, so memory holds the (sampled) values, not the file.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use polars::prelude::*;
+
+use crate::drift::{CategoricalValues, Column as DriftColumn, ColumnValues};
+
+use super::{TEXT_MEAN_LENGTH, Table, TableError};
+
+/// Strings held for one column beyond which a column whose strings are long on average is
+/// settled as free text, so a huge text column is counted, not kept.
+const TEXT_GUARD_BYTES: usize = 64 << 20;
+
+/// Work done and to do, shared with whoever draws a progress bar (rows read, over both sides
+/// and every column group).
+#[derive(Debug, Default)]
+pub struct Progress {
+    done: AtomicU64,
+    total: AtomicU64,
+}
+
+impl Progress {
+    pub fn done(&self) -> u64 {
+        self.done.load(Ordering::Relaxed)
+    }
+
+    pub fn total(&self) -> u64 {
+        self.total.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn add_total(&self, units: u64) {
+        self.total.fetch_add(units, Ordering::Relaxed);
+    }
+
+    fn advance(&self, units: u64) {
+        self.done.fetch_add(units, Ordering::Relaxed);
+    }
+}
+
+/// Which rows of a side are kept: all, or a seeded Bernoulli sample in which each row is kept
+/// with a probability decided by its index alone, so the sample is the same for every column
+/// group, every batch size and every run.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum RowFilter {
+    All,
+    Sample { seed: u64, below: u64 },
+}
+
+impl RowFilter {
+    /// Keeps about `wanted` of `rows` rows.
+    pub(crate) fn sample(seed: u64, wanted: u64, rows: u64) -> RowFilter {
+        if rows <= wanted {
+            return RowFilter::All;
+        }
+        let probability = wanted as f64 / rows as f64;
+        RowFilter::Sample {
+            seed,
+            below: (probability * u64::MAX as f64) as u64,
+        }
+    }
+
+    fn keeps(self, row: u64) -> bool {
+        match self {
+            RowFilter::All => true,
+            RowFilter::Sample { seed, below } => splitmix64(seed ^ splitmix64(row)) < below,
+        }
+    }
+}
+
+/// SplitMix64's finalizer: a well-mixed 64-bit hash of a counter.
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// One column's drift values, built batch by batch.
+enum Builder {
+    Floats {
+        values: Vec<f64>,
+        integer: bool,
+    },
+    Strings {
+        codes: Vec<u32>,
+        levels: Vec<String>,
+        index: HashMap<String, u32>,
+        present: usize,
+        bytes: usize,
+    },
+    /// Polars' own categoricals: codes are translated once per distinct code.
+    Categories {
+        codes: Vec<u32>,
+        levels: Vec<String>,
+        /// Polars code → our code, `u32::MAX` where not seen yet.
+        translation: Vec<u32>,
+    },
+    Booleans(Vec<u32>),
+    Times(Vec<Option<i64>>),
+    /// Free text and types no test applies to: counted only.
+    Counted {
+        rows: usize,
+        nulls: usize,
+    },
+}
+
+impl Builder {
+    fn for_type(dtype: &DataType) -> Builder {
+        match dtype {
+            DataType::Float32 | DataType::Float64 => Builder::Floats {
+                values: Vec::new(),
+                integer: false,
+            },
+            dtype if dtype.is_integer() => Builder::Floats {
+                values: Vec::new(),
+                integer: true,
+            },
+            DataType::Boolean => Builder::Booleans(Vec::new()),
+            DataType::String => Builder::Strings {
+                codes: Vec::new(),
+                levels: Vec::new(),
+                index: HashMap::new(),
+                present: 0,
+                bytes: 0,
+            },
+            DataType::Categorical(_, _) | DataType::Enum(_, _) => Builder::Categories {
+                codes: Vec::new(),
+                levels: Vec::new(),
+                translation: Vec::new(),
+            },
+            DataType::Date | DataType::Datetime(_, _) => Builder::Times(Vec::new()),
+            _ => Builder::Counted { rows: 0, nulls: 0 },
+        }
+    }
+
+    /// Appends the kept rows of one batch of this column.
+    fn push(&mut self, series: &Series, keep: Option<&[bool]>) -> PolarsResult<()> {
+        let kept = |row: usize| keep.is_none_or(|keep| keep[row]);
+        match self {
+            Builder::Floats { values, .. } => {
+                let floats = series.cast(&DataType::Float64)?;
+                let floats = floats.f64()?;
+                if keep.is_none() && floats.null_count() == 0 {
+                    for chunk in floats.downcast_iter() {
+                        values.extend_from_slice(chunk.values());
+                    }
+                } else {
+                    values.extend(
+                        floats
+                            .iter()
+                            .enumerate()
+                            .filter(|(row, _)| kept(*row))
+                            .map(|(_, v)| v.unwrap_or(f64::NAN)),
+                    );
+                }
+            }
+            Builder::Strings {
+                codes,
+                levels,
+                index,
+                present,
+                bytes,
+            } => {
+                for (row, value) in series.str()?.iter().enumerate() {
+                    if !kept(row) {
+                        continue;
+                    }
+                    codes.push(match value {
+                        None => CategoricalValues::MISSING,
+                        Some(text) => {
+                            *present += 1;
+                            *bytes += text.len();
+                            match index.get(text) {
+                                Some(&code) => code,
+                                None => {
+                                    let code = levels.len() as u32;
+                                    levels.push(text.to_owned());
+                                    index.insert(text.to_owned(), code);
+                                    code
+                                }
+                            }
+                        }
+                    });
+                }
+                let held: usize = levels.len() * std::mem::size_of::<String>() + *bytes;
+                if held > TEXT_GUARD_BYTES && is_text(*present, *bytes) {
+                    let nulls = codes
+                        .iter()
+                        .filter(|&&c| c == CategoricalValues::MISSING)
+                        .count();
+                    *self = Builder::Counted {
+                        rows: codes.len(),
+                        nulls,
+                    };
+                }
+            }
+            Builder::Categories {
+                codes,
+                levels,
+                translation,
+            } => {
+                let mapping = match series.dtype() {
+                    DataType::Categorical(_, mapping) | DataType::Enum(_, mapping) => {
+                        mapping.clone()
+                    }
+                    other => {
+                        return Err(polars_err!(SchemaMismatch: "expected a categorical batch, got {other}"));
+                    }
+                };
+                let physical = series.to_physical_repr().cast(&DataType::UInt32)?;
+                for (row, value) in physical.u32()?.iter().enumerate() {
+                    if !kept(row) {
+                        continue;
+                    }
+                    let Some(polars_code) = value else {
+                        codes.push(CategoricalValues::MISSING);
+                        continue;
+                    };
+                    let slot = polars_code as usize;
+                    if slot >= translation.len() {
+                        translation.resize(slot + 1, u32::MAX);
+                    }
+                    if translation[slot] == u32::MAX {
+                        let text = mapping.cat_to_str(polars_code).ok_or_else(
+                            || polars_err!(ComputeError: "categorical code {polars_code} has no text"),
+                        )?;
+                        translation[slot] = levels.len() as u32;
+                        levels.push(text.to_owned());
+                    }
+                    codes.push(translation[slot]);
+                }
+            }
+            Builder::Booleans(codes) => {
+                codes.extend(
+                    series
+                        .bool()?
+                        .iter()
+                        .enumerate()
+                        .filter(|(row, _)| kept(*row))
+                        .map(|(_, v)| v.map_or(CategoricalValues::MISSING, u32::from)),
+                );
+            }
+            Builder::Times(values) => {
+                let numbers = series.to_physical_repr().cast(&DataType::Int64)?;
+                values.extend(
+                    numbers
+                        .i64()?
+                        .iter()
+                        .enumerate()
+                        .filter(|(row, _)| kept(*row))
+                        .map(|(_, v)| v),
+                );
+            }
+            Builder::Counted { rows, nulls } => match keep {
+                None => {
+                    *rows += series.len();
+                    *nulls += series.null_count();
+                }
+                Some(keep) => {
+                    let missing = series.is_null();
+                    for (row, &kept) in keep.iter().enumerate() {
+                        if kept {
+                            *rows += 1;
+                            *nulls += usize::from(missing.get(row).unwrap_or(false));
+                        }
+                    }
+                }
+            },
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> ColumnValues {
+        match self {
+            Builder::Floats { values, integer } if integer => ColumnValues::Integer(values),
+            Builder::Floats { values, .. } => ColumnValues::Numeric(values),
+            Builder::Strings {
+                codes,
+                levels,
+                present,
+                bytes,
+                ..
+            } => {
+                if is_text(present, bytes) {
+                    ColumnValues::Text {
+                        rows: codes.len(),
+                        nulls: codes.len() - present,
+                    }
+                } else {
+                    ColumnValues::Categorical(CategoricalValues { codes, levels })
+                }
+            }
+            Builder::Categories { codes, levels, .. } => {
+                ColumnValues::Categorical(CategoricalValues { codes, levels })
+            }
+            Builder::Booleans(codes) => ColumnValues::Categorical(CategoricalValues {
+                codes,
+                levels: vec!["false".to_owned(), "true".to_owned()],
+            }),
+            Builder::Times(values) => ColumnValues::Datetime(values),
+            Builder::Counted { rows, nulls } => ColumnValues::Text { rows, nulls },
+        }
+    }
+}
+
+/// Strings longer than [`TEXT_MEAN_LENGTH`] on average are free text, not categories.
+fn is_text(present: usize, bytes: usize) -> bool {
+    present > 0 && bytes as f64 / present as f64 > TEXT_MEAN_LENGTH
+}
+
+/// The state a streamed scan fills in.
+struct Sink {
+    names: Vec<String>,
+    builders: Vec<Builder>,
+    next_row: u64,
+    filter: RowFilter,
+    progress: Option<Arc<Progress>>,
+}
+
+impl Sink {
+    fn take(&mut self, batch: &DataFrame) -> PolarsResult<()> {
+        let first_row = self.next_row;
+        self.next_row += batch.height() as u64;
+        let keep: Option<Vec<bool>> = match self.filter {
+            RowFilter::All => None,
+            filter => Some(
+                (first_row..self.next_row)
+                    .map(|row| filter.keeps(row))
+                    .collect(),
+            ),
+        };
+        for (name, builder) in self.names.iter().zip(&mut self.builders) {
+            let column = batch.column(name)?;
+            builder.push(column.as_materialized_series(), keep.as_deref())?;
+        }
+        if let Some(progress) = &self.progress {
+            progress.advance(batch.height() as u64);
+        }
+        Ok(())
+    }
+}
+
+impl Table {
+    /// Reads the named columns (which must exist; `schema` gives their types) as drift
+    /// columns, keeping the rows `filter` keeps, without holding the file in memory. `rows`
+    /// is the file's row count, for the progress of a read skipped.
+    pub(crate) fn stream_drift_columns(
+        &self,
+        columns: &[(String, DataType)],
+        rows: u64,
+        filter: RowFilter,
+        progress: Option<Arc<Progress>>,
+    ) -> Result<Vec<DriftColumn>, TableError> {
+        if columns.is_empty() {
+            if let Some(progress) = &progress {
+                progress.advance(rows);
+            }
+            return Ok(Vec::new());
+        }
+        let names: Vec<String> = columns.iter().map(|(name, _)| name.clone()).collect();
+        let sink = Arc::new(Mutex::new(Sink {
+            names: names.clone(),
+            builders: columns
+                .iter()
+                .map(|(_, dtype)| Builder::for_type(dtype))
+                .collect(),
+            next_row: 0,
+            filter,
+            progress,
+        }));
+        let callback_sink = Arc::clone(&sink);
+        let callback = PlanCallback::new(move |batch: DataFrame| {
+            let mut sink = callback_sink
+                .lock()
+                .map_err(|_| polars_err!(ComputeError: "a previous batch failed"))?;
+            sink.take(&batch)?;
+            // `false`: keep streaming.
+            Ok(false)
+        });
+        self.scan()?
+            .select(names.iter().map(|name| col(name.as_str())).collect::<Vec<_>>())
+            .sink_batches(callback, true, None)
+            .and_then(|plan| plan.collect_with_engine(Engine::Streaming))
+            .map_err(|e| self.error(e))?;
+        let mut sink = sink.lock().map_err(|_| TableError::Read {
+            file: self.name.clone(),
+            message: "reading failed in a worker thread".to_owned(),
+        })?;
+        let builders = std::mem::take(&mut sink.builders);
+        Ok(names
+            .into_iter()
+            .zip(builders)
+            .map(|(name, builder)| DriftColumn::new(name, builder.finish()))
+            .collect())
+    }
+
+    /// The number of rows, without reading the values (Parquet: from the footer; CSV and
+    /// NDJSON: one pass over the records).
+    pub(crate) fn count_rows(&self) -> Result<u64, TableError> {
+        let counted = self
+            .scan()?
+            .select([len().alias("rows")])
+            .collect()
+            .map_err(|e| self.error(e))?;
+        let rows = counted
+            .column("rows")
+            .and_then(|c| c.as_materialized_series().cast(&DataType::UInt64))
+            .map_err(|e| self.error(e))?;
+        let rows = rows.u64().map_err(|e| self.error(e))?.get(0);
+        Ok(rows.unwrap_or(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sample_keeps_about_the_share_asked_and_is_the_same_each_time() {
+        let filter = RowFilter::sample(7, 10_000, 100_000);
+        let kept: Vec<u64> = (0..100_000).filter(|&row| filter.keeps(row)).collect();
+        // Binomial(100000, 0.1): sd ≈ 95.
+        assert!((9_500..=10_500).contains(&kept.len()), "{}", kept.len());
+        let again: Vec<u64> = (0..100_000).filter(|&row| filter.keeps(row)).collect();
+        assert_eq!(kept, again);
+        let other_seed = RowFilter::sample(8, 10_000, 100_000);
+        let other: Vec<u64> = (0..100_000).filter(|&row| other_seed.keeps(row)).collect();
+        assert_ne!(kept, other);
+        assert!(matches!(RowFilter::sample(7, 10, 10), RowFilter::All));
+    }
+}

@@ -1,0 +1,82 @@
+//! A progress bar on standard error, drawn only when it is a terminal, for long reads.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use modelgate_core::table::Progress;
+
+/// Work shorter than this shows no bar at all.
+const SHOW_AFTER: Duration = Duration::from_millis(300);
+const REDRAW_EVERY: Duration = Duration::from_millis(100);
+const WIDTH: usize = 30;
+
+/// Draws `progress` until dropped, then clears the line.
+pub struct Bar {
+    stop: Arc<AtomicBool>,
+    drawer: Option<JoinHandle<()>>,
+}
+
+impl Bar {
+    /// A bar labelled `label`, or `None` when standard error is not a terminal (no bar; the
+    /// work is not counted).
+    pub fn start(label: &str) -> (Option<Arc<Progress>>, Bar) {
+        let stop = Arc::new(AtomicBool::new(false));
+        if !std::io::stderr().is_terminal() {
+            return (None, Bar { stop, drawer: None });
+        }
+        let progress = Arc::new(Progress::default());
+        let (shared, stopping, label) = (Arc::clone(&progress), Arc::clone(&stop), label.to_owned());
+        let drawer = std::thread::spawn(move || {
+            let started = Instant::now();
+            let mut drawn = false;
+            while !stopping.load(Ordering::Relaxed) {
+                std::thread::sleep(REDRAW_EVERY);
+                if started.elapsed() >= SHOW_AFTER && shared.total() > 0 {
+                    draw(&label, shared.done(), shared.total(), started.elapsed());
+                    drawn = true;
+                }
+            }
+            if drawn {
+                let mut err = std::io::stderr().lock();
+                let _ = write!(err, "\r\x1b[2K");
+                let _ = err.flush();
+            }
+        });
+        (
+            Some(progress),
+            Bar {
+                stop,
+                drawer: Some(drawer),
+            },
+        )
+    }
+}
+
+fn draw(label: &str, done: u64, total: u64, elapsed: Duration) {
+    let share = (done as f64 / total as f64).clamp(0.0, 1.0);
+    let filled = (share * WIDTH as f64).round() as usize;
+    let mut err = std::io::stderr().lock();
+    let _ = write!(
+        err,
+        "\r\x1b[2K{label} [{}{}] {:>3.0}%  {}/{} rows  {:.1}s",
+        "#".repeat(filled),
+        "-".repeat(WIDTH - filled),
+        share * 100.0,
+        done,
+        total,
+        elapsed.as_secs_f64()
+    );
+    let _ = err.flush();
+}
+
+impl Drop for Bar {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(drawer) = self.drawer.take() {
+            let _ = drawer.join();
+        }
+    }
+}
