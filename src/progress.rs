@@ -28,7 +28,8 @@ impl Bar {
             return (None, Bar { stop, drawer: None });
         }
         let progress = Arc::new(Progress::default());
-        let (shared, stopping, label) = (Arc::clone(&progress), Arc::clone(&stop), label.to_owned());
+        let (shared, stopping, label) =
+            (Arc::clone(&progress), Arc::clone(&stop), label.to_owned());
         let drawer = std::thread::spawn(move || {
             let started = Instant::now();
             let mut drawn = false;
@@ -56,20 +57,22 @@ impl Bar {
 }
 
 fn draw(label: &str, done: u64, total: u64, elapsed: Duration) {
-    let share = (done as f64 / total as f64).clamp(0.0, 1.0);
-    let filled = (share * WIDTH as f64).round() as usize;
     let mut err = std::io::stderr().lock();
-    let _ = write!(
-        err,
-        "\r\x1b[2K{label} [{}{}] {:>3.0}%  {}/{} rows  {:.1}s",
+    let _ = write!(err, "\r\x1b[2K{}", line(label, done, total, elapsed));
+    let _ = err.flush();
+}
+
+/// `reading [#######-------]  50%  1000000/2000000 rows  0.8s`
+fn line(label: &str, done: u64, total: u64, elapsed: Duration) -> String {
+    let share = (done as f64 / total.max(1) as f64).clamp(0.0, 1.0);
+    let filled = (share * WIDTH as f64).round() as usize;
+    format!(
+        "{label} [{}{}] {:>3.0}%  {done}/{total} rows  {:.1}s",
         "#".repeat(filled),
         "-".repeat(WIDTH - filled),
         share * 100.0,
-        done,
-        total,
         elapsed.as_secs_f64()
-    );
-    let _ = err.flush();
+    )
 }
 
 impl Drop for Bar {
@@ -78,5 +81,28 @@ impl Drop for Bar {
         if let Some(drawer) = self.drawer.take() {
             let _ = drawer.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bar_fills_with_the_share_done() {
+        let half = line("reading", 50, 100, Duration::from_millis(1500));
+        assert_eq!(
+            half,
+            format!(
+                "reading [{}{}]  50%  50/100 rows  1.5s",
+                "#".repeat(15),
+                "-".repeat(15)
+            )
+        );
+        // More done than announced (a count that grew) never overflows the bar.
+        assert!(
+            line("reading", 120, 100, Duration::ZERO)
+                .contains(&format!("[{}] 100%", "#".repeat(30)))
+        );
     }
 }

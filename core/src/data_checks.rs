@@ -125,6 +125,18 @@ pub fn drift_check(reports: Vec<DatasetDriftReport>) -> Check {
                         drifted.join(", ")
                     ));
                 }
+                if let Some(sampling) = &drift.sampling {
+                    findings.push(format!(
+                        "{}: sampled {} of {} base rows and {} of {} head rows (drift.max_rows {}, seed {})",
+                        report.path,
+                        sampling.reference.sampled_rows,
+                        sampling.reference.rows,
+                        sampling.current.sampled_rows,
+                        sampling.current.rows,
+                        sampling.max_rows,
+                        sampling.seed
+                    ));
+                }
                 for change in &drift.schema_changes {
                     findings.push(
                         format!(

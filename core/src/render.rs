@@ -531,12 +531,29 @@ fn drift_verdict(drift: &DatasetDrift) -> String {
     )
 }
 
+/// Says which rows were tested when a side was longer than `drift.max_rows`.
+fn sampling_note(drift: &DatasetDrift) -> Option<String> {
+    let sampling = drift.sampling.as_ref()?;
+    Some(format!(
+        "sampled: reference {} of {} rows, current {} of {} rows (a side longer than {} rows is sampled to that many, seed {})",
+        sampling.reference.sampled_rows,
+        sampling.reference.rows,
+        sampling.current.sampled_rows,
+        sampling.current.rows,
+        sampling.max_rows,
+        sampling.seed
+    ))
+}
+
 /// `modelgate drift` as text.
 pub fn drift_text(drift: &DatasetDrift, reference: &str, current: &str) -> String {
     let mut out = format!(
         "{}\nreference {reference}, current {current}\n",
         drift_verdict(drift)
     );
+    if let Some(note) = sampling_note(drift) {
+        let _ = writeln!(out, "{note}");
+    }
     for change in &drift.schema_changes {
         let _ = writeln!(
             out,
@@ -562,6 +579,9 @@ pub fn drift_text(drift: &DatasetDrift, reference: &str, current: &str) -> Strin
 /// Drift as Markdown: the drifted columns in a table, the rest collapsed.
 pub fn drift_markdown(drift: &DatasetDrift, title: &str) -> String {
     let mut out = format!("**{}** — {}\n\n", cell(title), drift_verdict(drift));
+    if let Some(note) = sampling_note(drift) {
+        let _ = writeln!(out, "_{}_\n", cell(&note));
+    }
     let rows = drift_rows(drift);
     let (drifted, rest): (Vec<_>, Vec<_>) =
         rows.into_iter().partition(|r| r[4].starts_with("drifted"));

@@ -184,7 +184,11 @@ fn mismatched_schemas_become_schema_changes() {
             "sampling"
         ]
     );
-    assert_eq!(json["sampling"], serde_json::Value::Null, "nothing was sampled");
+    assert_eq!(
+        json["sampling"],
+        serde_json::Value::Null,
+        "nothing was sampled"
+    );
     let column_keys: Vec<&str> = json["columns"][0]
         .as_object()
         .expect("object")

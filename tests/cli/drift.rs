@@ -177,3 +177,154 @@ fn bad_inputs_get_clear_errors_or_skipped_columns() {
     assert_eq!(outcome.code, 2);
     assert!(outcome.stderr.contains("magic"), "{}", outcome.stderr);
 }
+
+fn types_fixture(name: &str) -> String {
+    format!("{}/fixtures/drift/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn drift_json(args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["drift"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--format", "json"]);
+    let outcome = modelgate(&all);
+    assert_eq!(outcome.code, 0, "{}{}", outcome.stdout, outcome.stderr);
+    serde_json::from_str(&outcome.stdout).expect("json")
+}
+
+#[test]
+fn parquet_columns_are_read_by_kind_and_match_the_same_values_as_csv() {
+    // pyarrow's Parquet (dictionary-encoded strings, an Arrow dictionary column, a timestamp,
+    // free text) against the same values written as CSV: the same kinds, no difference.
+    let (parquet, csv) = (types_fixture("types.parquet"), types_fixture("types.csv"));
+    let report = drift_json(&["--reference", &parquet, "--current", &csv]);
+    let columns = report["columns"].as_array().expect("columns");
+    let kinds: Vec<(&str, &str)> = columns
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap_or(""),
+                c["kind"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("income", "numeric"),
+            ("visits", "numeric"),
+            ("region", "categorical"),
+            ("segment", "categorical"),
+            ("active", "categorical"),
+        ]
+    );
+    for column in columns {
+        assert_eq!(column["statistic"], 0.0, "{column}");
+        assert_eq!(column["reference_rows"], 3000);
+    }
+    let removed: Vec<(&str, &str)> = report["schema_changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .map(|c| {
+            (
+                c["column"].as_str().unwrap_or(""),
+                c["reference_kind"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(removed, vec![("opened", "datetime"), ("note", "text")]);
+    assert_eq!(report["sampling"], serde_json::Value::Null);
+
+    // Against itself, the timestamp is tested as time and the free text skipped with a reason.
+    let report = drift_json(&["--reference", &parquet, "--current", &parquet]);
+    let column = |name: &str| {
+        report["columns"]
+            .as_array()
+            .and_then(|columns| columns.iter().find(|c| c["name"] == name))
+            .cloned()
+            .expect("column")
+    };
+    assert_eq!(column("opened")["kind"], "datetime");
+    assert_eq!(column("opened")["statistic"], 0.0);
+    assert_eq!(column("note")["kind"], "text");
+    assert!(
+        column("note")["notes"][0]
+            .as_str()
+            .is_some_and(|n| n.starts_with("skipped: text columns are not tested")),
+        "{}",
+        column("note")
+    );
+}
+
+#[test]
+fn a_side_longer_than_max_rows_is_sampled_reproducibly_and_says_so() {
+    let (parquet, csv) = (types_fixture("types.parquet"), types_fixture("types.csv"));
+    let args = [
+        "--reference",
+        &parquet,
+        "--current",
+        &csv,
+        "--max-rows",
+        "1000",
+    ];
+    let report = drift_json(&args);
+    assert_eq!(
+        report["sampling"],
+        serde_json::json!({
+            "seed": 0,
+            "max_rows": 1000,
+            "reference": {"rows": 3000, "sampled_rows": 1000},
+            "current": {"rows": 3000, "sampled_rows": 1000},
+        })
+    );
+    for column in report["columns"].as_array().expect("columns") {
+        assert_eq!(column["reference_rows"], 1000, "{column}");
+        assert_eq!(column["current_rows"], 1000, "{column}");
+        // Rows are chosen by index: the same rows of two equal files, so no difference.
+        assert_eq!(column["statistic"], 0.0, "{column}");
+    }
+    assert_eq!(
+        drift_json(&args),
+        report,
+        "the same seed draws the same sample"
+    );
+
+    // The text report states the limit and the seed.
+    let reseeded = modelgate(&[
+        "drift",
+        "--reference",
+        &parquet,
+        "--current",
+        &csv,
+        "--max-rows",
+        "2000",
+        "--seed",
+        "9",
+    ]);
+    assert_eq!(reseeded.code, 0, "{}", reseeded.stderr);
+    assert!(
+        reseeded.stdout.contains(
+            "sampled: reference 2000 of 3000 rows, current 2000 of 3000 rows (a side longer than 2000 rows is sampled to that many, seed 9)"
+        ),
+        "{}",
+        reseeded.stdout
+    );
+    // Standard error is not a terminal here: no progress bar in it.
+    assert_eq!(reseeded.stderr, "");
+
+    let zero = modelgate(&[
+        "drift",
+        "--reference",
+        &parquet,
+        "--current",
+        &csv,
+        "--max-rows",
+        "0",
+    ]);
+    assert_eq!(zero.code, 2);
+    assert!(
+        zero.stderr.contains("drift.max_rows is 0"),
+        "{}",
+        zero.stderr
+    );
+}

@@ -463,8 +463,8 @@ pub struct DatasetDrift {
     pub sampling: Option<Sampling>,
 }
 
-/// How the rows tested were drawn from a side longer than the limit: a Bernoulli sample in
-/// which each row is kept or not by a hash of its index and the seed.
+/// How the rows tested were drawn from a side longer than the limit: exactly `max_rows`
+/// rows, those with the smallest hashes of (seed, row index).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Sampling {
     pub seed: u64,

@@ -56,7 +56,9 @@ fn sort_finite(values: &mut Vec<f64>) {
         if bits & SIGN != 0 { !bits } else { bits | SIGN }
     };
     let from_key = |key: u64| f64::from_bits(if key & SIGN != 0 { key & !SIGN } else { !key });
-    let digit = |key: u64, pass: usize| ((key >> (RADIX_BITS as usize * pass)) as usize) & (RADIX_BUCKETS - 1);
+    let digit = |key: u64, pass: usize| {
+        ((key >> (RADIX_BITS as usize * pass)) as usize) & (RADIX_BUCKETS - 1)
+    };
     let mut counts = vec![[0usize; RADIX_BUCKETS]; RADIX_PASSES];
     for value in values.iter_mut() {
         let key = to_key(*value);

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use polars::prelude::DataType;
 
 use crate::drift::{
-    Column as DriftColumn, ColumnDrift, DatasetDrift, DriftOptions, Kind, SampledSide, Sampling, SchemaChange,
-    compare_datasets,
+    Column as DriftColumn, ColumnDrift, DatasetDrift, DriftOptions, Kind, SampledSide, Sampling,
+    SchemaChange, compare_datasets,
 };
 
 use super::stream::{Progress, RowFilter};
@@ -72,15 +72,13 @@ pub fn compare_tables(
         }
     }
     for (name, _) in &current_schema {
-        if !reference_schema.iter().any(|(n, _)| n == name) && options.for_column(name).is_some()
-        {
+        if !reference_schema.iter().any(|(n, _)| n == name) && options.for_column(name).is_some() {
             to_read.push(name);
         }
     }
 
     let kept_rows = reference_rows.min(limit.max_rows) + current_rows.min(limit.max_rows);
-    let group_bytes = if reference.format == Format::Parquet && current.format == Format::Parquet
-    {
+    let group_bytes = if reference.format == Format::Parquet && current.format == Format::Parquet {
         COLUMNAR_GROUP_BYTES
     } else {
         ROW_FORMAT_GROUP_BYTES
@@ -133,8 +131,12 @@ pub fn compare_tables(
         });
         for read in receive {
             let (reference_values, current_values) = read?;
-            sampled.0 = sampled.0.or(reference_values.first().map(|c| c.values.rows()));
-            sampled.1 = sampled.1.or(current_values.first().map(|c| c.values.rows()));
+            sampled.0 = sampled
+                .0
+                .or(reference_values.first().map(|c| c.values.rows()));
+            sampled.1 = sampled
+                .1
+                .or(current_values.first().map(|c| c.values.rows()));
             let started = std::time::Instant::now();
             let part = compare_datasets(reference_values, current_values, options)?;
             tracing::debug!(columns = part.columns.len(), elapsed = ?started.elapsed(), "compared a column group");
@@ -215,9 +217,10 @@ fn names(schema: &[(String, DataType)]) -> Vec<String> {
 fn kind_of(current: &DataType, reference: &DataType) -> Kind {
     let of = |dtype: &DataType| match dtype {
         dtype if dtype.is_primitive_numeric() => Some(Kind::Numeric),
-        DataType::String | DataType::Boolean | DataType::Categorical(_, _) | DataType::Enum(_, _) => {
-            Some(Kind::Categorical)
-        }
+        DataType::String
+        | DataType::Boolean
+        | DataType::Categorical(_, _)
+        | DataType::Enum(_, _) => Some(Kind::Categorical),
         DataType::Date | DataType::Datetime(_, _) => Some(Kind::Datetime),
         _ => None,
     };

@@ -12,7 +12,6 @@ mod stream;
 pub use compare::compare_tables;
 pub use stream::Progress;
 
-
 /// Strings longer than this on average are free text, not categories.
 pub(crate) const TEXT_MEAN_LENGTH: f64 = 50.0;
 /// Rows read to infer a CSV column's type.
@@ -391,4 +390,3 @@ pub fn load_predictions(
     };
     Ok((base_loaded, head_loaded))
 }
-

@@ -41,9 +41,10 @@ impl Progress {
     }
 }
 
-/// Which rows of a side are kept: all, or a seeded Bernoulli sample in which each row is kept
-/// with a probability decided by its index alone, so the sample is the same for every column
-/// group, every batch size and every run.
+/// Which rows of a side are kept: all, or a seeded sample of exactly `max_rows` rows: those
+/// whose hash of (seed, row index) is below a threshold. A row's fate depends on its index
+/// alone, so the sample is the same for every column group, batch size and run, and two
+/// files of the same length are sampled at the same rows.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum RowFilter {
     All,
@@ -51,24 +52,52 @@ pub(crate) enum RowFilter {
 }
 
 impl RowFilter {
-    /// Keeps about `wanted` of `rows` rows.
+    /// Keeps exactly `wanted` of `rows` rows (all when there are no more).
     pub(crate) fn sample(seed: u64, wanted: u64, rows: u64) -> RowFilter {
         if rows <= wanted {
             return RowFilter::All;
         }
-        let probability = wanted as f64 / rows as f64;
-        RowFilter::Sample {
-            seed,
-            below: (probability * u64::MAX as f64) as u64,
+        // The threshold is the `wanted`-th smallest hash plus one. The hash is a bijection of
+        // the row index, so hashes are distinct and exactly `wanted` fall below it. Found in
+        // two passes over the indices: a histogram of the top 16 bits, then a sort of the
+        // one bucket holding it.
+        let hash = |row: u64| row_hash(seed, row);
+        let mut counts = vec![0u64; 1 << 16];
+        for row in 0..rows {
+            counts[(hash(row) >> 48) as usize] += 1;
+        }
+        let mut before = 0;
+        let mut bucket = 0;
+        for (index, &count) in counts.iter().enumerate() {
+            if before + count >= wanted {
+                bucket = index as u64;
+                break;
+            }
+            before += count;
+        }
+        let mut in_bucket: Vec<u64> = (0..rows).map(hash).filter(|h| h >> 48 == bucket).collect();
+        in_bucket.sort_unstable();
+        let last_kept = (wanted - before).saturating_sub(1) as usize;
+        match in_bucket.get(last_kept) {
+            Some(&hash) => RowFilter::Sample {
+                seed,
+                below: hash + 1,
+            },
+            // Unreachable by the count above; keeping everything is the safe answer.
+            None => RowFilter::All,
         }
     }
 
     fn keeps(self, row: u64) -> bool {
         match self {
             RowFilter::All => true,
-            RowFilter::Sample { seed, below } => splitmix64(seed ^ splitmix64(row)) < below,
+            RowFilter::Sample { seed, below } => row_hash(seed, row) < below,
         }
     }
+}
+
+fn row_hash(seed: u64, row: u64) -> u64 {
+    splitmix64(seed ^ splitmix64(row))
 }
 
 /// SplitMix64's finalizer: a well-mixed 64-bit hash of a counter.
@@ -208,7 +237,9 @@ impl Builder {
                         mapping.clone()
                     }
                     other => {
-                        return Err(polars_err!(SchemaMismatch: "expected a categorical batch, got {other}"));
+                        return Err(
+                            polars_err!(SchemaMismatch: "expected a categorical batch, got {other}"),
+                        );
                     }
                 };
                 let physical = series.to_physical_repr().cast(&DataType::UInt32)?;
@@ -382,7 +413,12 @@ impl Table {
             Ok(false)
         });
         self.scan()?
-            .select(names.iter().map(|name| col(name.as_str())).collect::<Vec<_>>())
+            .select(
+                names
+                    .iter()
+                    .map(|name| col(name.as_str()))
+                    .collect::<Vec<_>>(),
+            )
             .sink_batches(callback, true, None)
             .and_then(|plan| plan.collect_with_engine(Engine::Streaming))
             .map_err(|e| self.error(e))?;
@@ -420,16 +456,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_sample_keeps_about_the_share_asked_and_is_the_same_each_time() {
+    fn a_sample_keeps_exactly_the_rows_asked_and_is_the_same_each_time() {
+        let kept_rows = |filter: RowFilter, rows: u64| -> Vec<u64> {
+            (0..rows).filter(|&row| filter.keeps(row)).collect()
+        };
         let filter = RowFilter::sample(7, 10_000, 100_000);
-        let kept: Vec<u64> = (0..100_000).filter(|&row| filter.keeps(row)).collect();
-        // Binomial(100000, 0.1): sd ≈ 95.
-        assert!((9_500..=10_500).contains(&kept.len()), "{}", kept.len());
-        let again: Vec<u64> = (0..100_000).filter(|&row| filter.keeps(row)).collect();
-        assert_eq!(kept, again);
-        let other_seed = RowFilter::sample(8, 10_000, 100_000);
-        let other: Vec<u64> = (0..100_000).filter(|&row| other_seed.keeps(row)).collect();
+        let kept = kept_rows(filter, 100_000);
+        assert_eq!(kept.len(), 10_000);
+        assert_eq!(
+            kept,
+            kept_rows(RowFilter::sample(7, 10_000, 100_000), 100_000)
+        );
+        let other = kept_rows(RowFilter::sample(8, 10_000, 100_000), 100_000);
+        assert_eq!(other.len(), 10_000);
         assert_ne!(kept, other);
+        // Spread over the file, not its head: about a tenth of each half.
+        let first_half = kept.iter().filter(|&&row| row < 50_000).count();
+        assert!((4_700..=5_300).contains(&first_half), "{first_half}");
+        assert_eq!(kept_rows(RowFilter::sample(7, 1, 3), 3).len(), 1);
+        assert_eq!(kept_rows(RowFilter::sample(7, 2, 3), 3).len(), 2);
         assert!(matches!(RowFilter::sample(7, 10, 10), RowFilter::All));
     }
 }
