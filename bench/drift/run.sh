@@ -5,7 +5,9 @@
 #   bash bench/drift/run.sh [ROWS]          (default 1000000; needs /usr/bin/time)
 #
 # It builds modelgate, creates a venv with numpy, pandas<3, pyarrow, scipy and evidently 0.7.x
-# under $HOME/.cache/modelgate/bench-venv, generates the data, and prints one line per tool.
+# under $HOME/.cache/modelgate/bench-venv, generates the data, and prints one line per tool:
+# the median of 3 runs for modelgate and the scipy loop (a second or so each, where one run is
+# noisy on a shared machine), one run for Evidently, and the ratios.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 rows="${1:-1000000}"
@@ -21,13 +23,32 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 "$venv/bin/python" bench/drift/make_data.py "$rows" "$data"
 
-measure() {
-  local name="$1"; shift
-  /usr/bin/time -f "$name: %e s wall, %M KiB peak" "$@" > /dev/null 2> "$data/time.txt" || true
+# Prints "<seconds> <peak KiB>" of one run.
+run_once() {
+  /usr/bin/time -f "%e %M" "$@" > /dev/null 2> "$data/time.txt" || true
   tail -n 1 "$data/time.txt"
 }
-measure modelgate "$target/release/modelgate" drift --reference "$data/reference.parquet" --current "$data/current.parquet" --format json
-measure scipy-loop "$venv/bin/python" bench/drift/scipy_loop.py "$data/reference.parquet" "$data/current.parquet"
+# Prints the run with the median wall time of $1 runs.
+median_of() {
+  local runs="$1"; shift
+  for _ in $(seq "$runs"); do run_once "$@"; done | sort -n | sed -n "$(( (runs + 1) / 2 ))p"
+}
+report() {
+  printf '%-10s %8.2f s wall, %7d MiB peak\n' "$1" "$2" "$(( $3 / 1024 ))"
+}
+
+read -r mg_s mg_kib < <(median_of 3 "$target/release/modelgate" drift \
+  --reference "$data/reference.parquet" --current "$data/current.parquet" --format json)
+report modelgate "$mg_s" "$mg_kib"
+read -r sp_s sp_kib < <(median_of 3 "$venv/bin/python" bench/drift/scipy_loop.py \
+  "$data/reference.parquet" "$data/current.parquet")
+report scipy-loop "$sp_s" "$sp_kib"
+awk -v a="$sp_s" -v b="$mg_s" -v m="$mg_kib" -v n="$sp_kib" \
+  'BEGIN { printf "modelgate vs scipy loop: %.1fx faster, %.2f of its peak memory\n", a / b, m / n }'
 if [ "${SKIP_EVIDENTLY:-0}" != 1 ]; then
-  measure evidently "$venv/bin/python" bench/drift/evidently_baseline.py "$data/reference.parquet" "$data/current.parquet"
+  read -r ev_s ev_kib < <(run_once "$venv/bin/python" bench/drift/evidently_baseline.py \
+    "$data/reference.parquet" "$data/current.parquet")
+  report evidently "$ev_s" "$ev_kib"
+  awk -v a="$ev_s" -v b="$mg_s" -v m="$mg_kib" -v n="$ev_kib" \
+    'BEGIN { printf "modelgate vs Evidently: %.0fx faster, %.2f of its peak memory\n", a / b, m / n }'
 fi

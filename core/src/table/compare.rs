@@ -77,6 +77,15 @@ pub fn compare_tables(
         }
     }
 
+    let to_read = interleave_by_cost(to_read, |name| {
+        let dtype = reference_schema
+            .iter()
+            .chain(&current_schema)
+            .find(|(n, _)| n == name)
+            .map(|(_, dtype)| dtype);
+        dtype.is_some_and(|dtype| dtype.is_primitive_numeric())
+    });
+
     let kept_rows = reference_rows.min(limit.max_rows) + current_rows.min(limit.max_rows);
     let group_bytes = if reference.format == Format::Parquet && current.format == Format::Parquet {
         COLUMNAR_GROUP_BYTES
@@ -148,24 +157,17 @@ pub fn compare_tables(
 
     // Back in the reference's order; schema changes as one comparison would list them.
     let position = |name: &str| {
-        reference_schema
-            .iter()
-            .position(|(n, _)| n == name)
-            .unwrap_or(usize::MAX)
+        let in_current = current_schema.iter().position(|(n, _)| n == name);
+        match reference_schema.iter().position(|(n, _)| n == name) {
+            Some(index) => (index, 0),
+            None => (usize::MAX, in_current.unwrap_or(usize::MAX)),
+        }
     };
     let mut columns: Vec<ColumnDrift> = tested.into_iter().chain(ignored).collect();
     columns.sort_by_key(|column| position(&column.name));
     schema_changes.sort_by_key(|change| {
         let added = change.reference_kind.is_none();
-        let order = if added {
-            current_schema
-                .iter()
-                .position(|(n, _)| *n == change.column)
-                .unwrap_or(usize::MAX)
-        } else {
-            position(&change.column)
-        };
-        (added, order)
+        (added, position(&change.column))
     });
     let mut drift = DatasetDrift::from_columns(columns, schema_changes, options.drift_share);
     if !matches!(
@@ -186,6 +188,40 @@ pub fn compare_tables(
         });
     }
     Ok(drift)
+}
+
+/// Spreads the columns for which `sorted` holds (numbers: sorted to compare, cheap to read)
+/// evenly among the others (categories: cheap to compare, dearer to read), so every group
+/// mixes both and reading the next group takes about as long as comparing this one.
+fn interleave_by_cost(columns: Vec<&str>, sorted: impl Fn(&str) -> bool) -> Vec<&str> {
+    let (numbers, others): (Vec<&str>, Vec<&str>) = columns.into_iter().partition(|c| sorted(c));
+    let (mut numbers, mut others) = (
+        numbers.into_iter().peekable(),
+        others.into_iter().peekable(),
+    );
+    let (total_numbers, total_others) = (numbers.len(), others.len());
+    let mut order = Vec::with_capacity(total_numbers + total_others);
+    let (mut taken_numbers, mut taken_others) = (0usize, 0usize);
+    loop {
+        // Take from whichever list is further behind its share.
+        let numbers_behind = taken_numbers * total_others <= taken_others * total_numbers;
+        let next = match (numbers.peek(), others.peek()) {
+            (Some(_), Some(_)) if numbers_behind => numbers.next().map(|c| (c, true)),
+            (Some(_), Some(_)) | (None, Some(_)) => others.next().map(|c| (c, false)),
+            (Some(_), None) => numbers.next().map(|c| (c, true)),
+            (None, None) => None,
+        };
+        let Some((column, is_number)) = next else {
+            break;
+        };
+        if is_number {
+            taken_numbers += 1;
+        } else {
+            taken_others += 1;
+        }
+        order.push(column);
+    }
+    order
 }
 
 /// The table's columns (only `columns`, in that order, when given), with their types.
@@ -247,6 +283,17 @@ fn group_size(budget: u64, kept_rows: u64, columns: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cheap_and_dear_columns_are_spread_evenly() {
+        let columns = vec!["x0", "x1", "x2", "x3", "x4", "x5", "c0", "c1"];
+        let order = interleave_by_cost(columns, |c| c.starts_with('x'));
+        assert_eq!(order, vec!["x0", "c0", "x1", "x2", "x3", "c1", "x4", "x5"]);
+        assert_eq!(
+            interleave_by_cost(vec!["c0", "c1"], |_| false),
+            vec!["c0", "c1"]
+        );
+    }
 
     #[test]
     fn groups_fit_the_budget() {

@@ -48,7 +48,7 @@ impl Progress {
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum RowFilter {
     All,
-    Sample { seed: u64, below: u64 },
+    Sample { seed: u64, below: u64, kept: u64 },
 }
 
 impl RowFilter {
@@ -82,16 +82,25 @@ impl RowFilter {
             Some(&hash) => RowFilter::Sample {
                 seed,
                 below: hash + 1,
+                kept: wanted,
             },
             // Unreachable by the count above; keeping everything is the safe answer.
             None => RowFilter::All,
         }
     }
 
+    /// How many of `rows` rows are kept (a capacity: the count of a file may be off).
+    fn kept_of(self, rows: u64) -> usize {
+        match self {
+            RowFilter::All => rows as usize,
+            RowFilter::Sample { kept, .. } => kept as usize,
+        }
+    }
+
     fn keeps(self, row: u64) -> bool {
         match self {
             RowFilter::All => true,
-            RowFilter::Sample { seed, below } => row_hash(seed, row) < below,
+            RowFilter::Sample { seed, below, .. } => row_hash(seed, row) < below,
         }
     }
 }
@@ -138,30 +147,32 @@ enum Builder {
 }
 
 impl Builder {
-    fn for_type(dtype: &DataType) -> Builder {
+    /// A builder for a column of `dtype` that will hold `rows` values: reserved up front, so
+    /// millions of values are never copied by a growing buffer.
+    fn for_type(dtype: &DataType, rows: usize) -> Builder {
         match dtype {
             DataType::Float32 | DataType::Float64 => Builder::Floats {
-                values: Vec::new(),
+                values: Vec::with_capacity(rows),
                 integer: false,
             },
             dtype if dtype.is_integer() => Builder::Floats {
-                values: Vec::new(),
+                values: Vec::with_capacity(rows),
                 integer: true,
             },
-            DataType::Boolean => Builder::Booleans(Vec::new()),
+            DataType::Boolean => Builder::Booleans(Vec::with_capacity(rows)),
             DataType::String => Builder::Strings {
-                codes: Vec::new(),
+                codes: Vec::with_capacity(rows),
                 levels: Vec::new(),
                 index: HashMap::new(),
                 present: 0,
                 bytes: 0,
             },
             DataType::Categorical(_, _) | DataType::Enum(_, _) => Builder::Categories {
-                codes: Vec::new(),
+                codes: Vec::with_capacity(rows),
                 levels: Vec::new(),
                 translation: Vec::new(),
             },
-            DataType::Date | DataType::Datetime(_, _) => Builder::Times(Vec::new()),
+            DataType::Date | DataType::Datetime(_, _) => Builder::Times(Vec::with_capacity(rows)),
             _ => Builder::Counted { rows: 0, nulls: 0 },
         }
     }
@@ -397,7 +408,7 @@ impl Table {
             names: names.clone(),
             builders: columns
                 .iter()
-                .map(|(_, dtype)| Builder::for_type(dtype))
+                .map(|(_, dtype)| Builder::for_type(dtype, filter.kept_of(rows)))
                 .collect(),
             next_row: 0,
             filter,
