@@ -13,9 +13,9 @@ pub(crate) struct Removed {
     pub infinite: usize,
 }
 
-/// Drops NaN and ±inf, turns -0.0 into 0.0 (pandas counts them as one value), and sorts.
-/// Reuses the caller's buffer: no allocation.
-pub(crate) fn clean_numeric(mut values: Vec<f64>) -> (Vec<f64>, Removed) {
+/// Drops NaN and ±inf and turns -0.0 into 0.0 (pandas counts them as one value), in the
+/// caller's buffer. The order is kept: [`NumericPair::sort`] sorts when a test needs it.
+pub(crate) fn clean_numeric_unsorted(mut values: Vec<f64>) -> (Vec<f64>, Removed) {
     let mut removed = Removed::default();
     for v in &values {
         if v.is_nan() {
@@ -24,11 +24,12 @@ pub(crate) fn clean_numeric(mut values: Vec<f64>) -> (Vec<f64>, Removed) {
             removed.infinite += 1;
         }
     }
-    values.retain(|v| v.is_finite());
+    if removed.nulls + removed.infinite > 0 {
+        values.retain(|v| v.is_finite());
+    }
     for v in &mut values {
         *v += 0.0;
     }
-    sort_finite(&mut values);
     (values, removed)
 }
 
@@ -121,7 +122,8 @@ mod scratch_pool {
     }
 }
 
-/// Two cleaned, sorted numeric samples.
+/// Two cleaned numeric samples: sorted by [`NumericPair::sort`] before any test but the
+/// sort-free wasserstein reads them.
 #[derive(Debug)]
 pub(crate) struct NumericPair {
     pub reference: Vec<f64>,
@@ -178,6 +180,26 @@ impl Iterator for MergedRuns<'_> {
 }
 
 impl NumericPair {
+    /// Sorts both samples (cleaned but unsorted), on two threads.
+    pub fn sort(&mut self) {
+        let (reference, current) = (&mut self.reference, &mut self.current);
+        rayon::join(|| sort_finite(reference), || sort_finite(current));
+    }
+
+    /// Distinct values of both samples together, counted up to `limit` (sorted or not).
+    pub fn distinct_up_to(&self, limit: usize) -> usize {
+        let mut seen: Vec<f64> = Vec::with_capacity(limit);
+        for &value in self.reference.iter().chain(&self.current) {
+            if !seen.contains(&value) {
+                seen.push(value);
+                if seen.len() >= limit {
+                    break;
+                }
+            }
+        }
+        seen.len()
+    }
+
     pub fn runs(&self) -> MergedRuns<'_> {
         MergedRuns::new(&self.reference, &self.current)
     }
@@ -299,7 +321,7 @@ mod tests {
 
     #[test]
     fn cleaning_counts_and_drops_missing_and_infinite_values() {
-        let (values, removed) = clean_numeric(vec![
+        let (mut values, removed) = clean_numeric_unsorted(vec![
             3.0,
             f64::NAN,
             -0.0,
@@ -307,6 +329,7 @@ mod tests {
             0.0,
             f64::NEG_INFINITY,
         ]);
+        sort_finite(&mut values);
         assert_eq!(values, vec![0.0, 0.0, 3.0]);
         assert!(values[0].is_sign_positive());
         assert_eq!((removed.nulls, removed.infinite), (1, 2));

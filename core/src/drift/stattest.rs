@@ -208,7 +208,7 @@ pub(crate) struct Outcome {
 }
 
 impl Outcome {
-    fn distance(value: f64) -> Outcome {
+    pub(crate) fn distance(value: f64) -> Outcome {
         Outcome {
             statistic: value,
             p_value: None,

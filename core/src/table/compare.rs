@@ -112,18 +112,30 @@ pub fn compare_tables(
                 .cloned()
                 .collect()
         };
-        let reference_values = reference.stream_drift_columns(
-            &pick(&reference_schema),
-            reference_rows,
-            reference_filter,
-            progress.clone(),
-        )?;
-        let current_values = current.stream_drift_columns(
-            &pick(&current_schema),
-            current_rows,
-            current_filter,
-            progress.clone(),
-        )?;
+        // Both files at once: reading is most of the work, and one Parquet row group is
+        // decoded on one thread.
+        let (reference_values, current_values) = std::thread::scope(|scope| {
+            let reference_read = scope.spawn(|| {
+                reference.stream_drift_columns(
+                    &pick(&reference_schema),
+                    reference_rows,
+                    reference_filter,
+                    progress.clone(),
+                )
+            });
+            let current_values = current.stream_drift_columns(
+                &pick(&current_schema),
+                current_rows,
+                current_filter,
+                progress.clone(),
+            );
+            let reference_values = match reference_read.join() {
+                Ok(read) => read,
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+            (reference_values, current_values)
+        });
+        let (reference_values, current_values) = (reference_values?, current_values?);
         tracing::debug!(columns = group.len(), elapsed = ?started.elapsed(), "read a column group");
         Ok((reference_values, current_values))
     };
