@@ -1,5 +1,7 @@
 //! Data drift between a reference and a current sample, per column and per dataset, in
-//! memory: callers (file loading, the CLI, `check`) hand over already-extracted column values.
+//! memory: callers hand over already-extracted column values. Files are read by
+//! [`crate::table::compare_tables`], a group of columns at a time, sampled past
+//! [`SampleLimit::max_rows`].
 //!
 //! # What is computed
 //!

@@ -297,6 +297,38 @@ mod tests {
     use super::*;
 
     #[test]
+    fn columns_come_back_in_the_reference_order_with_ignored_ones_unread() {
+        let csv = |rows: &[&str]| {
+            let mut text = String::from("id,score,city,added\n");
+            for row in rows {
+                text.push_str(row);
+                text.push('\n');
+            }
+            text
+        };
+        let reference = csv(&["a,1.5,paris,1", "b,2.5,rome,2", "c,3.5,oslo,3"]);
+        let current = "city,score,id,extra\nrome,2.0,x,1\nparis,3.0,y,2\n".to_owned();
+        let reference = Table::from_bytes("reference.csv", reference.into_bytes()).expect("csv");
+        let current = Table::from_bytes("current.csv", current.into_bytes()).expect("csv");
+        let options = DriftOptions {
+            ignore: vec!["id".to_owned()],
+            ..DriftOptions::default()
+        };
+        let drift = compare_tables(&reference, &current, None, &options, None).expect("compared");
+        let names: Vec<&str> = drift.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, vec!["id", "score", "city"]);
+        assert!(drift.columns[0].notes[0].contains("ignored by the policy"));
+        assert_eq!(drift.columns[0].reference_rows, 3);
+        assert!(drift.columns[1].stattest.is_some() && drift.columns[2].stattest.is_some());
+        let changes: Vec<(&str, bool)> = drift
+            .schema_changes
+            .iter()
+            .map(|c| (c.column.as_str(), c.reference_kind.is_some()))
+            .collect();
+        assert_eq!(changes, vec![("added", true), ("extra", false)]);
+    }
+
+    #[test]
     fn cheap_and_dear_columns_are_spread_evenly() {
         let columns = vec!["x0", "x1", "x2", "x3", "x4", "x5", "c0", "c1"];
         let order = interleave_by_cost(columns, |c| c.starts_with('x'));
