@@ -17,7 +17,7 @@ use super::{Format, Table, TableError};
 /// group costs only its own columns' reads; a row format is parsed whole for every group, so
 /// its groups are larger.
 const COLUMNAR_GROUP_BYTES: u64 = 64 << 20;
-const ROW_FORMAT_GROUP_BYTES: u64 = 1 << 30;
+const ROW_FORMAT_GROUP_BYTES: u64 = 512 << 20;
 /// A column (both sides) this large is read alone, whatever the worker count.
 const LARGE_COLUMN_BYTES: u64 = 128 << 20;
 /// Decoded bytes per value, at most (f64 and epoch times; category codes take 4).
