@@ -126,16 +126,8 @@ pub fn drift_check(reports: Vec<DatasetDriftReport>) -> Check {
                     ));
                 }
                 if let Some(sampling) = &drift.sampling {
-                    findings.push(format!(
-                        "{}: sampled {} of {} base rows and {} of {} head rows (drift.max_rows {}, seed {})",
-                        report.path,
-                        sampling.reference.sampled_rows,
-                        sampling.reference.rows,
-                        sampling.current.sampled_rows,
-                        sampling.current.rows,
-                        sampling.max_rows,
-                        sampling.seed
-                    ));
+                    // Reference is the base version, current the head.
+                    findings.push(format!("{}: sampled {sampling}", report.path));
                 }
                 for change in &drift.schema_changes {
                     findings.push(

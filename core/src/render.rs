@@ -533,16 +533,10 @@ fn drift_verdict(drift: &DatasetDrift) -> String {
 
 /// Says which rows were tested when a side was longer than `drift.max_rows`.
 fn sampling_note(drift: &DatasetDrift) -> Option<String> {
-    let sampling = drift.sampling.as_ref()?;
-    Some(format!(
-        "sampled: reference {} of {} rows, current {} of {} rows (a side longer than {} rows is sampled to that many, seed {})",
-        sampling.reference.sampled_rows,
-        sampling.reference.rows,
-        sampling.current.sampled_rows,
-        sampling.current.rows,
-        sampling.max_rows,
-        sampling.seed
-    ))
+    drift
+        .sampling
+        .as_ref()
+        .map(|sampling| format!("sampled: {sampling}"))
 }
 
 /// `modelgate drift` as text.

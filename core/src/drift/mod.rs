@@ -475,6 +475,23 @@ pub struct Sampling {
     pub current: SampledSide,
 }
 
+/// `reference 1000 of 3000 rows, current … (a side longer than 1000 rows is sampled to that
+/// many, seed 0)`: the one wording of every report.
+impl std::fmt::Display for Sampling {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "reference {} of {} rows, current {} of {} rows (a side longer than {} rows is sampled to that many, seed {})",
+            self.reference.sampled_rows,
+            self.reference.rows,
+            self.current.sampled_rows,
+            self.current.rows,
+            self.max_rows,
+            self.seed
+        )
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct SampledSide {
     /// Rows in the file.

@@ -560,12 +560,10 @@ fn wasserstein_unsorted(pair: &mut NumericPair) -> f64 {
     }
 
     let (n1i, n2i) = (n1 as i64, n2 as i64);
-    // D scaled by n1·n2 before each bucket; buckets where D may cross zero.
-    let mut before = Vec::with_capacity(buckets);
+    // Buckets where D (scaled by n1·n2) may cross zero.
     let mut crossing = vec![false; buckets];
     let mut difference: i64 = 0;
     for (k, bucket) in stats.iter().enumerate() {
-        before.push(difference);
         let lowest = difference - bucket.count[1] * n1i;
         let highest = difference + bucket.count[0] * n2i;
         crossing[k] = lowest < 0 && highest > 0;
@@ -584,12 +582,15 @@ fn wasserstein_unsorted(pair: &mut NumericPair) -> f64 {
     }
     let mut gathered = vec![(0.0f64, false); starts[buckets]];
     let mut next = starts.clone();
-    for (side, values) in [&pair.reference, &pair.current].into_iter().enumerate() {
-        for &v in values {
-            let k = bucket_of(v);
-            if crossing[k] {
-                gathered[next[k]] = (v, side == 0);
-                next[k] += 1;
+    // A second pass over the values, only when some bucket needs its values.
+    if !gathered.is_empty() {
+        for (side, values) in [&pair.reference, &pair.current].into_iter().enumerate() {
+            for &v in values {
+                let k = bucket_of(v);
+                if crossing[k] {
+                    gathered[next[k]] = (v, side == 0);
+                    next[k] += 1;
+                }
             }
         }
     }
@@ -604,16 +605,17 @@ fn wasserstein_unsorted(pair: &mut NumericPair) -> f64 {
         if bucket.count[0] + bucket.count[1] == 0 {
             continue;
         }
+        let before = i_before * n2i - j_before * n1i;
         // From the last value of the previous bucket to the first of this one.
         if let Some(previous) = previous_max {
-            total += scaled_gap(before[k]) * (bucket.min - previous);
+            total += scaled_gap(before) * (bucket.min - previous);
         }
         previous_max = Some(bucket.max);
         if crossing[k] {
             let values = &mut gathered[starts[k]..starts[k + 1]];
             // The order of tied values does not matter: they bound zero-width terms.
             values.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
-            let mut d = before[k];
+            let mut d = before;
             let mut previous = bucket.min;
             for &(value, from_reference) in values.iter() {
                 total += scaled_gap(d) * (value - previous);

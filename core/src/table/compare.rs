@@ -65,8 +65,8 @@ pub fn compare_tables(
             ignored.push(ColumnDrift::skipped_with(
                 name,
                 kind_of(current_type, dtype),
-                (reference_rows.min(limit.max_rows) as usize, 0),
-                (current_rows.min(limit.max_rows) as usize, 0),
+                (reference_filter.kept_of(reference_rows) as usize, 0),
+                (current_filter.kept_of(current_rows) as usize, 0),
                 "ignored by the policy (drift.ignore)",
             ));
         }
@@ -86,7 +86,7 @@ pub fn compare_tables(
         dtype.is_some_and(|dtype| dtype.is_primitive_numeric())
     });
 
-    let kept_rows = reference_rows.min(limit.max_rows) + current_rows.min(limit.max_rows);
+    let kept_rows = reference_filter.kept_of(reference_rows) + current_filter.kept_of(current_rows);
     let group_bytes = if reference.format == Format::Parquet && current.format == Format::Parquet {
         COLUMNAR_GROUP_BYTES
     } else {
@@ -102,7 +102,6 @@ pub fn compare_tables(
     // several threads) and comparing overlap, and at most two groups are held at once.
     let mut tested: Vec<ColumnDrift> = Vec::new();
     let mut schema_changes: Vec<SchemaChange> = Vec::new();
-    let mut sampled = (None, None);
     let read_group = |group: &[&str]| -> Result<(Vec<DriftColumn>, Vec<DriftColumn>), TableError> {
         let started = std::time::Instant::now();
         let pick = |schema: &[(String, DataType)]| -> Vec<(String, DataType)> {
@@ -152,12 +151,6 @@ pub fn compare_tables(
         });
         for read in receive {
             let (reference_values, current_values) = read?;
-            sampled.0 = sampled
-                .0
-                .or(reference_values.first().map(|c| c.values.rows()));
-            sampled.1 = sampled
-                .1
-                .or(current_values.first().map(|c| c.values.rows()));
             let started = std::time::Instant::now();
             let part = compare_datasets(reference_values, current_values, options)?;
             tracing::debug!(columns = part.columns.len(), elapsed = ?started.elapsed(), "compared a column group");
@@ -191,11 +184,11 @@ pub fn compare_tables(
             max_rows: limit.max_rows,
             reference: SampledSide {
                 rows: reference_rows,
-                sampled_rows: sampled.0.map_or(reference_rows, |rows| rows as u64),
+                sampled_rows: reference_filter.kept_of(reference_rows),
             },
             current: SampledSide {
                 rows: current_rows,
-                sampled_rows: sampled.1.map_or(current_rows, |rows| rows as u64),
+                sampled_rows: current_filter.kept_of(current_rows),
             },
         });
     }

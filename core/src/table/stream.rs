@@ -89,11 +89,11 @@ impl RowFilter {
         }
     }
 
-    /// How many of `rows` rows are kept (a capacity: the count of a file may be off).
-    fn kept_of(self, rows: u64) -> usize {
+    /// How many of the file's `rows` rows are kept.
+    pub(crate) fn kept_of(self, rows: u64) -> u64 {
         match self {
-            RowFilter::All => rows as usize,
-            RowFilter::Sample { kept, .. } => kept as usize,
+            RowFilter::All => rows,
+            RowFilter::Sample { kept, .. } => kept,
         }
     }
 
@@ -408,7 +408,7 @@ impl Table {
             names: names.clone(),
             builders: columns
                 .iter()
-                .map(|(_, dtype)| Builder::for_type(dtype, filter.kept_of(rows)))
+                .map(|(_, dtype)| Builder::for_type(dtype, filter.kept_of(rows) as usize))
                 .collect(),
             next_row: 0,
             filter,
