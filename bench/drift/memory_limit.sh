@@ -12,8 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 rows="${1:-20000000}"
 limit_mib="${2:-768}"
-target="${CARGO_TARGET_DIR:-target}"
-venv="$HOME/.cache/modelgate/bench-venv"
+source bench/drift/prepare.sh
 data="$(mktemp -d)"
 group=""
 cleanup() {
@@ -22,12 +21,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cargo build --release -q
-if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q numpy 'pandas<3' pyarrow scipy 'evidently>=0.7,<0.8'
-fi
-"$venv/bin/python" bench/drift/make_data.py "$rows" "$data"
+prepare_drift_data "$rows" "$data"
 ls -l "$data"
 
 limit=$(( limit_mib * 1024 * 1024 ))

@@ -11,17 +11,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 rows="${1:-1000000}"
-target="${CARGO_TARGET_DIR:-target}"
-venv="$HOME/.cache/modelgate/bench-venv"
+source bench/drift/prepare.sh
 data="$(mktemp -d)"
 trap 'rm -rf "$data"' EXIT
 
-cargo build --release -q
-if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q numpy 'pandas<3' pyarrow scipy 'evidently>=0.7,<0.8'
-fi
-"$venv/bin/python" bench/drift/make_data.py "$rows" "$data"
+prepare_drift_data "$rows" "$data"
 
 # Prints "<seconds> <peak KiB>" of one run.
 run_once() {
