@@ -9,9 +9,7 @@ use std::process::Command;
 use serde_json::{Value, json};
 
 use crate::fake_github::{FakeGitHub, REPO};
-use crate::support::{FULL_BODY, Outcome, TestRepo, card, write};
-
-const POLICY: &str = "tiers:\n  low: {approvals: 1}\n  high: {approvals: 2, invalidate_on_push: true, block_on: [regression, card]}\n";
+use crate::support::{Outcome, TestRepo, high_tier_pull_request, write};
 
 struct Workflow {
     origin: TestRepo,
@@ -45,24 +43,7 @@ impl Workflow {
     /// An origin with a high-tier model on main and pull request #1 that changes its AUC
     /// to `head_auc`, with the refs GitHub keeps for a pull request.
     async fn new(head_auc: &str) -> Workflow {
-        let mut origin = TestRepo::bare();
-        let main_sha = origin.commit(
-            "main",
-            None,
-            &[
-                write(".github/modelgate.yml", POLICY),
-                write("models/m/card.md", card("high", "", FULL_BODY)),
-                write("models/m/metrics.json", "{\"auc\": 0.80}"),
-            ],
-        );
-        let head_sha = origin.commit(
-            "feature",
-            Some("main"),
-            &[write(
-                "models/m/metrics.json",
-                format!("{{\"auc\": {head_auc}}}"),
-            )],
-        );
+        let (origin, main_sha, head_sha) = high_tier_pull_request("feature", head_auc);
         let merge_sha = {
             let repo = git2::Repository::open_bare(origin.path()).expect("origin");
             let head = repo

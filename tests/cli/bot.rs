@@ -7,11 +7,10 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::fake_github::{BOT_LOGIN, Failure, FakeGitHub, REPO};
-use crate::support::{FULL_BODY, TestRepo, card, write};
+use crate::support::{TestRepo, high_tier_pull_request, write};
 
 const SECRET: &str = "It's a Secret to Everybody";
 const WAIT: Duration = Duration::from_secs(30);
-const POLICY: &str = "tiers:\n  low: {approvals: 1}\n  high: {approvals: 2, invalidate_on_push: true, block_on: [regression, card]}\n";
 
 struct Harness {
     repo: TestRepo,
@@ -43,22 +42,7 @@ fn free_port() -> u16 {
 impl Harness {
     /// A repository with a high-tier model and an open pull request #1 that improves it.
     async fn new() -> Harness {
-        // Bare, as a server's repository is (libgit2 pushes only to bare repositories).
-        let mut repo = TestRepo::bare();
-        let main_sha = repo.commit(
-            "main",
-            None,
-            &[
-                write(".github/modelgate.yml", POLICY),
-                write("models/m/card.md", card("high", "", FULL_BODY)),
-                write("models/m/metrics.json", "{\"auc\": 0.80}"),
-            ],
-        );
-        let head_sha = repo.commit(
-            "pr",
-            Some("main"),
-            &[write("models/m/metrics.json", "{\"auc\": 0.81}")],
-        );
+        let (repo, main_sha, head_sha) = high_tier_pull_request("pr", "0.81");
         let github = FakeGitHub::start(repo.path().to_str().expect("utf-8")).await;
         github.open_pull(1, "ann", ("main", &main_sha), ("pr", &head_sha));
         Harness {

@@ -146,3 +146,29 @@ pub const FULL_BODY: &str = "# Model\n\n## Intended use\n\nScoring.\n\n## Limita
 pub fn write(path: &str, content: impl AsRef<[u8]>) -> FileChange {
     FileChange::write(path, content)
 }
+
+/// A bare repository (as a server's is: libgit2 pushes only to bare ones) with a high-tier
+/// model `m` at AUC 0.80 on `main` under a policy of two approvals voided by a push, and
+/// `branch` changing the AUC to `head_auc`. Returns it with the two commits.
+pub fn high_tier_pull_request(branch: &str, head_auc: &str) -> (TestRepo, String, String) {
+    const POLICY: &str = "tiers:\n  low: {approvals: 1}\n  high: {approvals: 2, invalidate_on_push: true, block_on: [regression, card]}\n";
+    let mut repo = TestRepo::bare();
+    let main_sha = repo.commit(
+        "main",
+        None,
+        &[
+            write(".github/modelgate.yml", POLICY),
+            write("models/m/card.md", card("high", "", FULL_BODY)),
+            write("models/m/metrics.json", "{\"auc\": 0.80}"),
+        ],
+    );
+    let head_sha = repo.commit(
+        branch,
+        Some("main"),
+        &[write(
+            "models/m/metrics.json",
+            format!("{{\"auc\": {head_auc}}}"),
+        )],
+    );
+    (repo, main_sha, head_sha)
+}
