@@ -8,12 +8,15 @@
 //! and the figures are medians of wall time (set MODELGATE_BENCH_DIR to keep the repositories), so the two histories are compared in one run
 //! on the same machine.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+
+mod fast_import;
+
+use fast_import::FastImport;
 
 const MODELS: usize = 2_000;
 const TOUCHED: usize = 10;
@@ -108,43 +111,7 @@ fn metrics(index: usize, version: usize) -> String {
 /// Writes `commits` commits on main (the first adds every model, each later one retrains a
 /// model), then a branch `pr` that retrains `TOUCHED` models.
 fn generate(repo: &Path, commits: usize) -> anyhow::Result<()> {
-    run(Command::new("git")
-        .args(["init", "-q", "--bare", "-b", "main"])
-        .arg(repo))?;
-    let mut child = Command::new("git")
-        .args(["fast-import", "--quiet"])
-        .current_dir(repo)
-        .stdin(Stdio::piped())
-        .spawn()
-        .context("running git fast-import")?;
-    let stdin = child.stdin.as_mut().context("fast-import stdin")?;
-    let mut stream = std::io::BufWriter::new(stdin);
-    let mut time = 1_700_000_000u64;
-    let mut commit = |stream: &mut dyn Write,
-                      branch: &str,
-                      from: Option<&str>,
-                      message: &str,
-                      files: &[(String, String)]|
-     -> std::io::Result<()> {
-        time += 60;
-        writeln!(stream, "commit refs/heads/{branch}")?;
-        writeln!(
-            stream,
-            "committer Bench <bench@modelgate.invalid> {time} +0000"
-        )?;
-        writeln!(stream, "data {}\n{message}", message.len())?;
-        if let Some(from) = from {
-            writeln!(stream, "from {from}")?;
-        }
-        for (path, content) in files {
-            writeln!(
-                stream,
-                "M 100644 inline {path}\ndata {}\n{content}",
-                content.len()
-            )?;
-        }
-        writeln!(stream)
-    };
+    let mut import = FastImport::start(repo)?;
     let mut initial: Vec<(String, String)> = Vec::with_capacity(MODELS * 2 + 100);
     for index in 0..MODELS {
         initial.push((format!("models/m{index:04}/card.md"), card(index)));
@@ -159,20 +126,14 @@ fn generate(repo: &Path, commits: usize) -> anyhow::Result<()> {
             format!("x,y\n{dataset},1\n"),
         ));
     }
-    commit(&mut stream, "main", None, "baseline", &initial)?;
+    import.commit("main", None, "baseline", &initial)?;
     for version in 1..commits {
         let index = (version * 37) % MODELS;
         let files = [(
             format!("models/m{index:04}/metrics.json"),
             metrics(index, version),
         )];
-        commit(
-            &mut stream,
-            "main",
-            None,
-            &format!("retrain m{index:04}"),
-            &files,
-        )?;
+        import.commit("main", None, &format!("retrain m{index:04}"), &files)?;
     }
     let pr_files: Vec<(String, String)> = (0..TOUCHED)
         .map(|k| {
@@ -183,29 +144,11 @@ fn generate(repo: &Path, commits: usize) -> anyhow::Result<()> {
             )
         })
         .collect();
-    commit(
-        &mut stream,
+    import.commit(
         "pr",
         Some("refs/heads/main"),
         "retrain ten models",
         &pr_files,
     )?;
-    stream.flush()?;
-    drop(stream);
-    let status = child.wait()?;
-    if !status.success() {
-        bail!("git fast-import failed");
-    }
-    // Pack as a long-lived repository would be.
-    run(Command::new("git").args(["gc", "-q"]).current_dir(repo))
-}
-
-fn run(command: &mut Command) -> anyhow::Result<()> {
-    let status = command
-        .status()
-        .with_context(|| format!("running {command:?}"))?;
-    if !status.success() {
-        bail!("{command:?} failed");
-    }
-    Ok(())
+    import.finish()
 }

@@ -8,12 +8,14 @@
 //! site library, so the figures are its own: wall time, HTML pages per second, and the
 //! process's peak resident memory (VmHWM from /proc/self/status, Linux only).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
+
+mod fast_import;
+
+use fast_import::FastImport;
 
 const MODELS: usize = 1_000;
 const VERSIONS: usize = 20;
@@ -97,38 +99,7 @@ fn metrics(index: usize, version: usize) -> String {
 /// One commit adding every model and dataset, then `VERSIONS - 1` rounds of retraining
 /// every model, one model per commit; a dataset grows every 50 commits.
 fn generate(repo: &Path) -> anyhow::Result<()> {
-    run(Command::new("git")
-        .args(["init", "-q", "--bare", "-b", "main"])
-        .arg(repo))?;
-    let mut child = Command::new("git")
-        .args(["fast-import", "--quiet"])
-        .current_dir(repo)
-        .stdin(Stdio::piped())
-        .spawn()
-        .context("running git fast-import")?;
-    let stdin = child.stdin.as_mut().context("fast-import stdin")?;
-    let mut stream = std::io::BufWriter::new(stdin);
-    let mut time = 1_700_000_000u64;
-    let mut commit = |stream: &mut dyn Write,
-                      message: &str,
-                      files: &[(String, String)]|
-     -> std::io::Result<()> {
-        time += 60;
-        writeln!(stream, "commit refs/heads/main")?;
-        writeln!(
-            stream,
-            "committer Bench <bench@modelgate.invalid> {time} +0000"
-        )?;
-        writeln!(stream, "data {}\n{message}", message.len())?;
-        for (path, content) in files {
-            writeln!(
-                stream,
-                "M 100644 inline {path}\ndata {}\n{content}",
-                content.len()
-            )?;
-        }
-        writeln!(stream)
-    };
+    let mut import = FastImport::start(repo)?;
     let dataset = |d: usize, rows: usize| {
         let mut text = String::from("x,y,group\n");
         for r in 0..rows {
@@ -147,7 +118,7 @@ fn generate(repo: &Path) -> anyhow::Result<()> {
     for d in 0..DATASETS {
         initial.push((format!("data/d{d:03}.csv"), dataset(d, 10)));
     }
-    commit(&mut stream, "baseline", &initial)?;
+    import.commit("main", None, "baseline", &initial)?;
     let mut count = 0usize;
     for version in 1..VERSIONS {
         for index in 0..MODELS {
@@ -163,28 +134,13 @@ fn generate(repo: &Path) -> anyhow::Result<()> {
                 let d = (count / 50) % DATASETS;
                 files.push((format!("data/d{d:03}.csv"), dataset(d, 10 + count / 50)));
             }
-            commit(
-                &mut stream,
+            import.commit(
+                "main",
+                None,
                 &format!("retrain m{index:04} (1.{version}.0)"),
                 &files,
             )?;
         }
     }
-    stream.flush()?;
-    drop(stream);
-    let status = child.wait()?;
-    if !status.success() {
-        bail!("git fast-import failed");
-    }
-    run(Command::new("git").args(["gc", "-q"]).current_dir(repo))
-}
-
-fn run(command: &mut Command) -> anyhow::Result<()> {
-    let status = command
-        .status()
-        .with_context(|| format!("running {command:?}"))?;
-    if !status.success() {
-        bail!("{command:?} failed");
-    }
-    Ok(())
+    import.finish()
 }
