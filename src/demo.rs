@@ -7,7 +7,7 @@ use anyhow::{Context, bail};
 use include_dir::{Dir, include_dir};
 use modelgate_core::approvals::PrFacts;
 use modelgate_core::scenario::Scenario;
-use modelgate_core::{Repo, evaluate, evaluate_pr, render};
+use modelgate_core::{Repo, evaluate, render};
 
 use crate::{Format, render_report};
 
@@ -46,18 +46,20 @@ pub fn run(out: Option<PathBuf>, format: Format) -> anyhow::Result<ExitCode> {
     let mut outcomes: Vec<Outcome> = Vec::new();
     let mut json_reports = Vec::new();
     for pr in &scenario.pull_requests {
-        let report = evaluate(&repo, &pr.base, &pr.head)?;
+        // One evaluation per pull request; each review stage only judges its approvals.
+        let evaluation = evaluate(&repo, &pr.base, &pr.head)?;
+        let report = evaluation.report();
         let heading = format!("Pull request: {} ({} → {})", pr.title, pr.head, pr.base);
         match format {
             Format::Text => println!(
                 "━━ {heading}\n   {}\n\n{}",
                 pr.story,
-                render_report(&report, format)?
+                render_report(report, format)?
             ),
             Format::Markdown => println!(
                 "## {heading}\n\n{}\n\n{}",
                 pr.story,
-                render_report(&report, format)?
+                render_report(report, format)?
             ),
             Format::Json => {}
         }
@@ -69,7 +71,7 @@ pub fn run(out: Option<PathBuf>, format: Format) -> anyhow::Result<ExitCode> {
         let mut stages = Vec::new();
         for review in &pr.reviews {
             let facts = stage_facts(&review.facts, &report.head)?;
-            let staged = evaluate_pr(&repo, &pr.base, &pr.head, Some(&facts))?;
+            let staged = evaluation.judge(&facts)?;
             match format {
                 Format::Text => println!(
                     "   ▸ with reviews, {}:\n{}",

@@ -138,33 +138,17 @@ struct ServeArgs {
 #[derive(Debug, clap::Args)]
 struct ActionArgs {
     #[arg(long, value_enum)]
-    mode: ActionMode,
+    mode: modelgate_bot::action::Mode,
     /// Where `site` mode writes the site, relative to GITHUB_WORKSPACE [default: _site].
     #[arg(long)]
     site_dir: Option<PathBuf>,
     /// `fail`: exit 1 when the evaluation fails; `never`: report only [default: fail].
     #[arg(long, value_enum)]
-    fail_on: Option<FailOn>,
+    fail_on: Option<modelgate_bot::action::FailOn>,
     /// A TOML file with defaults for the flags (`fail_on`, `site_dir`) and `path`, the
     /// repository's folder within GITHUB_WORKSPACE.
     #[arg(long)]
     config: Option<PathBuf>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum ActionMode {
-    /// Evaluate a pull request (pull_request, pull_request_review events).
-    Check,
-    /// Record a merged pull request in the audit ledger (push to the default branch).
-    Record,
-    /// Build the governance site.
-    Site,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum FailOn {
-    Fail,
-    Never,
 }
 
 #[derive(Debug, Subcommand)]
@@ -311,7 +295,8 @@ fn render_report(report: &modelgate_core::Report, format: Format) -> anyhow::Res
 fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let repo = open(&args.repo)?;
     let facts = args.pr_facts.as_deref().map(read_facts).transpose()?;
-    let report = modelgate_core::evaluate_pr(&repo, &args.base, &args.head, facts.as_ref())?;
+    let report =
+        modelgate_core::evaluate(&repo, &args.base, &args.head)?.conclude(facts.as_ref())?;
     let rendered = render_report(&report, args.format)?;
     match &args.output {
         Some(path) => output::write_atomically(path, rendered.as_bytes())
@@ -339,21 +324,7 @@ fn lint(args: LintArgs) -> anyhow::Result<ExitCode> {
     let report = modelgate_core::lint(&repo, &args.rev)?;
     match args.format {
         LintFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        LintFormat::Text => {
-            for error in &report.errors {
-                println!("error: {error}");
-            }
-            for warning in &report.warnings {
-                println!("warning: {warning}");
-            }
-            println!(
-                "{} model(s) at {}: {} error(s), {} warning(s)",
-                report.models,
-                args.rev,
-                report.errors.len(),
-                report.warnings.len()
-            );
-        }
+        LintFormat::Text => print!("{}", report.text()),
     }
     Ok(if report.errors.is_empty() {
         ExitCode::SUCCESS
@@ -378,15 +349,7 @@ fn site(command: SiteCommand) -> anyhow::Result<ExitCode> {
                 base_url,
                 templates,
             })?;
-            println!(
-                "Wrote {} pages ({} files) for {} models, {} versions and {} datasets to {}",
-                summary.pages,
-                summary.files,
-                summary.models,
-                summary.versions,
-                summary.datasets,
-                out.display()
-            );
+            print!("{}", summary.text(&out));
         }
         SiteCommand::Serve {
             repo,
@@ -525,18 +488,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn action(args: ActionArgs) -> anyhow::Result<ExitCode> {
-    use modelgate_bot::action::{self, Environment, Mode, Settings};
+    use modelgate_bot::action::{self, Environment, Settings};
     let settings = Settings {
-        mode: match args.mode {
-            ActionMode::Check => Mode::Check,
-            ActionMode::Record => Mode::Record,
-            ActionMode::Site => Mode::Site,
-        },
+        mode: args.mode,
         site_dir: args.site_dir,
-        fail_on: args.fail_on.map(|fail_on| match fail_on {
-            FailOn::Fail => action::FailOn::Fail,
-            FailOn::Never => action::FailOn::Never,
-        }),
+        fail_on: args.fail_on,
         config: args.config,
     };
     let env = Environment::from_vars(&|name| std::env::var(name).ok())?;
@@ -547,12 +503,27 @@ fn action(args: ActionArgs) -> anyhow::Result<ExitCode> {
         settings,
         &env,
         modelgate_bot::github::RetryPolicy::default(),
+        &build_checked_out_site,
     ))?;
     Ok(if outcome.failed {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The Action's site mode: `modelgate site build` of the checked-out branch.
+fn build_checked_out_site(repo: &std::path::Path, out: &std::path::Path) -> Result<(), String> {
+    let options = modelgate_site::BuildOptions {
+        repo: repo.to_owned(),
+        out: out.to_owned(),
+        rev: "HEAD".to_owned(),
+        base_url: None,
+        templates: None,
+    };
+    modelgate_site::build(&options)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 /// Ctrl-C or SIGTERM: stop accepting deliveries and let running jobs finish.

@@ -25,9 +25,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::comment;
+use crate::error::JobError;
 use crate::events::{CommitSha, PullRequestNumber, RepoName};
 use crate::github::{GitHub, GitHubError, PullRequest, RetryPolicy};
-use crate::job::JobError;
 use crate::metrics::Metrics;
 use crate::pull_request::{self, ChecksDelivery, Delivery, Publication};
 use crate::remote::{self, RemoteError};
@@ -37,10 +37,14 @@ const ACTIONS_LOGIN: &str = "github-actions[bot]";
 /// Where `actions/upload-pages-artifact` looks by default.
 const DEFAULT_SITE_DIR: &str = "_site";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What the step does; `modelgate action --mode` takes these names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Mode {
+    /// Evaluate a pull request (pull_request, pull_request_review events).
     Check,
+    /// Record a merged pull request in the audit ledger (push to the default branch).
     Record,
+    /// Build the governance site.
     Site,
 }
 
@@ -56,7 +60,7 @@ impl Mode {
 
 /// When the step fails: on a `fail` conclusion, or never. Missing approvals never fail
 /// the step: the `modelgate / approvals` check says so, and a review does not rerun it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum FailOn {
     Fail,
@@ -194,10 +198,15 @@ pub struct ActionOutcome {
     pub failed: bool,
 }
 
+/// Builds the governance site of the repository at the first path into the folder at the
+/// second. The binary supplies it (`modelgate site build`), so this crate needs no site code.
+pub type BuildSite<'a> = &'a (dyn Fn(&Path, &Path) -> Result<(), String> + Sync);
+
 pub async fn run(
     settings: Settings,
     env: &Environment,
     retry: RetryPolicy,
+    build_site: BuildSite<'_>,
 ) -> Result<ActionOutcome, ActionError> {
     let file = match &settings.config {
         Some(path) => load_settings(path)?,
@@ -225,7 +234,7 @@ pub async fn run(
                 .site_dir
                 .or(file.site_dir)
                 .unwrap_or_else(|| DEFAULT_SITE_DIR.into());
-            site(env, &checkout, &env.workspace.join(site_dir)).await
+            site(env, &checkout, &env.workspace.join(site_dir), build_site).await
         }
     }
 }
@@ -550,6 +559,7 @@ async fn site(
     env: &Environment,
     checkout: &Path,
     site_dir: &Path,
+    build_site: BuildSite<'_>,
 ) -> Result<ActionOutcome, ActionError> {
     let repo = git2::Repository::open(checkout).map_err(|e| no_checkout(checkout, &e))?;
     if repo.is_shallow() {
@@ -567,7 +577,7 @@ async fn site(
         true,
     )
     .await?;
-    build_site(&local, site_dir)?;
+    build_site(&local, site_dir).map_err(ActionError::Site)?;
     append(
         env.output.as_deref(),
         &output_lines(
@@ -579,19 +589,6 @@ async fn site(
         conclusion: None,
         failed: false,
     })
-}
-
-/// `modelgate site build --repo REPO --out OUT` for the checked-out branch.
-fn build_site(repo: &Path, out: &Path) -> Result<(), ActionError> {
-    let options = modelgate_site::BuildOptions {
-        repo: repo.to_owned(),
-        out: out.to_owned(),
-        rev: "HEAD".to_owned(),
-        base_url: None,
-        templates: None,
-    };
-    modelgate_site::build(&options).map_err(|e| ActionError::Site(e.to_string()))?;
-    Ok(())
 }
 
 fn no_checkout(checkout: &Path, error: &git2::Error) -> ActionError {

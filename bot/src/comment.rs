@@ -1,186 +1,57 @@
-//! The sticky PR comment and the check-run outputs, rendered from the report by pure
-//! functions. GitHub refuses comment bodies over 65,536 characters and check-run summaries
-//! or texts over 65,535, so sections shrink to fit, with a note saying so.
-
-use std::fmt::Write;
+//! The sticky PR comment, the check-run outputs and the Action's job summary: each a view of
+//! the report's sections (`modelgate_core::render`), fitted to GitHub's limits by leaving
+//! out whole sections. GitHub counts a comment's characters (65,536) but a check run's
+//! summary and text (65,535 each) and a job summary (1 MiB) in bytes.
 
 use modelgate_core::Report;
-use modelgate_core::render;
+use modelgate_core::render::{self, Limit, Surface, Unit};
 
 /// Hidden marker that identifies the bot's sticky comment (with the bot's own login).
 pub const MARKER: &str = "<!-- modelgate:report -->";
-pub const COMMENT_LIMIT: usize = 65_536;
-pub const CHECK_TEXT_LIMIT: usize = 65_535;
+pub const COMMENT_LIMIT: Limit = Limit {
+    max: 65_536,
+    unit: Unit::Chars,
+};
+pub const CHECK_TEXT_LIMIT: Limit = Limit {
+    max: 65_535,
+    unit: Unit::Bytes,
+};
+/// GitHub's limit for a step's job summary (`$GITHUB_STEP_SUMMARY`).
+pub const JOB_SUMMARY_LIMIT: Limit = Limit {
+    max: 1024 * 1024,
+    unit: Unit::Bytes,
+};
+/// A check run's title, in characters.
+const TITLE_LIMIT: usize = 1000;
 
 pub const EVALUATION_CHECK: &str = "modelgate / evaluation";
 pub const APPROVALS_CHECK: &str = "modelgate / approvals";
 
-/// GitHub's limit for a step's job summary (`$GITHUB_STEP_SUMMARY`), in bytes.
-pub const JOB_SUMMARY_LIMIT: usize = 1024 * 1024;
-
-/// The comment body: full when it fits, else compact, else the first models only.
+/// The comment body: the whole report when it fits, else with sections left out.
 pub fn comment(report: &Report) -> String {
-    let note = "\n\n> Details were shrunk to fit GitHub's 65,536-character limit; the check run `modelgate / evaluation` and `modelgate check --format json` have the full report.\n";
-    fit(
-        report,
+    let shrunk = "> Details were left out to fit GitHub's 65,536-character limit; the check run `modelgate / evaluation` and `modelgate check --format json` have the full report.\n";
+    render::markdown_within(
+        &render::sections(report, Surface::Report),
         &format!("{MARKER}\n"),
-        note,
-        Measure::Chars(COMMENT_LIMIT),
+        COMMENT_LIMIT,
+        shrunk,
     )
 }
 
 /// The Action's job summary: `notes` (why something was not posted, say) as callouts,
-/// then the report as the comment shows it, shrunk to GitHub's 1 MiB.
+/// then the report as the comment shows it, within GitHub's 1 MiB.
 pub fn job_summary(report: &Report, notes: &[String]) -> String {
     let preface: String = notes
         .iter()
         .map(|note| format!("> [!NOTE]\n> {}\n\n", note.replace('\n', "\n> ")))
         .collect();
-    let note = "\n\n> The report was shrunk to fit the job summary's 1 MiB limit; the step's `report` output is the full JSON report.\n";
-    fit(report, &preface, note, Measure::Bytes(JOB_SUMMARY_LIMIT))
-}
-
-/// How a limit is counted: GitHub counts comment characters but summary bytes.
-#[derive(Debug, Clone, Copy)]
-enum Measure {
-    Chars(usize),
-    Bytes(usize),
-}
-
-impl Measure {
-    fn fits(self, text: &str) -> bool {
-        match self {
-            Measure::Chars(limit) => text.chars().count() <= limit,
-            Measure::Bytes(limit) => text.len() <= limit,
-        }
-    }
-
-    fn truncate(self, text: &str) -> String {
-        match self {
-            Measure::Chars(limit) => truncate(text, limit),
-            Measure::Bytes(limit) => {
-                let mut end = limit.min(text.len());
-                while !text.is_char_boundary(end) {
-                    end -= 1;
-                }
-                text[..end].to_owned()
-            }
-        }
-    }
-}
-
-/// `preface` and the full report when they fit; else the compact form with `note`; else
-/// as many model rows as fit.
-fn fit(report: &Report, preface: &str, note: &str, measure: Measure) -> String {
-    let full = format!(
-        "{preface}{}{}",
-        render::markdown(report),
-        lineage_section(report)
-    );
-    if measure.fits(&full) {
-        return full;
-    }
-    let compact = format!("{preface}{}{note}", compact_markdown(report, usize::MAX));
-    if measure.fits(&compact) {
-        return compact;
-    }
-    // Many touched models: keep the verdict and as many rows as fit.
-    let mut rows = report.models.len();
-    loop {
-        rows /= 2;
-        let body = format!("{preface}{}{note}", compact_markdown(report, rows));
-        if measure.fits(&body) || rows == 0 {
-            return measure.truncate(&body);
-        }
-    }
-}
-
-/// The verdict, approvals and one table row per model, without per-metric tables.
-fn compact_markdown(report: &Report, max_rows: usize) -> String {
-    let full = render::markdown(report);
-    // The header (verdict, tier line, approvals) is everything before the first model table.
-    let header = full.split("\n| Model |").next().unwrap_or(&full);
-    let mut out = String::from(header);
-    let _ = writeln!(
-        out,
-        "\n| Model | Change | Why | Checks |\n|---|---|---|---|"
-    );
-    for model in report.models.iter().take(max_rows) {
-        let checks: Vec<String> = model
-            .checks
-            .iter()
-            .map(|c| format!("{} {}", c.kind, c.status.as_str()))
-            .collect();
-        let _ = writeln!(
-            out,
-            "| `{}` | {} | {} | {} |",
-            model.id.replace('|', "\\|"),
-            model.change.as_str(),
-            model.reasons.join("; ").replace('|', "\\|"),
-            checks.join(", ")
-        );
-    }
-    if report.models.len() > max_rows {
-        let _ = writeln!(
-            out,
-            "| … | | {} more model(s) not shown | |",
-            report.models.len() - max_rows
-        );
-    }
-    out
-}
-
-/// "This change reaches: …", with a Mermaid picture beside the list when lineage or a
-/// dataset carried the change to other models.
-fn lineage_section(report: &Report) -> String {
-    let reached: Vec<&modelgate_core::report::ModelReport> = report
-        .models
-        .iter()
-        .filter(|m| m.reasons.iter().any(|r| r != "folder changed"))
-        .collect();
-    if reached.is_empty() {
-        return String::new();
-    }
-    let mut out = String::from("\n#### Lineage impact\n\nThis change reaches:\n");
-    for model in &reached {
-        let _ = writeln!(out, "- `{}`: {}", model.id, model.reasons.join("; "));
-    }
-    let _ = writeln!(out, "\n```mermaid\ngraph LR");
-    for (index, model) in report.models.iter().enumerate() {
-        let _ = writeln!(out, "  m{index}[\"{}\"]", mermaid_label(&model.id));
-    }
-    let mut datasets: Vec<String> = Vec::new();
-    for (index, model) in report.models.iter().enumerate() {
-        for reason in &model.reasons {
-            if let Some(upstream) = reason
-                .strip_prefix("upstream ")
-                .and_then(|r| r.strip_suffix(" touched"))
-                && let Some(from) = report.models.iter().position(|m| m.id == upstream)
-            {
-                let _ = writeln!(out, "  m{from} --> m{index}");
-            }
-            if let Some(path) = reason
-                .strip_prefix("dataset ")
-                .and_then(|r| r.strip_suffix(" changed"))
-            {
-                let at = datasets.iter().position(|d| d == path).unwrap_or_else(|| {
-                    datasets.push(path.to_owned());
-                    datasets.len() - 1
-                });
-                let _ = writeln!(out, "  d{at}[(\"{}\")] --> m{index}", mermaid_label(path));
-            }
-        }
-    }
-    let _ = writeln!(out, "```");
-    out
-}
-
-fn mermaid_label(text: &str) -> String {
-    text.replace('"', "'")
-}
-
-fn truncate(text: &str, limit: usize) -> String {
-    text.chars().take(limit).collect()
+    let shrunk = "> Details were left out to fit the job summary's 1 MiB limit; the step's `report` output is the full JSON report.\n";
+    render::markdown_within(
+        &render::sections(report, Surface::Report),
+        &preface,
+        JOB_SUMMARY_LIMIT,
+        shrunk,
+    )
 }
 
 /// A check run's output: title, summary and text, each within GitHub's limits.
@@ -193,6 +64,7 @@ pub struct CheckOutput {
     pub conclusion: &'static str,
 }
 
+/// `modelgate / evaluation`: the overview in the summary, each model's evidence in the text.
 pub fn evaluation_output(report: &Report) -> CheckOutput {
     let blocking = report.blocking_failures();
     let (conclusion, title) = if blocking.is_empty() {
@@ -204,23 +76,33 @@ pub fn evaluation_output(report: &Report) -> CheckOutput {
             ),
         )
     } else {
+        let failures: Vec<String> = blocking.iter().map(ToString::to_string).collect();
         (
             "failure",
-            format!("Blocking failure in {}", blocking.join(", ")),
+            format!("Blocking failure in {}", failures.join(", ")),
         )
     };
-    let markdown = render::markdown(report);
+    let shrunk = "> Details were left out to fit GitHub's 65,535-byte limit; `modelgate check --format json` has the full report.\n";
     CheckOutput {
-        title: truncate(&title, 1000),
-        summary: truncate(
-            markdown.split("\n| Model |").next().unwrap_or(&markdown),
+        title: title_within(title),
+        summary: render::markdown_within(
+            &render::sections(report, Surface::EvaluationSummary),
+            "",
             CHECK_TEXT_LIMIT,
+            shrunk,
         ),
-        text: truncate(&markdown, CHECK_TEXT_LIMIT),
+        text: render::markdown_within(
+            &render::sections(report, Surface::EvaluationText),
+            "",
+            CHECK_TEXT_LIMIT,
+            shrunk,
+        ),
         conclusion,
     }
 }
 
+/// `modelgate / approvals`: the checklist and next steps in the summary, the reviews that
+/// did not count in the text.
 pub fn approvals_output(report: &Report) -> CheckOutput {
     let Some(approvals) = &report.approvals else {
         return CheckOutput {
@@ -245,63 +127,59 @@ pub fn approvals_output(report: &Report) -> CheckOutput {
             ),
         )
     };
-    let mut summary = String::new();
-    for requirement in &approvals.requirements {
-        let mark = if requirement.met { "✅" } else { "⬜" };
-        let by = if requirement.by.is_empty() {
-            "nobody yet".to_owned()
-        } else {
-            requirement.by.join(", ")
-        };
-        let state = if requirement.met {
-            "met by"
-        } else {
-            "missing; so far"
-        };
-        let _ = writeln!(
-            summary,
-            "- {mark} {}: {state} {by}",
-            requirement.description
-        );
-    }
-    for risk in &approvals.accepted_risks {
-        let _ = writeln!(
-            summary,
-            "- 🟠 risk accepted by {}: {} ({})",
-            risk.by,
-            risk.reason,
-            risk.checks.join(", ")
-        );
-    }
-    let text = approvals
-        .ignored
-        .iter()
-        .map(|i| format!("- {i}\n"))
-        .collect::<String>();
+    let shrunk = "> Some reviews were left out to fit GitHub's 65,535-byte limit.\n";
     CheckOutput {
-        title,
-        summary: truncate(&summary, CHECK_TEXT_LIMIT),
-        text: truncate(&text, CHECK_TEXT_LIMIT),
+        title: title_within(title),
+        summary: render::markdown_within(
+            &render::sections(report, Surface::ApprovalsSummary),
+            "",
+            CHECK_TEXT_LIMIT,
+            shrunk,
+        ),
+        text: render::markdown_within(
+            &render::sections(report, Surface::ApprovalsText),
+            "",
+            CHECK_TEXT_LIMIT,
+            shrunk,
+        ),
         conclusion,
     }
+}
+
+/// A title within GitHub's limit, cut at a word: a title names checks, so a cut list is
+/// marked as such.
+fn title_within(title: String) -> String {
+    if title.chars().count() <= TITLE_LIMIT {
+        return title;
+    }
+    let kept: String = title.chars().take(TITLE_LIMIT - 1).collect();
+    let end = kept.rfind(", ").unwrap_or(kept.len());
+    format!("{}…", &kept[..end])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use modelgate_core::convention::PolicySource;
+    use modelgate_core::path::RepoPath;
     use modelgate_core::policy::CheckKind;
-    use modelgate_core::report::{Change, Check, Conclusion, ModelReport, PolicyInfo, Status};
+    use modelgate_core::report::{
+        Change, Check, Conclusion, Finding, ModelReport, PolicyInfo, Reason, Status,
+    };
 
     fn report(models: usize, finding_length: usize) -> Report {
+        let dataset = RepoPath::parse("data/shared.csv").expect("path");
         let model = |index: usize| {
             let mut check = Check::new(CheckKind::Card, Status::Fail, "problems");
-            check.findings = vec!["x".repeat(finding_length)];
+            check.findings = vec![Finding::Diagnostic(modelgate_core::Diagnostic::whole_file(
+                "card.md",
+                "é".repeat(finding_length),
+            ))];
             check.blocking = true;
             ModelReport {
                 id: format!("model-{index:05}"),
                 change: Change::Impacted,
-                reasons: vec!["dataset data/shared.csv changed".to_owned()],
+                reasons: vec![Reason::DatasetChanged(dataset.clone())],
                 tier_base: Some("medium".to_owned()),
                 tier_head: Some("medium".to_owned()),
                 version_base: None,
@@ -338,96 +216,100 @@ mod tests {
         assert!(body.starts_with(MARKER));
         assert!(body.contains("#### Lineage impact"));
         assert!(body.contains("```mermaid\ngraph LR\n"));
-        assert!(body.contains("d0[(\"data/shared.csv\")] --> m0"));
-        assert!(!body.contains("shrunk"));
+        assert!(body.contains("  d0[(\"data/shared.csv\")]\n"), "{body}");
+        assert!(body.contains("  d0 --> m0\n"), "{body}");
+        assert!(body.contains("#### What happens next"));
+        assert!(!body.contains("left out"));
     }
 
     #[test]
-    fn large_reports_shrink_under_githubs_limit_with_a_note() {
+    fn large_reports_shrink_under_githubs_limits_by_whole_sections() {
+        // Long findings of two-byte characters: a characters limit and a bytes limit differ.
         for (models, finding) in [(40, 4_000), (3_000, 10)] {
-            let body = comment(&report(models, finding));
+            let report = report(models, finding);
+            let body = comment(&report);
             assert!(
-                body.chars().count() <= COMMENT_LIMIT,
+                body.chars().count() <= COMMENT_LIMIT.max,
                 "{models} models: {} characters",
                 body.chars().count()
             );
-            assert!(
-                body.contains("Details were shrunk to fit"),
-                "{models} models"
-            );
+            assert!(body.contains("Details were left out"), "{models} models");
             assert!(
                 body.contains("FAIL: blocking failure"),
                 "the verdict survives"
             );
+            assert!(
+                body.contains("#### What happens next"),
+                "next steps survive"
+            );
+            let output = evaluation_output(&report);
+            assert!(output.text.len() <= CHECK_TEXT_LIMIT.max);
+            assert!(output.summary.len() <= CHECK_TEXT_LIMIT.max);
+            assert_eq!(output.conclusion, "failure");
+            // A finding is in whole or not at all.
+            let whole = "é".repeat(finding);
+            for text in [&body, &output.text] {
+                let cut = text.matches('é').count() % finding;
+                assert_eq!(cut, 0, "{models} models: a finding was cut");
+            }
+            assert!(output.text.contains(&whole) || !output.text.contains('é'));
         }
         let body = comment(&report(3_000, 10));
         assert!(body.contains("more model(s) not shown"));
-        let output = evaluation_output(&report(3_000, 10));
-        assert!(
-            output.text.chars().count() <= CHECK_TEXT_LIMIT
-                && output.summary.chars().count() <= CHECK_TEXT_LIMIT
-        );
-        assert_eq!(output.conclusion, "failure");
-    }
-}
-
-#[cfg(test)]
-mod summary_tests {
-    use super::*;
-    use modelgate_core::scenario::{FileChange, RepoWriter};
-
-    /// A report touching `models` models, each with a regression table.
-    fn report(models: usize) -> Report {
-        let dir = tempfile::tempdir().expect("temporary folder");
-        let mut writer = RepoWriter::init(&dir.path().join("repo"), true).expect("repository");
-        let card = "---\nowners: [\"@acme/ml\"]\ngovernance:\n  risk_tier: low\n---\n# Model\n";
-        let base: Vec<FileChange> = (0..models)
-            .flat_map(|i| {
-                [
-                    FileChange::write(&format!("models/m{i:03}/card.md"), card),
-                    FileChange::write(&format!("models/m{i:03}/metrics.json"), "{\"auc\": 0.8}"),
-                ]
-            })
-            .collect();
-        let head: Vec<FileChange> = (0..models)
-            .map(|i| FileChange::write(&format!("models/m{i:03}/metrics.json"), "{\"auc\": 0.81}"))
-            .collect();
-        writer.commit("main", None, "base", &base).expect("commit");
-        writer
-            .commit("pr", Some("main"), "head", &head)
-            .expect("commit");
-        let repo = modelgate_core::Repo::open(&dir.path().join("repo")).expect("open");
-        modelgate_core::evaluate(&repo, "main", "pr").expect("evaluate")
     }
 
     #[test]
-    fn a_report_that_fits_is_whole_with_its_notes_first() {
-        let report = report(2);
+    fn the_job_summary_counts_bytes_and_keeps_its_notes_first() {
+        let report = report(400, 4_000);
         let summary = job_summary(&report, &["Posted nothing:\nread-only token.".to_owned()]);
+        assert!(summary.len() <= JOB_SUMMARY_LIMIT.max, "{}", summary.len());
         assert!(
             summary.starts_with("> [!NOTE]\n> Posted nothing:\n> read-only token.\n\n### "),
-            "{summary}"
+            "{}",
+            &summary[..200]
         );
-        assert!(summary.contains(&render::markdown(&report)));
+        assert!(summary.ends_with("full JSON report.\n"));
+        let small = report_small();
+        assert_eq!(
+            job_summary(&small, &[]),
+            render::markdown(&small),
+            "a report that fits is whole"
+        );
+    }
+
+    fn report_small() -> Report {
+        report(1, 10)
     }
 
     #[test]
-    fn a_report_over_the_limit_shrinks_with_a_note() {
-        let report = report(40);
-        let full = fit(&report, "", "NOTE", Measure::Bytes(usize::MAX));
-        let limit = full.len() / 3;
-        let shrunk = fit(
-            &report,
-            "> preface\n",
-            "\nshrunk to fit\n",
-            Measure::Bytes(limit),
+    fn accept_risk_reasons_are_escaped_in_the_approvals_check() {
+        use modelgate_core::report::{AcceptedRisk, Approvals, CheckRef};
+        let mut report = report(1, 10);
+        report.approvals = Some(Approvals {
+            tier: "medium".to_owned(),
+            escalated_from: None,
+            satisfied: true,
+            requirements: Vec::new(),
+            approvers: Vec::new(),
+            accepted_risks: vec![AcceptedRisk {
+                by: "dan".to_owned(),
+                reason: "ok | <script>alert(1)</script>\nnext".to_owned(),
+                comment_id: 1,
+                head_sha: "b".repeat(40),
+                checks: vec![CheckRef {
+                    model: "model-00000".to_owned(),
+                    kind: CheckKind::Card,
+                }],
+            }],
+            ignored: Vec::new(),
+        });
+        let output = approvals_output(&report);
+        assert!(
+            output
+                .summary
+                .contains("risk accepted by dan: ok \\| &lt;script>alert(1)&lt;/script> next"),
+            "{}",
+            output.summary
         );
-        assert!(shrunk.len() <= limit, "{} > {limit}", shrunk.len());
-        assert!(shrunk.starts_with("> preface\n"));
-        assert!(shrunk.ends_with("\nshrunk to fit\n"), "{shrunk}");
-        // A limit inside a multi-byte character cuts before it.
-        let tiny = fit(&report, "ééé", "", Measure::Bytes(4));
-        assert_eq!(tiny, "éé");
-        assert_eq!(JOB_SUMMARY_LIMIT, 1_048_576);
     }
 }

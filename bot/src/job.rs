@@ -5,24 +5,11 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+pub use crate::error::JobError;
 use crate::events::{CommitSha, PullRequestNumber, RepoRef};
-use crate::github::{GitHub, GitHubError, PullRequest};
+use crate::github::{GitHub, PullRequest};
 use crate::pull_request::{self, Delivery, blocking};
-use crate::remote::{self, RemoteError};
-
-#[derive(Debug, thiserror::Error)]
-pub enum JobError {
-    #[error(transparent)]
-    GitHub(#[from] GitHubError),
-    #[error("evaluating: {0}")]
-    Evaluate(#[from] modelgate_core::Error),
-    #[error("serializing the report: {0}")]
-    Serialize(#[from] serde_json::Error),
-    #[error("git: {0}")]
-    Remote(#[from] RemoteError),
-    #[error("background task failed: {0}")]
-    Join(String),
-}
+use crate::remote;
 
 /// What a job is about.
 #[derive(Debug, Clone, PartialEq, Eq)]

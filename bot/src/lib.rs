@@ -4,6 +4,7 @@
 pub mod action;
 pub mod comment;
 pub mod config;
+pub mod error;
 pub mod events;
 pub mod github;
 pub mod job;

@@ -6,17 +6,17 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use modelgate_core::approvals::{IssueComment, PrFacts, Review};
-use modelgate_core::{Report, audit, evaluate, evaluate_pr, teams_needed};
+use modelgate_core::{Report, audit, evaluate};
 use serde_json::Value;
 
 use crate::comment::{self, APPROVALS_CHECK, EVALUATION_CHECK, MARKER};
+use crate::error::JobError;
 use crate::events::{CommitSha, PullRequestNumber, RepoName};
 use crate::github::{CheckRun, GitHub, GitHubError, PullRequest};
-use crate::job::JobError;
 use crate::remote;
 
-/// Evaluates once to learn which teams matter, reads the facts from GitHub, and evaluates
-/// again with them. `local` holds the base and head commits.
+/// Evaluates the head once, reads the facts its approvals verdict needs from GitHub (the
+/// teams it names among them), and judges them. `local` holds the base and head commits.
 pub async fn evaluate_with_facts(
     github: &GitHub,
     repo: &RepoName,
@@ -26,11 +26,9 @@ pub async fn evaluate_with_facts(
     let number = PullRequestNumber(pr.number);
     let (base, head) = (pr.base.sha.clone(), pr.head.sha.clone());
     let path = local.to_path_buf();
-    let (b, h) = (base.clone(), head.clone());
-    let teams = blocking(move || {
+    let evaluation = blocking(move || {
         let repo = modelgate_core::Repo::open(&path)?;
-        let report = evaluate(&repo, &b, &h)?;
-        Ok::<_, JobError>(teams_needed(&repo, &report)?)
+        Ok::<_, JobError>(evaluate(&repo, &base, &head)?)
     })
     .await??;
 
@@ -38,7 +36,7 @@ pub async fn evaluate_with_facts(
     let comments = github.issue_comments(repo, number).await?;
     let commit_authors = github.commit_authors(repo, number).await?;
     let mut team_members = BTreeMap::new();
-    for team in teams {
+    for team in evaluation.teams_needed() {
         let members = github.team_members(&team).await?;
         team_members.insert(team, members);
     }
@@ -49,20 +47,14 @@ pub async fn evaluate_with_facts(
             .as_ref()
             .map(|u| u.login.clone())
             .unwrap_or_default(),
-        head_sha: Some(head.clone()),
+        head_sha: Some(pr.head.sha.clone()),
         head_pushed_at: None,
         commit_authors,
         reviews: lenient::<Review>(reviews),
         team_members,
         comments: lenient::<IssueComment>(comments),
     };
-    let path = local.to_path_buf();
-    let report = blocking(move || {
-        let repo = modelgate_core::Repo::open(&path)?;
-        Ok::<_, JobError>(evaluate_pr(&repo, &base, &head, Some(&facts))?)
-    })
-    .await??;
-    Ok(report)
+    Ok(evaluation.judge(&facts)?)
 }
 
 /// Items of a list response that parse; GitHub's shapes grow, and one odd entry (a review

@@ -5,11 +5,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::Timestamp;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use crate::error::Diagnostic;
+use crate::diagnostic::Diagnostic;
 use crate::policy::{Policy, TierPolicy};
-use crate::report::{Conclusion, ModelReport};
+use crate::report::{
+    AcceptedRisk, Approvals, Approver, CheckRef, Conclusion, ModelReport, Requirement,
+    RequirementRule,
+};
 
 /// What GitHub knows about a pull request, in the shapes of its REST API. Unknown fields
 /// are ignored: GitHub adds fields over time.
@@ -63,46 +66,6 @@ pub struct IssueComment {
     pub created_at: String,
 }
 
-/// The approvals verdict, `approvals` in the report.
-#[derive(Debug, Clone, Serialize)]
-pub struct Approvals {
-    /// The tier whose rules apply (after escalation).
-    pub tier: String,
-    /// The tier before a failing check raised it; `null` when not escalated.
-    pub escalated_from: Option<String>,
-    pub satisfied: bool,
-    pub requirements: Vec<Requirement>,
-    /// The approving reviews that count, with their review ids (for the audit ledger).
-    pub approvers: Vec<Approver>,
-    pub accepted_risks: Vec<AcceptedRisk>,
-    /// Reviews and commands that did not count, each with the reason.
-    pub ignored: Vec<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Requirement {
-    pub description: String,
-    pub met: bool,
-    /// Who met it; for the change-request requirement, who blocks it.
-    pub by: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Approver {
-    pub login: String,
-    pub review_id: u64,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct AcceptedRisk {
-    pub by: String,
-    pub reason: String,
-    pub comment_id: u64,
-    pub head_sha: String,
-    /// The blocking failures accepted, as `model check`.
-    pub checks: Vec<String>,
-}
-
 const ACCEPT_RISK: &str = "/modelgate accept-risk";
 
 /// GitHub logins compare without regard to case.
@@ -117,12 +80,17 @@ impl PrFacts {
         serde_json::from_str(text).map_err(|error| Diagnostic::from_json(file, &error))
     }
 
-    fn is_member(&self, login: &str, team: &str) -> bool {
+    /// The members of `team` (`org/team`, with or without `@`), as the facts list them.
+    fn members(&self, team: &str) -> &[String] {
         let team = team.trim_start_matches('@');
         self.team_members
             .iter()
             .find(|(name, _)| name.eq_ignore_ascii_case(team))
-            .is_some_and(|(_, members)| members.iter().any(|m| same_login(m, login)))
+            .map_or(&[], |(_, members)| members.as_slice())
+    }
+
+    fn is_member(&self, login: &str, team: &str) -> bool {
+        self.members(team).iter().any(|m| same_login(m, login))
     }
 
     /// Whether `login` is named by an owner entry: `@login`, or a team `@org/team` it is in.
@@ -170,8 +138,8 @@ pub struct Subject<'a> {
     pub escalated_from: Option<&'a str>,
     /// The touched models; their owners matter for independent review.
     pub models: &'a [ModelReport],
-    /// The blocking failures at head, as `model check`.
-    pub blocking: &'a [String],
+    /// The blocking failures at head.
+    pub blocking: &'a [CheckRef],
     pub head_sha: &'a str,
     /// When the head commit arrived; risk acceptances before it are void.
     pub head_time: Timestamp,
@@ -247,17 +215,15 @@ pub fn judge(policy: &Policy, facts: &PrFacts, subject: &Subject<'_>) -> Approva
     }
 
     let mut requirements = Vec::new();
-    let mut description = format!("{} approving review(s)", rules.approvals);
-    if rules.independent {
-        description.push_str(" from independent reviewers");
-    }
-    if rules.invalidate_on_push {
-        description.push_str(" of the head commit");
-    }
     requirements.push(Requirement {
-        description,
+        rule: RequirementRule::Approvals {
+            count: rules.approvals,
+            independent: rules.independent,
+            of_head: rules.invalidate_on_push,
+        },
         met: approvers.len() >= rules.approvals as usize,
         by: approvers.iter().map(|a| a.login.clone()).collect(),
+        eligible: Vec::new(),
     });
     for team in &rules.teams {
         let by: Vec<String> = approvers
@@ -265,16 +231,24 @@ pub fn judge(policy: &Policy, facts: &PrFacts, subject: &Subject<'_>) -> Approva
             .filter(|a| facts.is_member(&a.login, team))
             .map(|a| a.login.clone())
             .collect();
+        let eligible = facts
+            .members(team)
+            .iter()
+            .filter(|member| !same_login(member, &facts.author))
+            .cloned()
+            .collect();
         requirements.push(Requirement {
-            description: format!("an approval from a member of {team}"),
+            rule: RequirementRule::TeamApproval { team: team.clone() },
             met: !by.is_empty(),
             by,
+            eligible,
         });
     }
     requirements.push(Requirement {
-        description: "no outstanding change requests".to_owned(),
+        rule: RequirementRule::NoChangeRequests,
         met: blockers.is_empty(),
         by: blockers,
+        eligible: Vec::new(),
     });
 
     let accepted_risks = accept_risks(rules, facts, subject, &mut ignored);
@@ -431,7 +405,7 @@ mod tests {
         ModelReport {
             id: "m".to_owned(),
             change: Change::Modified,
-            reasons: vec!["folder changed".to_owned()],
+            reasons: vec![crate::report::Reason::FolderChanged],
             tier_base: None,
             tier_head: None,
             version_base: None,
@@ -592,7 +566,7 @@ mod tests {
                     "/modelgate accept-risk the drift is seasonal",
                     member_at,
                 )],
-                blocking: vec!["m regression"],
+                blocking: vec!["m"],
                 ignored: vec![
                     "accept-risk by erin (comment 10) ignored: erin is not a member of acme/model-risk",
                 ],
@@ -609,7 +583,7 @@ mod tests {
                     "/modelgate accept-risk seasonal",
                     "2026-02-28T23:59:59Z",
                 )],
-                blocking: vec!["m regression"],
+                blocking: vec!["m"],
                 ignored: vec![
                     "accept-risk by dan (comment 11) ignored: it predates the head commit 2222222222; a later push voids it",
                 ],
@@ -630,7 +604,7 @@ mod tests {
                     ),
                     comment(14, "dan", "/modelgate accept-risking nothing", member_at),
                 ],
-                blocking: vec!["m regression"],
+                blocking: vec!["m"],
                 accepted: 1,
                 ignored: vec!["accept-risk by dan (comment 12) ignored: it gives no reason"],
                 ..case(
@@ -670,7 +644,14 @@ mod tests {
                 ]),
                 ..PrFacts::default()
             };
-            let blocking: Vec<String> = case.blocking.iter().map(|b| (*b).to_owned()).collect();
+            let blocking: Vec<CheckRef> = case
+                .blocking
+                .iter()
+                .map(|model| CheckRef {
+                    model: (*model).to_owned(),
+                    kind: crate::policy::CheckKind::Regression,
+                })
+                .collect();
             let subject = Subject {
                 tier: case.tier,
                 escalated_from: None,
@@ -736,7 +717,7 @@ mod tests {
         let lines: Vec<(String, bool, Vec<String>)> = verdict
             .requirements
             .iter()
-            .map(|r| (r.description.clone(), r.met, r.by.clone()))
+            .map(|r| (r.rule.to_string(), r.met, r.by.clone()))
             .collect();
         assert_eq!(
             lines,

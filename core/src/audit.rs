@@ -15,11 +15,13 @@ use git2::Oid;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::approvals::{Approver, PrFacts};
-use crate::error::{Diagnostic, Error, Result};
+use crate::approvals::PrFacts;
+use crate::diagnostic::Diagnostic;
+use crate::error::{Error, Result};
 use crate::git::Repo;
 use crate::path::RepoPath;
 use crate::policy::{POLICY_PATH, Policy};
+use crate::report::Approver;
 
 pub const NOTES_REF: &str = "refs/notes/modelgate";
 pub const AUDIT_SCHEMA: &str = "modelgate.audit/v1";

@@ -10,7 +10,7 @@ use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-use crate::error::Diagnostic;
+use crate::diagnostic::Diagnostic;
 use crate::path::RepoPath;
 
 /// File extensions of datasets, per the repository convention.

@@ -7,9 +7,10 @@ use std::rc::Rc;
 use git2::Oid;
 
 use crate::card::Card;
-use crate::error::{Diagnostic, Error, Result};
+use crate::diagnostic::Diagnostic;
+use crate::error::{Error, Result};
 use crate::git::{Folder, Snapshot};
-use crate::metrics::{Metrics, parse_metrics};
+use crate::metrics_file::{Metrics, parse_metrics};
 use crate::path::RepoPath;
 use crate::policy::{POLICY_PATH, Policy};
 

@@ -3,43 +3,92 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use indexmap::IndexMap;
 use jiff::Timestamp;
 
 use crate::approvals::{PrFacts, Subject, conclude, judge};
-use crate::data_checks::{
-    DriftCache, apply_evidence, drift_check, fairness_check, prediction_evidence,
-};
-use crate::policy::POLICY_PATH;
-use crate::table::Format;
-
-use crate::card::{Card, MetricRule};
-use crate::convention::{CardCache, ModelEntry, model_of, read_metrics, read_policy};
-use crate::error::{Diagnostic, Error, Result};
+use crate::card::Card;
+use crate::checks::card::card_check;
+use crate::checks::drift::{DriftCache, drift_check};
+use crate::checks::fairness::fairness_check;
+use crate::checks::regression::regression_check;
+use crate::convention::{CardCache, ModelEntry, model_of, read_policy};
+use crate::diagnostic::Diagnostic;
+use crate::error::{Error, Result};
 use crate::git::{Repo, Snapshot};
 use crate::lineage::Lineage;
 use crate::path::RepoPath;
-use crate::policy::{CheckKind, Policy, unknown_tier_message};
-use crate::regression::check_regression;
+use crate::policy::{CheckKind, POLICY_PATH, Policy, unknown_tier_message};
 use crate::report::{
-    Change, Check, Conclusion, Escalation, ModelReport, PolicyInfo, ProposedPolicy, REPORT_SCHEMA,
-    Report, SectionStatus, Status,
+    Change, Check, Conclusion, Escalation, EscalationReason, ModelReport, PolicyInfo,
+    ProposedPolicy, REPORT_SCHEMA, Reason, Report, Status,
 };
+use crate::table::Format;
 
-/// Evaluates the pull request that would merge `head_rev` into `base_rev`, without
-/// judging approvals (a local `check`): the conclusion is `pass` or `fail`.
-pub fn evaluate(repo: &Repo, base_rev: &str, head_rev: &str) -> Result<Report> {
-    evaluate_pr(repo, base_rev, head_rev, None)
+/// One evaluation of a change: the report without an approvals verdict, and what judging
+/// approvals needs (the base branch's policy, the head commit's time). Judging is a pure step
+/// on it, so a head is evaluated once however many sets of facts it is judged against.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    report: Report,
+    policy: Policy,
+    head_committed_at: Timestamp,
 }
 
-/// Evaluates a pull request; with its facts, approvals are judged too and the conclusion
-/// may be `action_required`.
-pub fn evaluate_pr(
-    repo: &Repo,
-    base_rev: &str,
-    head_rev: &str,
-    facts: Option<&PrFacts>,
-) -> Result<Report> {
+impl Evaluation {
+    /// The report of the checks alone; its conclusion is `pass` or `fail`.
+    pub fn report(&self) -> &Report {
+        &self.report
+    }
+
+    pub fn into_report(self) -> Report {
+        self.report
+    }
+
+    /// The base branch's policy, under which the change was evaluated.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The teams whose members the approvals verdict needs: those the pull request's tier
+    /// requires and those that own a touched model. The bot resolves them through GitHub.
+    pub fn teams_needed(&self) -> Vec<String> {
+        let mut teams: Vec<String> = self
+            .report
+            .tier
+            .as_deref()
+            .and_then(|tier| self.policy.tier(tier))
+            .map(|tier| tier.teams.clone())
+            .unwrap_or_default();
+        for owner in self.report.models.iter().flat_map(|m| &m.owners) {
+            if owner.contains('/') {
+                teams.push(owner.trim_start_matches('@').to_owned());
+            }
+        }
+        teams.sort();
+        teams.dedup();
+        teams
+    }
+
+    /// The report with the approvals verdict for these facts and the conclusion it implies
+    /// (`action_required` while approvals are missing).
+    pub fn judge(&self, facts: &PrFacts) -> Result<Report> {
+        let mut report = self.report.clone();
+        judge_approvals(&mut report, &self.policy, facts, self.head_committed_at)?;
+        Ok(report)
+    }
+
+    /// The report judged with `facts` when there are any, else the checks' report.
+    pub fn conclude(self, facts: Option<&PrFacts>) -> Result<Report> {
+        match facts {
+            Some(facts) => self.judge(facts),
+            None => Ok(self.report),
+        }
+    }
+}
+
+/// Evaluates the pull request that would merge `head_rev` into `base_rev` (DESIGN section
+/// 3). Approvals are judged afterwards, with [`Evaluation::judge`].
+pub fn evaluate(repo: &Repo, base_rev: &str, head_rev: &str) -> Result<Evaluation> {
     let base = repo.resolve(base_rev)?;
     let head = repo.resolve(head_rev)?;
     let merge_base = repo.merge_base(base, head)?;
@@ -191,35 +240,27 @@ pub fn evaluate_pr(
         warnings,
         approvals: None,
     };
-    match facts {
-        None => {
-            if !report.blocking_failures().is_empty() {
-                report.conclusion = Conclusion::Fail;
-            }
-        }
-        Some(facts) => judge_approvals(repo, &mut report, &policy, facts)?,
+    if !report.blocking_failures().is_empty() {
+        report.conclusion = Conclusion::Fail;
     }
-    Ok(report)
+    let head_committed_at = commit_time(repo, head)?;
+    Ok(Evaluation {
+        report,
+        policy,
+        head_committed_at,
+    })
 }
 
-/// The teams whose members the approvals verdict needs: those the pull request's tier
-/// requires and those that own a touched model. The bot resolves them through GitHub's API.
-pub fn teams_needed(repo: &Repo, report: &Report) -> Result<Vec<String>> {
-    let (policy, _) = read_policy(&repo.snapshot(repo.resolve(&report.base)?)?)?;
-    let mut teams: Vec<String> = report
-        .tier
-        .as_deref()
-        .and_then(|tier| policy.tier(tier))
-        .map(|tier| tier.teams.clone())
-        .unwrap_or_default();
-    for owner in report.models.iter().flat_map(|m| &m.owners) {
-        if owner.contains('/') {
-            teams.push(owner.trim_start_matches('@').to_owned());
-        }
-    }
-    teams.sort();
-    teams.dedup();
-    Ok(teams)
+fn commit_time(repo: &Repo, commit: git2::Oid) -> Result<Timestamp> {
+    let seconds = repo
+        .git()
+        .find_commit(commit)
+        .map_err(Error::git("reading the head commit"))?
+        .committer()
+        .when()
+        .seconds();
+    Timestamp::from_second(seconds)
+        .map_err(|e| Error::PrFacts(format!("head commit time out of range: {e}")))
 }
 
 /// Raises the tier when a failing check's kind names a stricter tier in `escalate`.
@@ -232,10 +273,11 @@ fn escalate(policy: &Policy, tier: &str, models: &[ModelReport]) -> Option<Escal
                 continue;
             };
             if policy.rank(target) > policy.rank(tier) {
-                reasons.push(format!(
-                    "{} {} failed: escalate.{} is {target}",
-                    model.id, check.kind, check.kind
-                ));
+                reasons.push(EscalationReason {
+                    model: model.id.clone(),
+                    check: check.kind,
+                    to: target.clone(),
+                });
                 if policy.rank(target) > policy.rank(&to) {
                     to = target.clone();
                 }
@@ -294,10 +336,10 @@ fn proposed_policy(after: &Snapshot<'_>, models: &[ModelReport]) -> Result<Propo
 
 /// Adds the approvals verdict and the conclusion it implies.
 fn judge_approvals(
-    repo: &Repo,
     report: &mut Report,
     policy: &Policy,
     facts: &PrFacts,
+    head_committed_at: Timestamp,
 ) -> Result<()> {
     if let Some(sha) = &facts.head_sha
         && !report.head.starts_with(sha.as_str())
@@ -313,18 +355,7 @@ fn judge_approvals(
                 "head_pushed_at `{text}` is not an RFC 3339 time: {e}"
             ))
         })?,
-        None => {
-            let oid = repo.resolve(&report.head)?;
-            let seconds = repo
-                .git()
-                .find_commit(oid)
-                .map_err(Error::git("reading the head commit"))?
-                .committer()
-                .when()
-                .seconds();
-            Timestamp::from_second(seconds)
-                .map_err(|e| Error::PrFacts(format!("head commit time out of range: {e}")))?
-        }
+        None => head_committed_at,
     };
     let tier = report
         .tier
@@ -354,7 +385,7 @@ fn judge_approvals(
 #[derive(Debug, Default)]
 struct Touch {
     folder_changed: bool,
-    reasons: Vec<String>,
+    reasons: Vec<Reason>,
 }
 
 impl Touch {
@@ -382,7 +413,7 @@ fn touched_models(
             let touch = touched.entry(model.to_owned()).or_default();
             if !touch.folder_changed {
                 touch.folder_changed = true;
-                touch.reasons.push("folder changed".to_owned());
+                touch.reasons.push(Reason::FolderChanged);
             }
         }
     }
@@ -393,7 +424,7 @@ fn touched_models(
         };
         for dataset in card.datasets() {
             if changed.contains(&dataset.path) {
-                let reason = format!("dataset {} changed", dataset.path);
+                let reason = Reason::DatasetChanged(dataset.path.clone());
                 let touch = touched.entry(entry.id.clone()).or_default();
                 if !touch.reasons.contains(&reason) {
                     touch.reasons.push(reason);
@@ -406,7 +437,7 @@ fn touched_models(
         let touch = touched.entry(model).or_default();
         touch
             .reasons
-            .extend(via.into_iter().map(|up| format!("upstream {up} touched")));
+            .extend(via.into_iter().map(Reason::UpstreamTouched));
     }
     touched
 }
@@ -467,171 +498,4 @@ fn changed_datasets(
         }
     }
     paths
-}
-
-fn regression_check(
-    before: &Snapshot<'_>,
-    after: &Snapshot<'_>,
-    id: &str,
-    change: Change,
-    rules_card: Option<&Card>,
-    data_card: Option<&Card>,
-    policy: &Policy,
-) -> Result<Check> {
-    if change == Change::Removed {
-        return Ok(Check::new(
-            CheckKind::Regression,
-            Status::Skipped,
-            "model removed",
-        ));
-    }
-    let mut base = read_metrics(before, id)?;
-    let mut head = read_metrics(after, id)?;
-    let committed_head = head.clone();
-    // With predictions at both revisions, metrics are recomputed from them.
-    let evidence = prediction_evidence(before, after, id, data_card, policy)?;
-    if let Some(evidence) = &evidence {
-        base.get_or_insert_with(Default::default)
-            .extend(evidence.base.clone());
-        head.get_or_insert_with(Default::default)
-            .extend(evidence.head.clone());
-    }
-    // Rules come from the base card when there is one: a pull request that loosens its
-    // own rules is judged by the rules it wants to change.
-    let rules: IndexMap<String, MetricRule> = rules_card
-        .and_then(Card::governance)
-        .map(|g| {
-            g.metrics
-                .iter()
-                .map(|(name, rule)| (name.clone(), rule.value.clone()))
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut check = check_regression(base.as_ref(), head.as_ref(), &rules, &policy.regression);
-    if let Some(evidence) = &evidence {
-        apply_evidence(&mut check, evidence, committed_head.as_ref());
-    }
-    Ok(check)
-}
-
-/// What the card check finds in a card for a tier: errors (the check fails), warnings, and
-/// the state of each required section. Shared by `check` and `lint`.
-pub(crate) struct CardReview {
-    pub errors: Vec<Diagnostic>,
-    pub warnings: Vec<Diagnostic>,
-    pub sections: Vec<SectionStatus>,
-}
-
-pub(crate) fn review_card(
-    card: &Card,
-    tier: &str,
-    policy: &Policy,
-    at: &Snapshot<'_>,
-) -> CardReview {
-    let mut errors = card.problems.clone();
-    if !card.has_front_matter {
-        errors.push(Diagnostic::at(
-            &card.file,
-            1,
-            1,
-            "no YAML front matter; expected `---` on the first line",
-        ));
-    }
-    let required = policy
-        .tier(tier)
-        .map(|t| t.required_sections.as_slice())
-        .unwrap_or_default();
-    let mut sections = Vec::with_capacity(required.len());
-    for title in required {
-        let found = card.section(title);
-        sections.push(SectionStatus {
-            title: title.clone(),
-            present: found.is_some(),
-            non_empty: found.is_some_and(|s| s.non_empty),
-        });
-        match found {
-            None => errors.push(Diagnostic::whole_file(
-                &card.file,
-                format!("required section `{title}` is missing (tier {tier})"),
-            )),
-            Some(section) if !section.non_empty => errors.push(Diagnostic::at(
-                &card.file,
-                section.line,
-                1,
-                format!("required section `{title}` is empty (tier {tier})"),
-            )),
-            Some(_) => {}
-        }
-    }
-    let mut warnings = Vec::new();
-    if card.front_matter.owners.is_empty() {
-        warnings.push(Diagnostic::whole_file(
-            &card.file,
-            "no `owners`; expected the people or teams accountable for the model",
-        ));
-    }
-    for dataset in card.datasets() {
-        if at.entry_oid(&dataset.path).is_none() {
-            warnings.push(Diagnostic::whole_file(
-                &card.file,
-                format!("dataset {} named by the card does not exist", dataset.path),
-            ));
-        }
-    }
-    CardReview {
-        errors,
-        warnings,
-        sections,
-    }
-}
-
-fn card_check(
-    after: &Snapshot<'_>,
-    id: &str,
-    change: Change,
-    card: Option<&Card>,
-    tier: &str,
-    policy: &Policy,
-) -> Check {
-    if change == Change::Removed {
-        return Check::new(CheckKind::Card, Status::Skipped, "model removed");
-    }
-    let Some(card) = card else {
-        return Check::new(
-            CheckKind::Card,
-            Status::Fail,
-            format!("models/{id}/card.md is missing"),
-        );
-    };
-    let review = review_card(card, tier, policy, after);
-    let status = match (review.errors.is_empty(), review.warnings.is_empty()) {
-        (false, _) => Status::Fail,
-        (true, false) => Status::Warn,
-        (true, true) => Status::Pass,
-    };
-    let missing = review
-        .sections
-        .iter()
-        .filter(|s| !s.present || !s.non_empty)
-        .count();
-    let total = review.sections.len();
-    let summary = match status {
-        Status::Pass | Status::Warn if total == 0 => {
-            "front matter valid; the tier requires no sections".to_owned()
-        }
-        Status::Pass | Status::Warn => {
-            format!("front matter valid; all {total} required section(s) present")
-        }
-        _ if missing > 0 => format!("{missing} of {total} required section(s) missing or empty"),
-        _ => format!("{} problem(s) in the card", review.errors.len()),
-    };
-    let mut check = Check::new(CheckKind::Card, status, summary);
-    check.findings = review
-        .errors
-        .iter()
-        .chain(&review.warnings)
-        .map(ToString::to_string)
-        .collect();
-    check.sections = Some(review.sections);
-    check
 }

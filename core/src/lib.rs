@@ -4,8 +4,9 @@
 pub mod approvals;
 pub mod audit;
 pub mod card;
+pub mod checks;
 pub mod convention;
-pub mod data_checks;
+pub mod diagnostic;
 pub mod drift;
 pub mod error;
 pub mod evaluate;
@@ -13,19 +14,21 @@ pub mod git;
 pub mod history;
 pub mod lineage;
 pub mod lint;
-pub mod metrics;
+pub mod metrics_file;
 pub mod path;
 pub mod policy;
 pub mod predictions;
-pub mod regression;
 pub mod render;
 pub mod report;
+#[cfg(any(test, feature = "scenario"))]
 pub mod scenario;
+pub mod status;
 pub mod table;
 mod yaml;
 
-pub use error::{Diagnostic, Error, Result};
-pub use evaluate::{evaluate, evaluate_pr, teams_needed};
+pub use diagnostic::Diagnostic;
+pub use error::{Error, Result};
+pub use evaluate::{Evaluation, evaluate};
 pub use git::Repo;
 pub use lint::lint;
 pub use report::Report;

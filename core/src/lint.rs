@@ -3,9 +3,10 @@
 
 use serde::Serialize;
 
+use crate::checks::card::review_card;
 use crate::convention::{CardCache, metrics_path, read_metrics, read_policy};
-use crate::error::{Diagnostic, Error, Result};
-use crate::evaluate::review_card;
+use crate::diagnostic::Diagnostic;
+use crate::error::{Error, Result};
 use crate::git::Repo;
 use crate::lineage::Lineage;
 use crate::policy::{Policy, unknown_tier_message};
@@ -17,6 +18,27 @@ pub struct LintReport {
     pub models: usize,
     pub errors: Vec<Diagnostic>,
     pub warnings: Vec<Diagnostic>,
+}
+
+impl LintReport {
+    /// One line per problem, then the count: what `modelgate lint` prints.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        for error in &self.errors {
+            out.push_str(&format!("error: {error}\n"));
+        }
+        for warning in &self.warnings {
+            out.push_str(&format!("warning: {warning}\n"));
+        }
+        out.push_str(&format!(
+            "{} model(s) at {}: {} error(s), {} warning(s)\n",
+            self.models,
+            self.rev,
+            self.errors.len(),
+            self.warnings.len()
+        ));
+        out
+    }
 }
 
 pub fn lint(repo: &Repo, rev: &str) -> Result<LintReport> {

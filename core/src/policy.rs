@@ -7,7 +7,7 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-use crate::error::Diagnostic;
+use crate::diagnostic::Diagnostic;
 
 pub const POLICY_PATH: &str = ".github/modelgate.yml";
 
@@ -88,12 +88,17 @@ pub struct RegressionDefaults {
     pub seed: u64,
 }
 
+/// The bootstrap's resamples when the policy names none.
+pub const DEFAULT_RESAMPLES: u32 = 1_000;
+/// "modelgat" in ASCII: any fixed value does, as long as reports name it.
+pub const DEFAULT_SEED: u64 = 0x6d6f_6465_6c67_6174;
+
 fn default_resamples() -> u32 {
-    crate::predictions::DEFAULT_RESAMPLES
+    DEFAULT_RESAMPLES
 }
 
 fn default_seed() -> u64 {
-    crate::predictions::DEFAULT_SEED
+    DEFAULT_SEED
 }
 
 fn default_max_drop_pct() -> f64 {

@@ -1,12 +1,17 @@
 //! The report, schema `modelgate.report/v1`: one JSON document from which every surface
 //! renders. Fields are only ever added, never renamed (README documents each one).
 
-use serde::Serialize;
+use std::fmt;
 
-use crate::approvals::Approvals;
+use serde::{Deserialize, Serialize};
+
 use crate::card::{Direction, MetricRule};
 use crate::convention::PolicySource;
+use crate::diagnostic::Diagnostic;
+use crate::drift::{DatasetDrift, Sampling, SchemaChange};
+use crate::path::RepoPath;
 use crate::policy::CheckKind;
+pub use crate::status::Status;
 
 pub const REPORT_SCHEMA: &str = "modelgate.report/v1";
 
@@ -39,17 +44,39 @@ pub struct Report {
 }
 
 impl Report {
-    /// Blocking failures not covered by an accepted risk, as `model check`.
-    pub fn blocking_failures(&self) -> Vec<String> {
+    /// Blocking failures not covered by an accepted risk.
+    pub fn blocking_failures(&self) -> Vec<CheckRef> {
         self.models
             .iter()
             .flat_map(|m| {
                 m.checks
                     .iter()
                     .filter(|c| c.blocking && !c.accepted)
-                    .map(move |c| format!("{} {}", m.id, c.kind))
+                    .map(move |c| CheckRef {
+                        model: m.id.clone(),
+                        kind: c.kind,
+                    })
             })
             .collect()
+    }
+}
+
+/// One check of one model, serialized as `model check` (e.g. `credit-risk drift`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckRef {
+    pub model: String,
+    pub kind: CheckKind,
+}
+
+impl fmt::Display for CheckRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.model, self.kind)
+    }
+}
+
+impl Serialize for CheckRef {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
     }
 }
 
@@ -58,7 +85,29 @@ pub struct Escalation {
     pub from: String,
     pub to: String,
     /// e.g. `credit-risk drift failed: escalate.drift is high`.
-    pub reasons: Vec<String>,
+    pub reasons: Vec<EscalationReason>,
+}
+
+/// A failing check that raised the tier through the policy's `escalate`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EscalationReason {
+    pub model: String,
+    pub check: CheckKind,
+    /// The tier `escalate.<check>` names.
+    pub to: String,
+}
+
+impl fmt::Display for EscalationReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let EscalationReason { model, check, to } = self;
+        write!(f, "{model} {check} failed: escalate.{check} is {to}")
+    }
+}
+
+impl Serialize for EscalationReason {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -130,13 +179,39 @@ impl Change {
     }
 }
 
+/// Why a model is touched (DESIGN section 3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    FolderChanged,
+    /// A dataset its card names changed.
+    DatasetChanged(RepoPath),
+    /// An upstream model (`base_model`, transitively) is touched.
+    UpstreamTouched(String),
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::FolderChanged => f.write_str("folder changed"),
+            Reason::DatasetChanged(path) => write!(f, "dataset {path} changed"),
+            Reason::UpstreamTouched(model) => write!(f, "upstream {model} touched"),
+        }
+    }
+}
+
+impl Serialize for Reason {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct ModelReport {
     pub id: String,
     pub change: Change,
     /// Why the model is touched: `folder changed`, `dataset <path> changed`,
     /// `upstream <id> touched`.
-    pub reasons: Vec<String>,
+    pub reasons: Vec<Reason>,
     /// Tier before the change (the stricter of the merge-base and the base tip); `null`
     /// for an added model.
     pub tier_base: Option<String>,
@@ -146,26 +221,6 @@ pub struct ModelReport {
     pub version_head: Option<String>,
     pub owners: Vec<String>,
     pub checks: Vec<Check>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Skipped,
-    Pass,
-    Warn,
-    Fail,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Skipped => "skipped",
-            Status::Pass => "pass",
-            Status::Warn => "warn",
-            Status::Fail => "fail",
-        }
-    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -187,10 +242,10 @@ pub struct Check {
     pub sections: Option<Vec<SectionStatus>>,
     /// Each finding, as `file:line:column: message` where it has a place.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub findings: Vec<String>,
+    pub findings: Vec<Finding>,
     /// Drift checks: each changed dataset that reaches the model.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub datasets: Option<Vec<crate::data_checks::DatasetDriftReport>>,
+    pub datasets: Option<Vec<DatasetDriftReport>>,
     /// Fairness checks: each sensitive feature.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub features: Option<Vec<crate::predictions::FeatureFairness>>,
@@ -213,6 +268,115 @@ impl Check {
     }
 }
 
+/// Something a check found, serialized as its sentence (`findings[]`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Finding {
+    /// A problem at a place in a file (a card, a metrics file).
+    Diagnostic(Diagnostic),
+    /// Columns of a changed dataset drifted; its drift table shows them.
+    ColumnsDrifted {
+        dataset: String,
+        drifted: Vec<String>,
+        tested: usize,
+    },
+    /// A side was longer than `drift.max_rows`, so a sample of it was compared.
+    Sampled { dataset: String, sampling: Sampling },
+    SchemaChanged {
+        dataset: String,
+        change: SchemaChange,
+    },
+    /// A dataset added or removed: there are not two versions to compare.
+    NotCompared {
+        dataset: String,
+        change: DatasetChange,
+    },
+    /// A sensitive feature that did not pass; its fairness table shows it.
+    Fairness { feature: String, summary: String },
+    /// metrics.json disagrees with the metrics recomputed from the predictions.
+    MetricsMismatch {
+        metric: String,
+        written: f64,
+        computed: f64,
+    },
+}
+
+impl Finding {
+    /// True when the check's own table (drift, fairness) already shows this finding.
+    pub fn shown_in_table(&self) -> bool {
+        matches!(
+            self,
+            Finding::ColumnsDrifted { .. } | Finding::Sampled { .. } | Finding::Fairness { .. }
+        )
+    }
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Finding::Diagnostic(diagnostic) => diagnostic.fmt(f),
+            Finding::ColumnsDrifted {
+                dataset,
+                drifted,
+                tested,
+            } => write!(
+                f,
+                "{dataset}: {} of {tested} tested column(s) drifted: {}",
+                drifted.len(),
+                drifted.join(", ")
+            ),
+            // Reference is the base version, current the head.
+            Finding::Sampled { dataset, sampling } => write!(f, "{dataset}: sampled {sampling}"),
+            Finding::SchemaChanged { dataset, change } => write!(f, "{dataset}: {change}"),
+            Finding::NotCompared { dataset, change } => {
+                write!(f, "{dataset}: dataset {change}, nothing to compare")
+            }
+            Finding::Fairness { feature, summary } => write!(f, "{feature}: {summary}"),
+            Finding::MetricsMismatch {
+                metric,
+                written,
+                computed,
+            } => write!(
+                f,
+                "metrics.json gives {metric} {written} at head, but the predictions give {computed:.6}"
+            ),
+        }
+    }
+}
+
+impl Serialize for Finding {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// Drift of one changed dataset, `checks[].datasets[]` of a drift check.
+#[derive(Debug, Clone, Serialize)]
+pub struct DatasetDriftReport {
+    pub path: String,
+    /// Only modified datasets are compared.
+    pub change: DatasetChange,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub drift: Option<DatasetDrift>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DatasetChange {
+    Modified,
+    Added,
+    Removed,
+}
+
+impl fmt::Display for DatasetChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DatasetChange::Modified => "modified",
+            DatasetChange::Added => "added",
+            DatasetChange::Removed => "removed",
+        })
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct MetricDelta {
     pub name: String,
@@ -229,7 +393,7 @@ pub struct MetricDelta {
     pub note: String,
     /// `predictions` when recomputed from evaluation rows at both revisions, else
     /// `metrics.json`.
-    pub source: &'static str,
+    pub source: MetricSource,
     /// The bootstrap interval of `delta` (predictions only).
     pub ci_low: Option<f64>,
     pub ci_high: Option<f64>,
@@ -237,6 +401,48 @@ pub struct MetricDelta {
     pub seed: Option<u64>,
     /// Whether base and head rows were paired (by id or position) in the bootstrap.
     pub paired: Option<bool>,
+    /// The bounds the change broke (`note` says the same in a sentence).
+    #[serde(skip)]
+    pub breaches: Vec<Breach>,
+}
+
+/// A bound of a metric's rule that the change broke.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Breach {
+    pub bound: Bound,
+    pub limit: f64,
+    /// The head value (`min`, `max`), the drop or rise (`max_drop`, `max_rise`) or the
+    /// relative change in percent (`*_pct`), always positive for drops and rises.
+    pub actual: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    Min,
+    Max,
+    MaxDrop,
+    MaxRise,
+    MaxDropPct,
+    MaxRisePct,
+}
+
+impl fmt::Display for Breach {
+    /// Short, for a table cell: `dropped 0.0680 > max_drop 0.01`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Breach {
+            bound,
+            limit,
+            actual,
+        } = *self;
+        match bound {
+            Bound::Min => write!(f, "{actual:.4} < min {limit}"),
+            Bound::Max => write!(f, "{actual:.4} > max {limit}"),
+            Bound::MaxDrop => write!(f, "dropped {actual:.4} > max_drop {limit}"),
+            Bound::MaxRise => write!(f, "rose {actual:.4} > max_rise {limit}"),
+            Bound::MaxDropPct => write!(f, "dropped {actual:.2}% > max_drop_pct {limit}"),
+            Bound::MaxRisePct => write!(f, "rose {actual:.2}% > max_rise_pct {limit}"),
+        }
+    }
 }
 
 /// The bounds applied to a metric, and where each came from.
@@ -244,10 +450,50 @@ pub struct MetricDelta {
 pub struct AppliedRule {
     #[serde(flatten)]
     pub bounds: MetricRule,
-    /// `card` (the card's `governance.metrics`), `policy` (the policy's default relative
-    /// rule) or `card+policy` (the card's bounds plus the policy's default for the
-    /// direction the card leaves open).
-    pub source: &'static str,
+    pub source: RuleSource,
+}
+
+/// Where a metric's values came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum MetricSource {
+    /// Recomputed from evaluation rows at both revisions.
+    #[serde(rename = "predictions")]
+    Predictions,
+    #[serde(rename = "metrics.json")]
+    MetricsJson,
+}
+
+impl MetricSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetricSource::Predictions => "predictions",
+            MetricSource::MetricsJson => "metrics.json",
+        }
+    }
+}
+
+impl RuleSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleSource::Card => "card",
+            RuleSource::Policy => "policy",
+            RuleSource::CardAndPolicy => "card+policy",
+        }
+    }
+}
+
+/// Where a metric's bounds came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum RuleSource {
+    /// The card's `governance.metrics`.
+    #[serde(rename = "card")]
+    Card,
+    /// The policy's default relative rule.
+    #[serde(rename = "policy")]
+    Policy,
+    /// The card's bounds plus the policy's default for the direction the card leaves open.
+    #[serde(rename = "card+policy")]
+    CardAndPolicy,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -255,4 +501,97 @@ pub struct SectionStatus {
     pub title: String,
     pub present: bool,
     pub non_empty: bool,
+}
+
+/// The approvals verdict, `approvals` in the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Approvals {
+    /// The tier whose rules apply (after escalation).
+    pub tier: String,
+    /// The tier before a failing check raised it; `null` when not escalated.
+    pub escalated_from: Option<String>,
+    pub satisfied: bool,
+    pub requirements: Vec<Requirement>,
+    /// The approving reviews that count, with their review ids (for the audit ledger).
+    pub approvers: Vec<Approver>,
+    pub accepted_risks: Vec<AcceptedRisk>,
+    /// Reviews and commands that did not count, each with the reason.
+    pub ignored: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Requirement {
+    /// What is required, in words (`description` in the report).
+    #[serde(rename = "description")]
+    pub rule: RequirementRule,
+    pub met: bool,
+    /// Who met it; for the change-request requirement, who blocks it.
+    pub by: Vec<String>,
+    /// Who could still meet it, where the facts say (a required team's members other than
+    /// the author); empty when any reviewer with write access can.
+    #[serde(skip)]
+    pub eligible: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Approver {
+    pub login: String,
+    pub review_id: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AcceptedRisk {
+    pub by: String,
+    pub reason: String,
+    pub comment_id: u64,
+    pub head_sha: String,
+    /// The blocking failures accepted, as `model check`.
+    pub checks: Vec<CheckRef>,
+}
+
+/// One requirement of a tier's approval rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequirementRule {
+    /// `approvals: N` approving reviews, from reviewers who are neither commit authors nor
+    /// owners when `independent`, of the head commit when `invalidate_on_push`.
+    Approvals {
+        count: u32,
+        independent: bool,
+        of_head: bool,
+    },
+    /// At least one approval from a member of the team (`org/team`).
+    TeamApproval { team: String },
+    /// No reviewer's latest review requests changes.
+    NoChangeRequests,
+}
+
+impl fmt::Display for RequirementRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RequirementRule::Approvals {
+                count,
+                independent,
+                of_head,
+            } => {
+                write!(f, "{count} approving review(s)")?;
+                if *independent {
+                    f.write_str(" from independent reviewers")?;
+                }
+                if *of_head {
+                    f.write_str(" of the head commit")?;
+                }
+                Ok(())
+            }
+            RequirementRule::TeamApproval { team } => {
+                write!(f, "an approval from a member of {team}")
+            }
+            RequirementRule::NoChangeRequests => f.write_str("no outstanding change requests"),
+        }
+    }
+}
+
+impl Serialize for RequirementRule {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
 }

@@ -7,7 +7,8 @@ use std::path::Path;
 use git2::{FileMode, Oid, Repository, Signature, Time, build::TreeUpdateBuilder};
 use serde::Deserialize;
 
-use crate::error::{Diagnostic, Error, Result};
+use crate::diagnostic::Diagnostic;
+use crate::error::{Error, Result};
 use crate::path::RepoPath;
 
 /// One change to a file in a commit.

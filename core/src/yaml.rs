@@ -3,7 +3,7 @@
 
 use serde::de::DeserializeOwned;
 
-use crate::error::Diagnostic;
+use crate::diagnostic::Diagnostic;
 
 /// Largest YAML document accepted, in bytes. Cards and policies are small; anything larger
 /// is refused before parsing.

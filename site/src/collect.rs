@@ -12,7 +12,7 @@ use modelgate_core::card::Card;
 use modelgate_core::convention::{CardCache, CardResult, card_path, read_metrics_in, read_policy};
 use modelgate_core::git::Folder;
 use modelgate_core::history::{self, CommitInfo};
-use modelgate_core::metrics::Metrics;
+use modelgate_core::metrics_file::Metrics;
 use modelgate_core::path::RepoPath;
 use modelgate_core::policy::{Policy, parse_period_days};
 use modelgate_core::{Repo, Result};

@@ -98,6 +98,21 @@ pub struct BuildSummary {
     pub datasets: usize,
 }
 
+impl BuildSummary {
+    /// What `modelgate site build` prints once the site is written to `out`.
+    pub fn text(&self, out: &std::path::Path) -> String {
+        format!(
+            "Wrote {} pages ({} files) for {} models, {} versions and {} datasets to {}\n",
+            self.pages,
+            self.files,
+            self.models,
+            self.versions,
+            self.datasets,
+            out.display()
+        )
+    }
+}
+
 /// Builds the site of `options.repo` at `options.rev` into `options.out`. The folder must
 /// be new, empty, or an earlier build (which is replaced whole, so nothing stale remains).
 pub fn build(options: &BuildOptions) -> Result<BuildSummary, SiteError> {

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use modelgate_core::card::Direction;
-use modelgate_core::regression::direction_from_name;
+use modelgate_core::checks::regression::direction_from_name;
 use modelgate_core::render::number;
 use serde_json::{Value, json};
 
@@ -800,8 +800,8 @@ fn direction_words(metric: &str) -> &'static str {
 /// Metric changes from the previous version: every metric at either, in the current
 /// version's order, each with whether it improved.
 fn metric_deltas(
-    before: Option<&modelgate_core::metrics::Metrics>,
-    after: Option<&modelgate_core::metrics::Metrics>,
+    before: Option<&modelgate_core::metrics_file::Metrics>,
+    after: Option<&modelgate_core::metrics_file::Metrics>,
 ) -> Vec<Value> {
     let mut names: Vec<&String> = after.into_iter().flat_map(|m| m.keys()).collect();
     for name in before.into_iter().flat_map(|m| m.keys()) {
@@ -891,13 +891,13 @@ mod tests {
 
     #[test]
     fn deltas_say_which_way() {
-        let before = modelgate_core::metrics::parse_metrics(
+        let before = modelgate_core::metrics_file::parse_metrics(
             "m",
             br#"{"auc": 0.8, "log_loss": 0.5, "old": 1}"#,
         )
         .expect("m");
         let after =
-            modelgate_core::metrics::parse_metrics("m", br#"{"auc": 0.79, "log_loss": 0.4}"#)
+            modelgate_core::metrics_file::parse_metrics("m", br#"{"auc": 0.79, "log_loss": 0.4}"#)
                 .expect("m");
         let deltas = metric_deltas(Some(&before), Some(&after));
         let effects: Vec<&str> = deltas.iter().filter_map(|d| d["effect"].as_str()).collect();

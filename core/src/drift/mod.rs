@@ -1,6 +1,6 @@
 //! Data drift between a reference and a current sample, per column and per dataset, in
 //! memory: callers hand over already-extracted column values. Files are read by
-//! [`crate::table::compare_tables`], a group of columns at a time, sampled past
+//! `table::compare_tables`, a group of columns at a time, sampled past
 //! [`SampleLimit::max_rows`].
 //!
 //! # What is computed
@@ -447,6 +447,23 @@ pub enum SchemaChangeKind {
     Added,
     Removed,
     KindChanged,
+}
+
+impl std::fmt::Display for SchemaChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let column = &self.column;
+        match (self.change, self.reference_kind, self.current_kind) {
+            (SchemaChangeKind::Added, _, _) => write!(f, "column `{column}` added"),
+            (SchemaChangeKind::Removed, _, _) => write!(f, "column `{column}` removed"),
+            (SchemaChangeKind::KindChanged, Some(from), Some(to)) => write!(
+                f,
+                "column `{column}` changed from {} to {}",
+                from.as_str(),
+                to.as_str()
+            ),
+            (SchemaChangeKind::KindChanged, _, _) => write!(f, "column `{column}` changed kind"),
+        }
+    }
 }
 
 /// Drift of a whole dataset.

@@ -21,11 +21,9 @@ use serde::Serialize;
 use super::metrics::{EachOnce, Evaluator, Metric, Multiplicities};
 use super::rows::{PredictionError, Rows, task_name};
 use crate::card::Direction;
-use crate::report::Status;
+use crate::status::Status;
 
-pub const DEFAULT_RESAMPLES: u32 = 1_000;
-/// "modelgat" in ASCII: any fixed value does, as long as reports name it.
-pub const DEFAULT_SEED: u64 = 0x6d6f_6465_6c67_6174;
+pub use crate::policy::{DEFAULT_RESAMPLES, DEFAULT_SEED};
 
 /// How to resample.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]

@@ -18,7 +18,7 @@ use serde::Serialize;
 use super::metrics::derived_predictions;
 use super::rows::{GroupColumn, PredictionError, Rows};
 use crate::policy::FairnessPolicy;
-use crate::report::Status;
+use crate::status::Status;
 
 /// The fairness of one sensitive feature.
 #[derive(Debug, Clone, PartialEq, Serialize)]

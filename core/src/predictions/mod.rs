@@ -8,6 +8,7 @@
 
 mod bootstrap;
 mod fairness;
+mod load;
 mod metrics;
 mod rows;
 
@@ -16,6 +17,7 @@ pub use bootstrap::{
     judge_breach,
 };
 pub use fairness::{FeatureFairness, Gap, Gaps, GroupFairness, LimitKind, fairness};
+pub use load::{LoadedPredictions, PredictionSpec, load_predictions};
 pub use metrics::{Metric, MetricValue, compute_metrics, compute_selected};
 pub use rows::{
     ClassificationRows, Column, GroupColumn, PredictionError, RegressionRows, Rows, Scores,

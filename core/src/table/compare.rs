@@ -6,8 +6,8 @@ use std::sync::Arc;
 use polars::prelude::DataType;
 
 use crate::drift::{
-    Column as DriftColumn, ColumnDrift, DatasetDrift, DriftOptions, Kind, SampledSide, Sampling,
-    SchemaChange, compare_datasets,
+    Column as DriftColumn, ColumnDrift, DatasetDrift, DriftError, DriftOptions, Kind, SampledSide,
+    Sampling, SchemaChange, compare_datasets,
 };
 
 use super::stream::{Progress, RowFilter};
@@ -23,6 +23,15 @@ const LARGE_COLUMN_BYTES: u64 = 128 << 20;
 /// Decoded bytes per value, at most (f64 and epoch times; category codes take 4).
 const BYTES_PER_VALUE: u64 = 8;
 
+/// Why two tables could not be compared.
+#[derive(Debug, thiserror::Error)]
+pub enum CompareError {
+    #[error(transparent)]
+    Table(#[from] TableError),
+    #[error("drift: {0}")]
+    Drift(#[from] DriftError),
+}
+
 /// Drift between two tables: every column, or only `columns` (a listed column missing on
 /// one side is reported as a schema change; missing on both, an error). `progress`, when
 /// given, counts the rows read.
@@ -32,7 +41,7 @@ pub fn compare_tables(
     columns: Option<&[String]>,
     options: &DriftOptions,
     progress: Option<Arc<Progress>>,
-) -> crate::Result<DatasetDrift> {
+) -> Result<DatasetDrift, CompareError> {
     let reference_schema = selected(reference, columns)?;
     let current_schema = selected(current, columns)?;
     if let Some(wanted) = columns
@@ -138,7 +147,7 @@ pub fn compare_tables(
         tracing::debug!(columns = group.len(), elapsed = ?started.elapsed(), "read a column group");
         Ok((reference_values, current_values))
     };
-    std::thread::scope(|scope| -> crate::Result<()> {
+    std::thread::scope(|scope| -> Result<(), CompareError> {
         let (send, receive) = std::sync::mpsc::sync_channel(0);
         scope.spawn(move || {
             for group in groups {

@@ -9,7 +9,7 @@ use git2::{Oid, Repository, Signature, Time};
 use modelgate_core::approvals::PrFacts;
 use modelgate_core::audit::{self, RecordRequest};
 use modelgate_core::scenario::{Scenario, ScenarioFile};
-use modelgate_core::{Repo, evaluate_pr};
+use modelgate_core::{Repo, evaluate};
 use modelgate_site::{BuildOptions, BuildSummary};
 
 pub fn example_dir() -> PathBuf {
@@ -89,7 +89,9 @@ fn merge_pull_request(path: &Path, branch: &str, number: u64, facts_file: &str, 
         .replace("$HEAD", &head.to_string());
     let mut facts = PrFacts::from_json(facts_file, &facts_text).expect("facts");
     facts.number = Some(number);
-    let report = evaluate_pr(&repo, "main", branch, Some(&facts)).expect("evaluation");
+    let report = evaluate(&repo, "main", branch)
+        .and_then(|evaluation| evaluation.judge(&facts))
+        .expect("evaluation");
     assert_eq!(report.conclusion.as_str(), "pass", "{branch} is mergeable");
 
     let git = repo.git();

@@ -1,12 +1,24 @@
 //! The regression check: each metric at base against head, under the card's rules and the
-//! policy's default.
+//! policy's default; with predictions at both revisions, metrics are recomputed from them
+//! and each delta gets a paired bootstrap interval, so noise is not called a regression.
 
 use indexmap::IndexMap;
 
-use crate::card::{Direction, MetricRule};
-use crate::metrics::Metrics;
-use crate::policy::{CheckKind, RegressionDefaults};
-use crate::report::{AppliedRule, Check, MetricDelta, Status};
+use super::{prediction_spec, predictions_table};
+use crate::card::{Card, Direction, MetricRule};
+use crate::convention::read_metrics;
+use crate::error::Result;
+use crate::git::Snapshot;
+use crate::metrics_file::Metrics;
+use crate::policy::{CheckKind, Policy, RegressionDefaults};
+use crate::predictions::{
+    BootstrapConfig, DeltaInterval, LoadedPredictions, Metric, bootstrap_deltas, compute_metrics,
+    judge_breach, load_predictions,
+};
+use crate::report::{
+    AppliedRule, Bound, Breach, Change, Check, Finding, MetricDelta, MetricSource, RuleSource,
+    Status,
+};
 
 /// Name fragments of metrics that improve downwards.
 const LOWER_IS_BETTER: [&str; 12] = [
@@ -126,9 +138,9 @@ fn applied_rule(
         Direction::Lower => bounds.max_rise.is_some() || bounds.max_rise_pct.is_some(),
     };
     let source = match (card_rule.is_some(), bad_direction_bounded) {
-        (true, true) => "card",
-        (true, false) => "card+policy",
-        (false, _) => "policy",
+        (true, true) => RuleSource::Card,
+        (true, false) => RuleSource::CardAndPolicy,
+        (false, _) => RuleSource::Policy,
     };
     if !bad_direction_bounded {
         match direction {
@@ -146,6 +158,7 @@ fn compare_one(name: &str, base: Option<f64>, head: Option<f64>, rule: AppliedRu
         .zip(delta)
         .and_then(|(b, d)| (b != 0.0).then(|| 100.0 * d / b.abs()));
     let mut breaches: Vec<String> = Vec::new();
+    let mut broken: Vec<Breach> = Vec::new();
     let mut warnings: Vec<String> = Vec::new();
     let bounds = &rule.bounds;
 
@@ -154,11 +167,21 @@ fn compare_one(name: &str, base: Option<f64>, head: Option<f64>, rule: AppliedRu
             && exceeds(min - head, min)
         {
             breaches.push(format!("{} is below min {}", fmt(head), fmt(min)));
+            broken.push(Breach {
+                bound: Bound::Min,
+                limit: min,
+                actual: head,
+            });
         }
         if let Some(max) = bounds.max
             && exceeds(head - max, max)
         {
             breaches.push(format!("{} is above max {}", fmt(head), fmt(max)));
+            broken.push(Breach {
+                bound: Bound::Max,
+                limit: max,
+                actual: head,
+            });
         }
     }
     if let (Some(base), Some(delta)) = (base, delta) {
@@ -171,6 +194,11 @@ fn compare_one(name: &str, base: Option<f64>, head: Option<f64>, rule: AppliedRu
                 fmt(drop),
                 fmt(limit)
             ));
+            broken.push(Breach {
+                bound: Bound::MaxDrop,
+                limit,
+                actual: drop,
+            });
         }
         if let Some(limit) = bounds.max_rise
             && exceeds(delta - limit, base)
@@ -180,6 +208,11 @@ fn compare_one(name: &str, base: Option<f64>, head: Option<f64>, rule: AppliedRu
                 fmt(delta),
                 fmt(limit)
             ));
+            broken.push(Breach {
+                bound: Bound::MaxRise,
+                limit,
+                actual: delta,
+            });
         }
         match delta_pct {
             Some(pct) => {
@@ -191,6 +224,11 @@ fn compare_one(name: &str, base: Option<f64>, head: Option<f64>, rule: AppliedRu
                         -pct,
                         fmt(limit)
                     ));
+                    broken.push(Breach {
+                        bound: Bound::MaxDropPct,
+                        limit,
+                        actual: -pct,
+                    });
                 }
                 if let Some(limit) = bounds.max_rise_pct
                     && exceeds(pct - limit, limit)
@@ -199,6 +237,11 @@ fn compare_one(name: &str, base: Option<f64>, head: Option<f64>, rule: AppliedRu
                         "rose {pct:.2}%, more than max_rise_pct {}",
                         fmt(limit)
                     ));
+                    broken.push(Breach {
+                        bound: Bound::MaxRisePct,
+                        limit,
+                        actual: pct,
+                    });
                 }
             }
             None => {
@@ -233,12 +276,13 @@ fn compare_one(name: &str, base: Option<f64>, head: Option<f64>, rule: AppliedRu
         rule,
         status,
         note,
-        source: "metrics.json",
+        source: MetricSource::MetricsJson,
         ci_low: None,
         ci_high: None,
         resamples: None,
         seed: None,
         paired: None,
+        breaches: broken,
     }
 }
 
@@ -264,6 +308,181 @@ fn fmt(value: f64) -> String {
     } else {
         text.to_owned()
     }
+}
+
+/// The regression check of a touched model: its metrics at base and head (recomputed from
+/// predictions when both revisions have them) under the base card's rules.
+pub(crate) fn regression_check(
+    before: &Snapshot<'_>,
+    after: &Snapshot<'_>,
+    id: &str,
+    change: Change,
+    rules_card: Option<&Card>,
+    data_card: Option<&Card>,
+    policy: &Policy,
+) -> Result<Check> {
+    if change == Change::Removed {
+        return Ok(Check::new(
+            CheckKind::Regression,
+            Status::Skipped,
+            "model removed",
+        ));
+    }
+    let mut base = read_metrics(before, id)?;
+    let mut head = read_metrics(after, id)?;
+    let committed_head = head.clone();
+    // With predictions at both revisions, metrics are recomputed from them.
+    let evidence = prediction_evidence(before, after, id, data_card, policy)?;
+    if let Some(evidence) = &evidence {
+        base.get_or_insert_with(Default::default)
+            .extend(evidence.base.clone());
+        head.get_or_insert_with(Default::default)
+            .extend(evidence.head.clone());
+    }
+    // Rules come from the base card when there is one: a pull request that loosens its
+    // own rules is judged by the rules it wants to change.
+    let rules: IndexMap<String, MetricRule> = rules_card
+        .and_then(Card::governance)
+        .map(|g| {
+            g.metrics
+                .iter()
+                .map(|(name, rule)| (name.clone(), rule.value.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut check = check_regression(base.as_ref(), head.as_ref(), &rules, &policy.regression);
+    if let Some(evidence) = &evidence {
+        apply_evidence(&mut check, evidence, committed_head.as_ref());
+    }
+    Ok(check)
+}
+
+/// Metrics recomputed from predictions at both revisions, with bootstrap intervals.
+#[derive(Debug)]
+struct PredictionEvidence {
+    base: Metrics,
+    head: Metrics,
+    intervals: Vec<DeltaInterval>,
+}
+
+/// Reads and scores the predictions at base and head, when both exist and the card says
+/// which columns hold what.
+fn prediction_evidence(
+    before: &Snapshot<'_>,
+    after: &Snapshot<'_>,
+    model: &str,
+    card: Option<&Card>,
+    policy: &Policy,
+) -> Result<Option<PredictionEvidence>> {
+    let Some(spec) = card.and_then(prediction_spec) else {
+        return Ok(None);
+    };
+    let (Some(base_table), Some(head_table)) = (
+        predictions_table(before, model)?,
+        predictions_table(after, model)?,
+    ) else {
+        return Ok(None);
+    };
+    let (base, head) = load_predictions(Some(&base_table), &head_table, &spec)?;
+    let Some(base) = base else { return Ok(None) };
+    let as_metrics = |loaded: &LoadedPredictions| -> Result<Metrics> {
+        Ok(compute_metrics(&loaded.rows)?
+            .into_iter()
+            .filter_map(|m| m.value.map(|v| (m.metric.name().to_owned(), v)))
+            .collect())
+    };
+    let metrics: Vec<Metric> = Metric::defaults_for(spec.task).to_vec();
+    let config = BootstrapConfig {
+        resamples: policy.regression.resamples,
+        seed: policy.regression.seed,
+        ..BootstrapConfig::default()
+    };
+    let intervals = bootstrap_deltas(&base.rows, &head.rows, &metrics, &config)?;
+    Ok(Some(PredictionEvidence {
+        base: as_metrics(&base)?,
+        head: as_metrics(&head)?,
+        intervals,
+    }))
+}
+
+/// Applies the bootstrap to a regression check computed on recomputed metrics: a breach
+/// whose interval includes zero is only a warning; metrics.json values that disagree with
+/// the predictions are reported.
+fn apply_evidence(
+    check: &mut Check,
+    evidence: &PredictionEvidence,
+    committed_head: Option<&Metrics>,
+) {
+    let Some(metrics) = check.metrics.as_mut() else {
+        return;
+    };
+    for delta in metrics.iter_mut() {
+        let Some(interval) = evidence
+            .intervals
+            .iter()
+            .find(|i| i.metric.name() == delta.name)
+        else {
+            continue;
+        };
+        delta.source = MetricSource::Predictions;
+        delta.ci_low = interval.ci_low;
+        delta.ci_high = interval.ci_high;
+        delta.resamples = Some(interval.resamples);
+        delta.seed = Some(interval.seed);
+        delta.paired = Some(interval.paired);
+        if delta.status == Status::Fail {
+            let direction = delta.rule.bounds.direction.unwrap_or(Direction::Higher);
+            let (status, why) = judge_breach(interval, direction);
+            delta.status = status;
+            delta.note = format!("{}; {why}", delta.note);
+        }
+    }
+    let mut findings = Vec::new();
+    if let Some(committed) = committed_head {
+        for (name, computed) in &evidence.head {
+            if let Some(written) = committed.get(name)
+                && (written - computed).abs() > 1e-6 * computed.abs().max(1.0)
+            {
+                findings.push(Finding::MetricsMismatch {
+                    metric: name.clone(),
+                    written: *written,
+                    computed: *computed,
+                });
+            }
+        }
+    }
+    let worst = metrics
+        .iter()
+        .map(|m| m.status)
+        .max()
+        .unwrap_or(Status::Pass);
+    check.status = if findings.is_empty() {
+        worst
+    } else {
+        worst.max(Status::Warn)
+    };
+    let failed: Vec<&str> = metrics
+        .iter()
+        .filter(|m| m.status == Status::Fail)
+        .map(|m| m.name.as_str())
+        .collect();
+    let noisy = metrics
+        .iter()
+        .filter(|m| m.status == Status::Warn && m.ci_low.is_some())
+        .count();
+    check.summary = match (failed.is_empty(), noisy) {
+        (false, _) => format!(
+            "{} significant regression(s): {}",
+            failed.len(),
+            failed.join(", ")
+        ),
+        (true, 0) => format!(
+            "{} metric(s) within their rules (recomputed from predictions)",
+            metrics.len()
+        ),
+        (true, n) => format!("{n} breach(es) within bootstrap noise, none significant"),
+    };
+    check.findings.extend(findings);
 }
 
 #[cfg(test)]
@@ -336,11 +555,11 @@ mod tests {
             "a drop of exactly max_drop is allowed: {}",
             auc.note
         );
-        assert_eq!(auc.rule.source, "card");
+        assert_eq!(auc.rule.source, RuleSource::Card);
 
         let log_loss = by_name("log_loss").expect("log_loss");
         assert_eq!(log_loss.status, Status::Fail, "2.5% rise > 2% default");
-        assert_eq!(log_loss.rule.source, "policy");
+        assert_eq!(log_loss.rule.source, RuleSource::Policy);
         assert!((log_loss.delta_pct.expect("pct") - 2.5).abs() < 1e-9);
 
         let recall = by_name("recall").expect("recall");
@@ -349,7 +568,7 @@ mod tests {
             Status::Fail,
             "card gives only min, so the default drop bound applies"
         );
-        assert_eq!(recall.rule.source, "card+policy");
+        assert_eq!(recall.rule.source, RuleSource::CardAndPolicy);
 
         assert_eq!(by_name("old").map(|m| m.status), Some(Status::Warn));
         assert_eq!(

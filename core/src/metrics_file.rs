@@ -2,7 +2,7 @@
 
 use indexmap::IndexMap;
 
-use crate::error::Diagnostic;
+use crate::diagnostic::Diagnostic;
 
 pub type Metrics = IndexMap<String, f64>;
 

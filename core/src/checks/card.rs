@@ -1,0 +1,131 @@
+//! The card check: the card's front matter is valid and the tier's required sections are
+//! present and non-empty. `lint` reviews cards the same way.
+
+use crate::card::Card;
+use crate::diagnostic::Diagnostic;
+use crate::git::Snapshot;
+use crate::policy::{CheckKind, Policy};
+use crate::report::{Change, Check, Finding, SectionStatus, Status};
+
+/// What the card check finds in a card for a tier: errors (the check fails), warnings, and
+/// the state of each required section. Shared by `check` and `lint`.
+pub(crate) struct CardReview {
+    pub errors: Vec<Diagnostic>,
+    pub warnings: Vec<Diagnostic>,
+    pub sections: Vec<SectionStatus>,
+}
+
+pub(crate) fn review_card(
+    card: &Card,
+    tier: &str,
+    policy: &Policy,
+    at: &Snapshot<'_>,
+) -> CardReview {
+    let mut errors = card.problems.clone();
+    if !card.has_front_matter {
+        errors.push(Diagnostic::at(
+            &card.file,
+            1,
+            1,
+            "no YAML front matter; expected `---` on the first line",
+        ));
+    }
+    let required = policy
+        .tier(tier)
+        .map(|t| t.required_sections.as_slice())
+        .unwrap_or_default();
+    let mut sections = Vec::with_capacity(required.len());
+    for title in required {
+        let found = card.section(title);
+        sections.push(SectionStatus {
+            title: title.clone(),
+            present: found.is_some(),
+            non_empty: found.is_some_and(|s| s.non_empty),
+        });
+        match found {
+            None => errors.push(Diagnostic::whole_file(
+                &card.file,
+                format!("required section `{title}` is missing (tier {tier})"),
+            )),
+            Some(section) if !section.non_empty => errors.push(Diagnostic::at(
+                &card.file,
+                section.line,
+                1,
+                format!("required section `{title}` is empty (tier {tier})"),
+            )),
+            Some(_) => {}
+        }
+    }
+    let mut warnings = Vec::new();
+    if card.front_matter.owners.is_empty() {
+        warnings.push(Diagnostic::whole_file(
+            &card.file,
+            "no `owners`; expected the people or teams accountable for the model",
+        ));
+    }
+    for dataset in card.datasets() {
+        if at.entry_oid(&dataset.path).is_none() {
+            warnings.push(Diagnostic::whole_file(
+                &card.file,
+                format!("dataset {} named by the card does not exist", dataset.path),
+            ));
+        }
+    }
+    CardReview {
+        errors,
+        warnings,
+        sections,
+    }
+}
+
+pub(crate) fn card_check(
+    after: &Snapshot<'_>,
+    id: &str,
+    change: Change,
+    card: Option<&Card>,
+    tier: &str,
+    policy: &Policy,
+) -> Check {
+    if change == Change::Removed {
+        return Check::new(CheckKind::Card, Status::Skipped, "model removed");
+    }
+    let Some(card) = card else {
+        return Check::new(
+            CheckKind::Card,
+            Status::Fail,
+            format!("models/{id}/card.md is missing"),
+        );
+    };
+    let review = review_card(card, tier, policy, after);
+    let status = match (review.errors.is_empty(), review.warnings.is_empty()) {
+        (false, _) => Status::Fail,
+        (true, false) => Status::Warn,
+        (true, true) => Status::Pass,
+    };
+    let missing = review
+        .sections
+        .iter()
+        .filter(|s| !s.present || !s.non_empty)
+        .count();
+    let total = review.sections.len();
+    let summary = match status {
+        Status::Pass | Status::Warn if total == 0 => {
+            "front matter valid; the tier requires no sections".to_owned()
+        }
+        Status::Pass | Status::Warn => {
+            format!("front matter valid; all {total} required section(s) present")
+        }
+        _ if missing > 0 => format!("{missing} of {total} required section(s) missing or empty"),
+        _ => format!("{} problem(s) in the card", review.errors.len()),
+    };
+    let mut check = Check::new(CheckKind::Card, status, summary);
+    check.findings = review
+        .errors
+        .iter()
+        .chain(&review.warnings)
+        .cloned()
+        .map(Finding::Diagnostic)
+        .collect();
+    check.sections = Some(review.sections);
+    check
+}

@@ -1,0 +1,129 @@
+//! The drift check: each changed dataset that reaches a model (its own or an upstream
+//! model's), base version against head version, column by column.
+
+use std::collections::BTreeMap;
+
+use super::read_table;
+use crate::drift::DriftOptions;
+use crate::error::Result;
+use crate::git::Snapshot;
+use crate::path::RepoPath;
+use crate::policy::{CheckKind, DriftPolicy};
+use crate::report::{Check, DatasetChange, DatasetDriftReport, Finding, Status};
+use crate::table::compare_tables;
+
+/// Compares every changed dataset once, base version against head version.
+#[derive(Debug, Default)]
+pub struct DriftCache {
+    results: BTreeMap<(RepoPath, String), DatasetDriftReport>,
+}
+
+impl DriftCache {
+    pub fn dataset(
+        &mut self,
+        before: &Snapshot<'_>,
+        after: &Snapshot<'_>,
+        path: &RepoPath,
+        policy: &DriftPolicy,
+    ) -> Result<DatasetDriftReport> {
+        // Keyed by the options too: a card may set its own.
+        let key = (path.clone(), format!("{policy:?}"));
+        if let Some(hit) = self.results.get(&key) {
+            return Ok(hit.clone());
+        }
+        let report = match (read_table(before, path)?, read_table(after, path)?) {
+            (Some(reference), Some(current)) => {
+                let options = DriftOptions::from_policy(policy)?;
+                let drift = compare_tables(&reference, &current, None, &options, None)?;
+                DatasetDriftReport {
+                    path: path.to_string(),
+                    change: DatasetChange::Modified,
+                    drift: Some(drift),
+                }
+            }
+            (None, _) => DatasetDriftReport {
+                path: path.to_string(),
+                change: DatasetChange::Added,
+                drift: None,
+            },
+            (_, None) => DatasetDriftReport {
+                path: path.to_string(),
+                change: DatasetChange::Removed,
+                drift: None,
+            },
+        };
+        self.results.insert(key, report.clone());
+        Ok(report)
+    }
+}
+
+/// The drift check of a model over the changed datasets that reach it.
+pub fn drift_check(reports: Vec<DatasetDriftReport>) -> Check {
+    if reports.is_empty() {
+        return Check::new(
+            CheckKind::Drift,
+            Status::Skipped,
+            "no dataset of this model or its upstream models changed",
+        );
+    }
+    let mut status = Status::Pass;
+    let mut findings = Vec::new();
+    let mut drifted_sets = Vec::new();
+    for report in &reports {
+        let dataset = || report.path.clone();
+        match &report.drift {
+            None => {
+                status = status.max(Status::Warn);
+                findings.push(Finding::NotCompared {
+                    dataset: dataset(),
+                    change: report.change,
+                });
+            }
+            Some(drift) => {
+                let drifted: Vec<String> = drift
+                    .columns
+                    .iter()
+                    .filter(|c| c.drifted)
+                    .map(|c| c.name.clone())
+                    .collect();
+                if drift.dataset_drift {
+                    status = Status::Fail;
+                    drifted_sets.push(report.path.clone());
+                } else if !drifted.is_empty() || !drift.schema_changes.is_empty() {
+                    status = status.max(Status::Warn);
+                }
+                if !drifted.is_empty() {
+                    findings.push(Finding::ColumnsDrifted {
+                        dataset: dataset(),
+                        drifted,
+                        tested: drift.tested_columns(),
+                    });
+                }
+                if let Some(sampling) = &drift.sampling {
+                    findings.push(Finding::Sampled {
+                        dataset: dataset(),
+                        sampling: sampling.clone(),
+                    });
+                }
+                for change in &drift.schema_changes {
+                    findings.push(Finding::SchemaChanged {
+                        dataset: dataset(),
+                        change: change.clone(),
+                    });
+                }
+            }
+        }
+    }
+    let summary = match status {
+        Status::Fail => format!("dataset drift in {}", drifted_sets.join(", ")),
+        Status::Warn => format!(
+            "{} changed dataset(s): some columns changed, no dataset drift",
+            reports.len()
+        ),
+        _ => format!("{} changed dataset(s), no drift", reports.len()),
+    };
+    let mut check = Check::new(CheckKind::Drift, status, summary);
+    check.findings = findings;
+    check.datasets = Some(reports);
+    check
+}
