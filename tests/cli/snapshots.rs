@@ -20,6 +20,8 @@ use modelgate_core::approvals::PrFacts;
 use modelgate_core::scenario::{Scenario, ScenarioFile, ScriptedPullRequest};
 use modelgate_core::{Repo, Report, evaluate_pr, render};
 
+use crate::support::modelgate;
+
 /// The example repository, built once for every test of this module.
 struct Example {
     /// Holds the repository (`repo/`) and the site (`site/`). A static is never dropped,
@@ -50,7 +52,9 @@ fn build_example() -> Example {
     let scenario =
         Scenario::parse("fixtures/example/scenario.yml", &text).expect("the example's scenario");
     scenario
-        .build(&dir.join("repo"), &|folder| files_under(&fixtures().join(folder)))
+        .build(&dir.join("repo"), &|folder| {
+            files_under(&fixtures().join(folder))
+        })
         .expect("the example repository builds");
     let commits = commit_names(&dir.join("repo"), &scenario);
     Example {
@@ -104,7 +108,11 @@ fn commit_names(repo: &Path, scenario: &Scenario) -> Vec<(String, String)> {
             .unwrap_or_else(|| panic!("commit {oid} is not in the scenario: {message}"));
         commits.push((oid.to_string(), name.clone()));
     }
-    assert_eq!(commits.len(), scenario.commits.len(), "one commit per script entry");
+    assert_eq!(
+        commits.len(),
+        scenario.commits.len(),
+        "one commit per script entry"
+    );
     commits
 }
 
@@ -112,7 +120,10 @@ fn commit_names(repo: &Path, scenario: &Scenario) -> Vec<(String, String)> {
 fn settings(description: &str) -> insta::Settings {
     let example = example();
     let mut filters: Vec<(String, String)> = Vec::new();
-    let folder = example.dir.canonicalize().unwrap_or_else(|_| example.dir.clone());
+    let folder = example
+        .dir
+        .canonicalize()
+        .unwrap_or_else(|_| example.dir.clone());
     for path in [&folder, &example.dir] {
         filters.push((regex_literal(&path.display().to_string()), "[tmp]".into()));
     }
@@ -163,14 +174,49 @@ fn pull_request(head: &str) -> &'static ScriptedPullRequest {
         .unwrap_or_else(|| panic!("no scripted pull request from {head}"))
 }
 
-/// A review stage's facts, with `$HEAD` standing for the pull request's head commit.
-fn stage_facts(file: &str, head: &str) -> PrFacts {
-    let text = std::fs::read_to_string(fixtures().join(file)).expect("the stage's facts");
-    PrFacts::from_json(
-        &format!("fixtures/example/{file}"),
-        &text.replace("$HEAD", head),
-    )
-    .expect("the stage's facts parse")
+/// A review stage's facts, with `$HEAD` standing for the pull request's head commit, and
+/// their text.
+fn stage_facts(file: &str, head: &str) -> (PrFacts, String) {
+    let text = std::fs::read_to_string(fixtures().join(file))
+        .expect("the stage's facts")
+        .replace("$HEAD", head);
+    let facts = PrFacts::from_json(&format!("fixtures/example/{file}"), &text)
+        .expect("the stage's facts parse");
+    (facts, text)
+}
+
+/// The report's JSON as snapshotted: what `modelgate check --format json` prints.
+fn report_json(report: &Report) -> String {
+    serde_json::to_string_pretty(report).expect("the report serializes") + "\n"
+}
+
+/// The JSON snapshot is the binary's output byte for byte: `modelgate check --format json`
+/// (with `--pr-facts` at a review stage) prints exactly `report_json`.
+fn assert_cli_json(pr: &ScriptedPullRequest, facts: Option<&Path>, report: &Report) {
+    let repo = example().dir.join("repo");
+    let mut args = vec![
+        "check",
+        "--repo",
+        repo.to_str().expect("a UTF-8 path"),
+        "--base",
+        &pr.base,
+        "--head",
+        &pr.head,
+        "--format",
+        "json",
+    ];
+    if let Some(facts) = facts {
+        args.extend(["--pr-facts", facts.to_str().expect("a UTF-8 path")]);
+    }
+    let outcome = modelgate(&args);
+    assert!(
+        outcome.stdout == report_json(report),
+        "`modelgate {}` printed another JSON than the snapshotted one (exit {}):\n{}\n{}",
+        args.join(" "),
+        outcome.code,
+        outcome.stdout,
+        outcome.stderr
+    );
 }
 
 /// Snapshots every surface of the pull request from `head`, without facts and at each
@@ -181,13 +227,14 @@ fn snapshot_pull_request(head: &str) {
     let local = evaluate_pr(&repo, &pr.base, &pr.head, None).expect("evaluation");
     assert_eq!(local.conclusion.as_str(), pr.expect, "{}", pr.title);
     let heading = format!("{} ({} → {})", pr.title, pr.head, pr.base);
+    assert_cli_json(pr, None, &local);
     snapshot_surfaces(
         &format!("{head}__local"),
         &format!("{heading}, without facts: {}", pr.story),
         &local,
     );
     for review in &pr.reviews {
-        let facts = stage_facts(&review.facts, &local.head);
+        let (facts, facts_text) = stage_facts(&review.facts, &local.head);
         let staged = evaluate_pr(&repo, &pr.base, &pr.head, Some(&facts)).expect("evaluation");
         assert_eq!(
             staged.conclusion.as_str(),
@@ -200,6 +247,9 @@ fn snapshot_pull_request(head: &str) {
             .file_stem()
             .and_then(|s| s.to_str())
             .expect("a facts file name");
+        let facts_file = example().dir.join(format!("{head}-{stage}.json"));
+        std::fs::write(&facts_file, facts_text).expect("writing the stage's facts");
+        assert_cli_json(pr, Some(&facts_file), &staged);
         snapshot_surfaces(
             &format!("{head}__{stage}"),
             &format!("{heading}, {}: {}", review.stage, pr.story),
@@ -209,8 +259,7 @@ fn snapshot_pull_request(head: &str) {
 }
 
 fn snapshot_surfaces(prefix: &str, description: &str, report: &Report) {
-    // Exactly what `modelgate check --format json` prints.
-    let json = serde_json::to_string_pretty(report).expect("the report serializes") + "\n";
+    let json = report_json(report);
     settings(description).bind(|| {
         insta::assert_snapshot!(format!("{prefix}__text"), render::text(report));
         insta::assert_snapshot!(format!("{prefix}__markdown"), render::markdown(report));
