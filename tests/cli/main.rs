@@ -11,4 +11,5 @@ mod drift;
 mod fake_github;
 mod lint;
 mod site;
+mod snapshots;
 mod support;
