@@ -18,7 +18,7 @@ use std::sync::OnceLock;
 use modelgate_bot::comment::{self, CheckOutput};
 use modelgate_core::approvals::PrFacts;
 use modelgate_core::scenario::{Scenario, ScenarioFile, ScriptedPullRequest};
-use modelgate_core::{Repo, Report, evaluate_pr, render};
+use modelgate_core::{Repo, Report, evaluate, render};
 
 use crate::support::modelgate;
 
@@ -224,7 +224,9 @@ fn assert_cli_json(pr: &ScriptedPullRequest, facts: Option<&Path>, report: &Repo
 fn snapshot_pull_request(head: &str) {
     let pr = pull_request(head);
     let repo = Repo::open(&example().dir.join("repo")).expect("the example repository");
-    let local = evaluate_pr(&repo, &pr.base, &pr.head, None).expect("evaluation");
+    // One evaluation; each review stage judges its approvals on it, as the bot does.
+    let evaluation = evaluate(&repo, &pr.base, &pr.head).expect("evaluation");
+    let local = evaluation.report().clone();
     assert_eq!(local.conclusion.as_str(), pr.expect, "{}", pr.title);
     let heading = format!("{} ({} → {})", pr.title, pr.head, pr.base);
     assert_cli_json(pr, None, &local);
@@ -235,7 +237,7 @@ fn snapshot_pull_request(head: &str) {
     );
     for review in &pr.reviews {
         let (facts, facts_text) = stage_facts(&review.facts, &local.head);
-        let staged = evaluate_pr(&repo, &pr.base, &pr.head, Some(&facts)).expect("evaluation");
+        let staged = evaluation.judge(&facts).expect("judged approvals");
         assert_eq!(
             staged.conclusion.as_str(),
             review.expect,
