@@ -68,7 +68,7 @@ pub fn markdown_within(
     };
     // Left out first: the least needed to decide. The verdict and next steps stay.
     let order = |section: &Section<'_>| match section {
-        Section::Model(_) => Some(0),
+        Section::Model { .. } => Some(0),
         Section::NotCounted(_) | Section::Warnings(_) => Some(1),
         Section::Lineage(_) => Some(2),
         Section::Notices(_) => Some(3),
@@ -223,7 +223,7 @@ fn section_markdown(section: &Section<'_>, form: Form) -> String {
             }
         }
         Section::Models(models) => out.push_str(&models_table(models, models.len())),
-        Section::Model(model) => model_markdown(&mut out, model, form),
+        Section::Model { model, shown_under } => model_markdown(&mut out, model, shown_under, form),
         Section::Lineage(lineage) => lineage_markdown(&mut out, lineage, form),
         Section::NextSteps(next) => next_steps_markdown(&mut out, next),
         Section::Warnings(warnings) => {
@@ -257,7 +257,7 @@ fn models_table(models: &[ModelReport], max_rows: usize) -> String {
             "| {} | {} | {} | {} |",
             code(&model.id),
             model.change.as_str(),
-            cell(&tier_change(model)),
+            cell(tier_change(model).trim_start_matches("tier ")),
             cell(&reasons.join("; "))
         );
         for kind in &kinds {
@@ -291,7 +291,7 @@ fn models_table(models: &[ModelReport], max_rows: usize) -> String {
     out
 }
 
-fn model_markdown(out: &mut String, model: &ModelReport, form: Form) {
+fn model_markdown(out: &mut String, model: &ModelReport, shown_under: &[(&str, &str)], form: Form) {
     let mut heading = format!(
         "#### {} · {} · {}",
         code(&model.id),
@@ -320,7 +320,7 @@ fn model_markdown(out: &mut String, model: &ModelReport, form: Form) {
             cell(&check.summary)
         );
         if form == Form::Full {
-            check_evidence(out, check);
+            check_evidence(out, check, shown_under);
         }
     }
     if !skipped.is_empty() {
@@ -333,15 +333,34 @@ fn model_markdown(out: &mut String, model: &ModelReport, form: Form) {
     let _ = writeln!(out);
 }
 
-/// A check's tables, then its findings that no table shows.
-fn check_evidence(out: &mut String, check: &Check) {
-    if let Some(metrics) = check.metrics.as_ref().filter(|m| !m.is_empty()) {
+/// A check's tables, then its findings that no table shows. Unchanged metrics need no
+/// table: the summary says they are within their rules.
+fn check_evidence(out: &mut String, check: &Check, shown_under: &[(&str, &str)]) {
+    if let Some(metrics) = check.metrics.as_ref().filter(|m| !m.is_empty())
+        && metrics
+            .iter()
+            .any(|m| m.delta != Some(0.0) || m.status != Status::Pass)
+    {
         metrics_table(out, metrics);
     }
     for dataset in check.datasets.iter().flatten() {
-        if let Some(drift) = &dataset.drift {
-            for line in drift_markdown(drift, &dataset.path).lines() {
-                let _ = writeln!(out, "  {line}");
+        let Some(drift) = &dataset.drift else {
+            continue;
+        };
+        let _ = writeln!(out);
+        match shown_under.iter().find(|(path, _)| *path == dataset.path) {
+            Some((path, under)) => {
+                let _ = writeln!(
+                    out,
+                    "  {}: the same comparison as under {} above.",
+                    code(path),
+                    code(under)
+                );
+            }
+            None => {
+                for line in drift_markdown(drift, &dataset.path).lines() {
+                    let _ = writeln!(out, "{}", format!("  {line}").trim_end());
+                }
             }
         }
     }
@@ -462,15 +481,23 @@ fn lineage_markdown(out: &mut String, lineage: &LineageImpact<'_>, form: Form) {
     if lineage.reached.is_empty() {
         return;
     }
-    let _ = writeln!(out, "#### Lineage impact\n\nThis change reaches:");
-    for model in &lineage.reached {
-        let reasons: Vec<String> = model.reasons.iter().map(ToString::to_string).collect();
-        let _ = writeln!(out, "- {}: {}", code(&model.id), cell(&reasons.join("; ")));
-    }
+    let _ = writeln!(out, "#### Lineage impact\n");
     if form == Form::Compact {
+        // Without the models table, the list is the only place that says why.
+        let _ = writeln!(out, "This change reaches:");
+        for model in &lineage.reached {
+            let reasons: Vec<String> = model.reasons.iter().map(ToString::to_string).collect();
+            let _ = writeln!(out, "- {}: {}", code(&model.id), cell(&reasons.join("; ")));
+        }
         let _ = writeln!(out);
         return;
     }
+    let reached: Vec<String> = lineage.reached.iter().map(|m| code(&m.id)).collect();
+    let _ = writeln!(
+        out,
+        "This change reaches {} through the datasets and upstream models below.",
+        reached.join(", ")
+    );
     let _ = writeln!(out, "\n```mermaid\ngraph LR");
     let mut models: Vec<&str> = Vec::new();
     let mut datasets: Vec<&str> = Vec::new();
@@ -596,8 +623,13 @@ pub(crate) fn next_step_lines(next: &NextSteps<'_>, markdown: bool) -> Vec<Strin
             strong("Left to do")
         ));
     }
+    let rerun = if next.missing.is_some() {
+        "; comment `/modelgate rerun` to evaluate again"
+    } else {
+        ""
+    };
     lines.push(format!(
-        "{} `{}..{}` (merge-base..head) under {}.",
+        "{} `{}..{}` (merge-base..head) under {}{rerun}.",
         strong("Evaluated"),
         short_sha(next.merge_base),
         short_sha(next.head),

@@ -42,8 +42,12 @@ pub enum Section<'r> {
     NotCounted(&'r [String]),
     /// One row per touched model.
     Models(&'r [ModelReport]),
-    /// One model's checks with their evidence.
-    Model(&'r ModelReport),
+    /// One model's checks with their evidence. A dataset that reaches several models is
+    /// shown under the first; `shown_under` names, for the others, that model.
+    Model {
+        model: &'r ModelReport,
+        shown_under: Vec<(&'r str, &'r str)>,
+    },
     /// How the change reached models beyond the folders it edits.
     Lineage(LineageImpact<'r>),
     /// What the reader can do next.
@@ -89,7 +93,7 @@ pub fn sections(report: &Report, surface: Surface) -> Vec<Section<'_>> {
         headline: headline(report),
     };
     let notices = || Section::Notices(notices(report));
-    let models = || report.models.iter().map(Section::Model);
+    let models = || model_sections(&report.models);
     let approvals = report.approvals.as_ref();
     let mut out = Vec::new();
     match surface {
@@ -138,6 +142,30 @@ pub fn sections(report: &Report, surface: Surface) -> Vec<Section<'_>> {
         }
     }
     out
+}
+
+/// One section per model, each changed dataset's drift shown under the first model it
+/// reaches.
+fn model_sections(models: &[ModelReport]) -> Vec<Section<'_>> {
+    let mut first_shown: Vec<(&str, &str)> = Vec::new();
+    models
+        .iter()
+        .map(|model| {
+            let mut shown_under = Vec::new();
+            let compared = model
+                .checks
+                .iter()
+                .flat_map(|c| c.datasets.iter().flatten())
+                .filter(|d| d.drift.is_some());
+            for dataset in compared {
+                match first_shown.iter().find(|(path, _)| *path == dataset.path) {
+                    Some(&(path, under)) => shown_under.push((path, under)),
+                    None => first_shown.push((&dataset.path, &model.id)),
+                }
+            }
+            Section::Model { model, shown_under }
+        })
+        .collect()
 }
 
 /// The verdict in one line: `FAIL: blocking failure in credit-risk regression`.

@@ -107,7 +107,7 @@ fn section_text(section: &Section<'_>) -> String {
         }
         // The models' own blocks say the same, one model at a time.
         Section::Models(_) | Section::Lineage(_) => {}
-        Section::Model(model) => model_text(&mut out, model),
+        Section::Model { model, .. } => model_text(&mut out, model),
         Section::NextSteps(next) => {
             let _ = writeln!(out);
             for line in next_step_lines(next, false) {
