@@ -58,7 +58,7 @@ impl DriftCache {
         }
         let report = match (read_table(before, path)?, read_table(after, path)?) {
             (Some(reference), Some(current)) => {
-                let options = DriftOptions::from_policy(policy)?;
+                let options = DriftOptions::from_policy(policy);
                 let drift = compare_tables(&reference, &current, None, &options, None)?;
                 DatasetDriftReport {
                     path: path.to_string(),

@@ -111,8 +111,7 @@ pub fn evaluate_pr(
         let rules_card = card_before.or(card_after);
         let data_card = card_after.or(card_before);
         let drift_policy = data_card
-            .and_then(Card::governance)
-            .and_then(|g| g.drift.as_ref())
+            .and_then(Card::drift_policy)
             .unwrap_or(&policy.drift);
         let mut drift_reports = Vec::new();
         for path in changed_datasets(&id, &lineage, &models_before, &models_after, &changed) {
