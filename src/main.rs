@@ -8,8 +8,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand, ValueEnum};
 use modelgate_core::approvals::PrFacts;
+use modelgate_core::drift::{self, StatTest, StatTestChoice};
 use modelgate_core::report::Conclusion;
 use modelgate_core::{Repo, render};
 
@@ -86,33 +88,65 @@ struct DriftArgs {
     /// The current data.
     #[arg(long)]
     current: PathBuf,
-    /// `auto` (choose per column as Evidently does) or a test: ks, chisquare, z,
-    /// wasserstein, jensenshannon, psi, kl_div, hellinger, anderson, cramer_von_mises,
-    /// mannw, t_test, energy_dist.
-    #[arg(long, default_value = "auto")]
-    stattest: String,
-    /// Threshold for every column (default: each test's own).
-    #[arg(long)]
+    /// `auto` (choose per column as Evidently does) or one test for every column.
+    #[arg(long, default_value = "auto", value_parser = stattest_parser())]
+    stattest: StatTestChoice,
+    /// Threshold for every column (default: each test's own); a finite number >= 0.
+    #[arg(long, value_parser = setting_parser(drift::check_threshold))]
     threshold: Option<f64>,
     /// Only these columns (comma-separated).
     #[arg(long, value_delimiter = ',')]
     columns: Option<Vec<String>>,
-    /// Share of drifted columns at or above which the dataset has drifted.
-    #[arg(long, default_value_t = 0.5)]
+    /// Share of drifted columns at or above which the dataset has drifted, in (0, 1].
+    #[arg(long, default_value_t = 0.5, value_parser = setting_parser(drift::check_drift_share))]
     drift_share: f64,
     /// `calibrated` (default; homogeneity chi-square, no false alarms) or `evidently`
     /// (Evidently's choices, formulas and verdicts exactly).
-    #[arg(long, default_value = "calibrated")]
-    compat: String,
+    #[arg(long, default_value = "calibrated", value_parser = compat_parser())]
+    compat: drift::Mode,
     /// Rows read of each file at most; a longer file is sampled, reproducibly, and the
     /// report says so.
-    #[arg(long, default_value_t = modelgate_core::drift::SampleLimit::DEFAULT_MAX_ROWS)]
+    #[arg(
+        long,
+        default_value_t = drift::SampleLimit::DEFAULT_MAX_ROWS,
+        value_parser = setting_parser(drift::check_max_rows)
+    )]
     max_rows: u64,
     /// The seed of that sample.
-    #[arg(long, default_value_t = modelgate_core::drift::SampleLimit::DEFAULT_SEED)]
+    #[arg(long, default_value_t = drift::SampleLimit::DEFAULT_SEED)]
     seed: u64,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+}
+
+/// `--stattest`: clap lists the names in `--help` and in its refusal of another one.
+fn stattest_parser() -> impl TypedValueParser<Value = StatTestChoice> {
+    let names = StatTestChoice::names().map(|name| {
+        let aliases = StatTest::ALIASES
+            .iter()
+            .filter(|(_, test)| test.name() == name)
+            .map(|(alias, _)| *alias);
+        PossibleValue::new(name).aliases(aliases)
+    });
+    PossibleValuesParser::new(names).try_map(|name| name.parse::<StatTestChoice>())
+}
+
+fn compat_parser() -> impl TypedValueParser<Value = drift::Mode> {
+    use drift::Mode;
+    PossibleValuesParser::new(Mode::ALL.map(Mode::name)).try_map(|name| name.parse::<Mode>())
+}
+
+/// A number checked by the same rule as the policy's setting of that name.
+fn setting_parser<T: std::str::FromStr + Clone + Send + Sync + 'static>(
+    check: fn(T) -> Result<T, drift::DriftSettingError>,
+) -> impl Fn(&str) -> Result<T, String> + Clone + Send + Sync + 'static
+where
+    T::Err: std::fmt::Display,
+{
+    move |text: &str| {
+        let value = text.parse::<T>().map_err(|error| error.to_string())?;
+        check(value).map_err(|error| error.to_string())
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -551,19 +585,20 @@ async fn shutdown_signal() {
 }
 
 fn drift(args: DriftArgs) -> anyhow::Result<ExitCode> {
-    use modelgate_core::drift::DriftOptions;
+
     use modelgate_core::policy::DriftPolicy;
     use modelgate_core::table::{Table, compare_tables};
+    // Every value was checked by its clap parser.
     let policy = DriftPolicy {
-        stattest: args.stattest.clone(),
+        stattest: args.stattest,
         drift_share: args.drift_share,
         threshold: args.threshold,
-        compat: (args.compat != "calibrated").then(|| args.compat.clone()),
+        compat: Some(args.compat),
         max_rows: Some(args.max_rows),
         seed: Some(args.seed),
         ..DriftPolicy::default()
     };
-    let options = DriftOptions::from_policy(&policy)?;
+    let options = policy.options();
     let reference = Table::from_path(&args.reference)?;
     let current = Table::from_path(&args.current)?;
     let drift = {

@@ -12,6 +12,7 @@ use serde_saphyr::Spanned;
 
 use crate::diagnostic::Diagnostic;
 use crate::path::RepoPath;
+use crate::policy::{DriftPolicy, DriftPolicyFile};
 
 /// File extensions of datasets, per the repository convention.
 pub const DATASET_EXTENSIONS: [&str; 3] = ["csv", "parquet", "ndjson"];
@@ -30,6 +31,8 @@ pub struct Card {
     pub text: String,
     /// Where the Markdown body starts in `text`.
     body_start: usize,
+    /// `governance.drift`, checked; `None` when absent or invalid (see `problems`).
+    drift: Option<DriftPolicy>,
 }
 
 /// A Markdown heading of the card body and whether anything stands under it.
@@ -155,7 +158,8 @@ pub struct Governance {
     #[serde(default)]
     pub metrics: IndexMap<String, Spanned<MetricRule>>,
     /// Drift settings for this model's datasets; replaces the policy's `drift` block.
-    pub drift: Option<crate::policy::DriftPolicy>,
+    /// Checked by [`Card::parse`]: see [`Card::drift_policy`].
+    pub drift: Option<DriftPolicyFile>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -234,9 +238,19 @@ impl Card {
             problems: Vec::new(),
             body_start,
             text: String::new(),
+            drift: None,
         };
         card.text = text;
         card.problems = card.validate();
+        if let Some(drift) = card.governance().and_then(|g| g.drift.as_ref()) {
+            let at = |location: serde_saphyr::Location, message: String| {
+                card.diagnostic_at(location, message)
+            };
+            match drift.validate("governance.drift", &at) {
+                Ok(policy) => card.drift = Some(policy),
+                Err(problems) => card.problems.extend(problems),
+            }
+        }
         Ok(card)
     }
 
@@ -259,6 +273,12 @@ impl Card {
 
     pub fn governance(&self) -> Option<&Governance> {
         self.front_matter.governance.as_ref().map(|g| &g.value)
+    }
+
+    /// The card's own drift settings, when it has valid ones. Invalid settings are among
+    /// `problems` and leave the policy's settings in force.
+    pub fn drift_policy(&self) -> Option<&DriftPolicy> {
+        self.drift.as_ref()
     }
 
     pub fn risk_tier(&self) -> Option<&Spanned<String>> {
@@ -729,6 +749,34 @@ mod tests {
         let error = Card::parse("c.md", text.as_bytes()).expect_err("typo refused");
         assert_eq!((error.line, error.column), (4, 3), "{error}");
         assert!(error.message.contains("risk_teir"), "{error}");
+    }
+
+    #[test]
+    fn governance_drift_problems_are_card_problems_at_their_values() {
+        let text = "---\ngovernance:\n  risk_tier: high\n  drift:\n    stattest: kss\n    compat: evidently\n    columns: {age: {threshold: -0.5}}\n---\n";
+        let card = Card::parse("c.md", text.as_bytes()).expect("parses");
+        let messages: Vec<String> = card.problems.iter().map(ToString::to_string).collect();
+        assert_eq!(messages.len(), 2, "{messages:#?}");
+        assert!(
+            messages[0].starts_with("c.md:5:15: governance.drift.stattest: unknown test `kss`; expected one of auto, ks,"),
+            "{}",
+            messages[0]
+        );
+        assert_eq!(
+            messages[1],
+            "c.md:7:32: governance.drift.columns.age.threshold: -0.5 is not a threshold; expected a finite number >= 0"
+        );
+        // Invalid settings are not used: the policy's stay in force.
+        assert!(card.drift_policy().is_none());
+
+        let text = "---\ngovernance:\n  drift: {stattest: psi, compat: evidently}\n---\n";
+        let card = Card::parse("c.md", text.as_bytes()).expect("parses");
+        assert!(card.problems.is_empty(), "{:?}", card.problems);
+        let drift = card.drift_policy().expect("valid settings");
+        assert_eq!(
+            (drift.stattest.name(), drift.compat),
+            ("psi", Some(crate::drift::Mode::Evidently))
+        );
     }
 
     #[test]

@@ -160,8 +160,7 @@ pub fn evaluate(repo: &Repo, base_rev: &str, head_rev: &str) -> Result<Evaluatio
         let rules_card = card_before.or(card_after);
         let data_card = card_after.or(card_before);
         let drift_policy = data_card
-            .and_then(Card::governance)
-            .and_then(|g| g.drift.as_ref())
+            .and_then(Card::drift_policy)
             .unwrap_or(&policy.drift);
         let mut drift_reports = Vec::new();
         for path in changed_datasets(&id, &lineage, &models_before, &models_after, &changed) {

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use crate::diagnostic::Diagnostic;
+use crate::drift::{self, DriftSettingError, Mode, StatTestChoice};
 
 pub const POLICY_PATH: &str = ".github/modelgate.yml";
 
@@ -115,51 +116,78 @@ impl Default for RegressionDefaults {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+/// The `drift` block of the policy or of a card, checked: every value is in its domain.
+#[derive(Debug, Clone, Serialize)]
 pub struct DriftPolicy {
-    #[serde(default = "default_stattest")]
-    pub stattest: String,
-    /// Share of drifted columns at or above which the dataset counts as drifted.
-    #[serde(default = "default_drift_share")]
+    pub stattest: StatTestChoice,
+    /// Share of drifted columns at or above which the dataset counts as drifted, in (0, 1].
     pub drift_share: f64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub threshold: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub compat: Option<String>,
-    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compat: Option<Mode>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
     pub columns: IndexMap<String, ColumnDrift>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ignore: Vec<String>,
-    /// Rows read of each side at most; a longer side is sampled (default 10,000,000).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Rows read of each side at most, at least 1; a longer side is sampled (default
+    /// 10,000,000).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_rows: Option<u64>,
     /// The seed of that sample (default 0).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Serialize)]
 pub struct ColumnDrift {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stattest: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `auto` here keeps the block's `stattest` for the column, as leaving it out does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stattest: Option<StatTestChoice>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub threshold: Option<f64>,
-}
-
-fn default_stattest() -> String {
-    "auto".to_owned()
 }
 
 fn default_drift_share() -> f64 {
     0.5
 }
 
+impl DriftPolicy {
+    /// The options of a `drift` block, whose values were checked when it was parsed.
+    pub fn options(&self) -> drift::DriftOptions {
+        let columns = self
+            .columns
+            .iter()
+            .map(|(name, column)| {
+                let stattest = column.stattest.and_then(StatTestChoice::test);
+                (
+                    name.clone(),
+                    drift::ColumnOverride {
+                        stattest,
+                        threshold: column.threshold,
+                    },
+                )
+            })
+            .collect();
+        drift::DriftOptions {
+            mode: self.compat.unwrap_or_default(),
+            stattest: self.stattest.test(),
+            threshold: self.threshold,
+            drift_share: self.drift_share,
+            columns,
+            ignore: self.ignore.clone(),
+            sample: drift::SampleLimit {
+                max_rows: self.max_rows.unwrap_or(drift::SampleLimit::DEFAULT_MAX_ROWS),
+                seed: self.seed.unwrap_or(drift::SampleLimit::DEFAULT_SEED),
+            },
+        }
+    }
+}
+
 impl Default for DriftPolicy {
     fn default() -> Self {
         DriftPolicy {
-            stattest: default_stattest(),
+            stattest: StatTestChoice::Auto,
             drift_share: default_drift_share(),
             threshold: None,
             compat: None,
@@ -167,6 +195,118 @@ impl Default for DriftPolicy {
             ignore: Vec::new(),
             max_rows: None,
             seed: None,
+        }
+    }
+}
+
+/// A `drift` block as written, each checked value kept as text or number with its position
+/// until [`DriftPolicyFile::validate`] checks it, so that every problem is reported where it
+/// stands. Shared by the policy and a card's `governance.drift`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DriftPolicyFile {
+    stattest: Option<Spanned<String>>,
+    drift_share: Option<Spanned<f64>>,
+    threshold: Option<Spanned<f64>>,
+    compat: Option<Spanned<String>>,
+    #[serde(default)]
+    columns: IndexMap<String, ColumnDriftFile>,
+    #[serde(default)]
+    ignore: Vec<String>,
+    max_rows: Option<Spanned<u64>>,
+    seed: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ColumnDriftFile {
+    stattest: Option<Spanned<String>>,
+    threshold: Option<Spanned<f64>>,
+}
+
+impl DriftPolicyFile {
+    /// Checks every value. `key` is where the block stands (`drift`, `governance.drift`);
+    /// `at` turns a position in the YAML into a diagnostic of the file.
+    pub(crate) fn validate(
+        &self,
+        key: &str,
+        at: &dyn Fn(serde_saphyr::Location, String) -> Diagnostic,
+    ) -> Result<DriftPolicy, Vec<Diagnostic>> {
+        let mut checks = SettingChecks {
+            key,
+            at,
+            problems: Vec::new(),
+        };
+        let stattest = checks.check("stattest", self.stattest.as_ref(), |name| name.parse());
+        let drift_share = checks.check("drift_share", self.drift_share.as_ref(), |share| {
+            drift::check_drift_share(*share)
+        });
+        let threshold = checks.check("threshold", self.threshold.as_ref(), |threshold| {
+            drift::check_threshold(*threshold)
+        });
+        let compat = checks.check("compat", self.compat.as_ref(), |name| name.parse());
+        let max_rows = checks.check("max_rows", self.max_rows.as_ref(), |rows| {
+            drift::check_max_rows(*rows)
+        });
+        let mut columns = IndexMap::new();
+        for (name, column) in &self.columns {
+            let stattest = checks.check(
+                &format!("columns.{name}.stattest"),
+                column.stattest.as_ref(),
+                |test| test.parse(),
+            );
+            let threshold = checks.check(
+                &format!("columns.{name}.threshold"),
+                column.threshold.as_ref(),
+                |threshold| drift::check_threshold(*threshold),
+            );
+            columns.insert(
+                name.clone(),
+                ColumnDrift {
+                    stattest,
+                    threshold,
+                },
+            );
+        }
+        if !checks.problems.is_empty() {
+            return Err(checks.problems);
+        }
+        Ok(DriftPolicy {
+            stattest: stattest.unwrap_or_default(),
+            drift_share: drift_share.unwrap_or_else(default_drift_share),
+            threshold,
+            compat,
+            columns,
+            ignore: self.ignore.clone(),
+            max_rows,
+            seed: self.seed,
+        })
+    }
+}
+
+/// Collects the problems of a block's values, each named `key.field` at the value.
+struct SettingChecks<'a> {
+    key: &'a str,
+    at: &'a dyn Fn(serde_saphyr::Location, String) -> Diagnostic,
+    problems: Vec<Diagnostic>,
+}
+
+impl SettingChecks<'_> {
+    /// The checked value; `None` when absent, or invalid (then a problem is recorded).
+    fn check<V, T>(
+        &mut self,
+        field: &str,
+        value: Option<&Spanned<V>>,
+        checker: impl FnOnce(&V) -> Result<T, DriftSettingError>,
+    ) -> Option<T> {
+        let value = value?;
+        match checker(&value.value) {
+            Ok(checked) => Some(checked),
+            Err(error) => {
+                let message = format!("{}.{field}: {error}", self.key);
+                self.problems.push((self.at)(value.referenced, message));
+                None
+            }
         }
     }
 }
@@ -220,7 +360,7 @@ struct PolicyFile {
     default_tier: Option<Spanned<String>>,
     tiers: Option<Spanned<IndexMap<String, Spanned<TierPolicy>>>>,
     regression: Option<RegressionDefaults>,
-    drift: Option<Spanned<DriftPolicy>>,
+    drift: Option<DriftPolicyFile>,
     fairness: Option<FairnessPolicy>,
     escalate: Option<Spanned<IndexMap<CheckKind, String>>>,
 }
@@ -363,18 +503,12 @@ impl Policy {
         };
 
         let drift = match raw.drift {
-            Some(drift) => {
-                if !(drift.value.drift_share > 0.0 && drift.value.drift_share <= 1.0) {
-                    problems.push(at(
-                        drift.referenced,
-                        format!(
-                            "drift.drift_share is {}; expected a share in (0, 1]",
-                            drift.value.drift_share
-                        ),
-                    ));
-                }
-                drift.value
-            }
+            Some(drift) => drift
+                .validate("drift", &at)
+                .unwrap_or_else(|drift_problems| {
+                    problems.extend(drift_problems);
+                    DriftPolicy::default()
+                }),
             None => DriftPolicy::default(),
         };
 
@@ -485,6 +619,55 @@ mod tests {
             problems[0]
         );
         assert!(problems[0].message.contains("aprovals"));
+    }
+
+    #[test]
+    fn drift_settings_are_typed_with_their_positions() {
+        let text = "drift:\n  stattest: kss\n  drift_share: 1.5\n  compat: pandas\n  threshold: -1\n  max_rows: 0\n  columns:\n    age: {stattest: kolmogorov, threshold: .nan}\n";
+        let problems = Policy::parse("p.yml", text).expect_err("invalid");
+        let messages: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        let tests = StatTestChoice::names().collect::<Vec<_>>().join(", ");
+        assert_eq!(
+            messages,
+            [
+                format!("p.yml:2:13: drift.stattest: unknown test `kss`; expected one of {tests}"),
+                "p.yml:3:16: drift.drift_share: 1.5 is not a share of columns; expected a number in (0, 1]".into(),
+                "p.yml:5:14: drift.threshold: -1 is not a threshold; expected a finite number >= 0".into(),
+                "p.yml:4:11: drift.compat: unknown mode `pandas`; expected one of calibrated, evidently".into(),
+                "p.yml:6:13: drift.max_rows: 0 rows; expected at least 1".into(),
+                format!("p.yml:8:21: drift.columns.age.stattest: unknown test `kolmogorov`; expected one of {tests}"),
+                "p.yml:8:44: drift.columns.age.threshold: NaN is not a threshold; expected a finite number >= 0".into(),
+            ]
+        );
+        assert!(tests.starts_with("auto, ks, chisquare, z,"), "{tests}");
+    }
+
+    #[test]
+    fn valid_drift_settings_parse_as_before() {
+        let text = "drift: {stattest: ed, compat: calibrated, drift_share: 1, threshold: 0, max_rows: 5, seed: 3, ignore: [id], columns: {age: {stattest: auto}}}\n";
+        let drift = Policy::parse("p.yml", text).expect("valid").drift;
+        assert_eq!(
+            drift.stattest,
+            StatTestChoice::Test(crate::drift::StatTest::EnergyDist)
+        );
+        assert_eq!(drift.compat, Some(Mode::Calibrated));
+        assert_eq!((drift.drift_share, drift.threshold), (1.0, Some(0.0)));
+        assert_eq!((drift.max_rows, drift.seed), (Some(5), Some(3)));
+        assert_eq!(drift.columns["age"].stattest, Some(StatTestChoice::Auto));
+        let defaults = Policy::parse("p.yml", "").expect("empty").drift;
+        assert_eq!(
+            serde_json::to_value(&defaults).expect("serializes"),
+            serde_json::json!({"stattest": "auto", "drift_share": 0.5})
+        );
+        // Keys are still checked by name, listed in the order of the documentation.
+        let problems = Policy::parse("p.yml", "drift: {stattests: ks}\n").expect_err("typo");
+        assert!(
+            problems[0]
+                .message
+                .contains("unknown field `stattests`, expected one of stattest, drift_share"),
+            "{}",
+            problems[0]
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@ use modelgate_core::drift::{
     CategoricalValues, Column, ColumnOptions, ColumnValues, DriftError, DriftOptions, Kind, Mode,
     SchemaChangeKind, StatTest, compare_columns, compare_datasets,
 };
-use modelgate_core::policy::{ColumnDrift as PolicyColumn, DriftPolicy};
+use modelgate_core::policy::Policy;
 
 fn numeric(values: &[f64]) -> ColumnValues {
     ColumnValues::Numeric(values.to_vec())
@@ -227,20 +227,10 @@ fn duplicate_columns_are_an_error() {
 }
 
 #[test]
-fn policy_settings_are_validated_and_applied() {
-    let mut policy = DriftPolicy {
-        stattest: "psi".into(),
-        compat: Some("evidently".into()),
-        ..DriftPolicy::default()
-    };
-    policy.columns.insert(
-        "age".into(),
-        PolicyColumn {
-            stattest: Some("ks".into()),
-            threshold: Some(0.01),
-        },
-    );
-    let options = DriftOptions::from_policy(&policy).expect("valid");
+fn policy_settings_are_applied() {
+    let text = "drift:\n  stattest: psi\n  compat: evidently\n  columns:\n    age: {stattest: ks, threshold: 0.01}\n    income: {stattest: auto}\n";
+    let policy = Policy::parse("p.yml", text).expect("valid");
+    let options = policy.drift.options();
     assert_eq!(options.mode, Mode::Evidently);
     let age = options.for_column("age").expect("not ignored");
     assert_eq!(
@@ -251,20 +241,25 @@ fn policy_settings_are_validated_and_applied() {
         options.for_column("other").and_then(|o| o.dataset_stattest),
         Some(StatTest::Psi)
     );
-
-    policy.stattest = "kolmogorov".into();
-    let error = DriftOptions::from_policy(&policy).expect_err("unknown test");
-    assert!(
-        error
-            .to_string()
-            .contains("unknown drift test `kolmogorov`")
+    // `auto` for a column leaves the block's test in force, as leaving it out does.
+    let income = options.for_column("income").expect("not ignored");
+    assert_eq!(
+        (income.stattest, income.dataset_stattest),
+        (None, Some(StatTest::Psi))
     );
-    policy.stattest = "auto".into();
-    policy.compat = Some("pandas".into());
-    assert!(matches!(
-        DriftOptions::from_policy(&policy),
-        Err(DriftError::UnknownCompat { .. })
-    ));
+    // The settings serialize as they were written.
+    assert_eq!(
+        serde_json::to_value(&policy.drift).expect("serializes"),
+        serde_json::json!({
+            "stattest": "psi",
+            "drift_share": 0.5,
+            "compat": "evidently",
+            "columns": {
+                "age": {"stattest": "ks", "threshold": 0.01},
+                "income": {"stattest": "auto"}
+            }
+        })
+    );
 }
 
 #[test]

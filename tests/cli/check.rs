@@ -484,3 +484,76 @@ fn output_file_and_renderings() {
         text.stdout
     );
 }
+
+/// Bad drift settings are found when the files are read, not when a dataset happens to
+/// change: the policy's stop the evaluation, a card's fail that card's check.
+#[test]
+fn bad_drift_settings_are_reported_at_their_values() {
+    let mut repo = TestRepo::new();
+    repo.commit(
+        "main",
+        None,
+        &[
+            write(".github/modelgate.yml", "drift:\n  stattest: kss\n"),
+            write("models/a/card.md", card("medium", "", FULL_BODY)),
+        ],
+    );
+    repo.commit(
+        "pr",
+        Some("main"),
+        &[write("models/a/card.md", card("low", "", FULL_BODY))],
+    );
+    let outcome = repo.check("main", "pr");
+    assert_eq!(outcome.code, 2, "{}", outcome.stdout);
+    assert!(
+        outcome.stderr.contains(
+            ".github/modelgate.yml:2:13: drift.stattest: unknown test `kss`; expected one of auto, ks,"
+        ),
+        "{}",
+        outcome.stderr
+    );
+
+    let mut repo = TestRepo::new();
+    let with_drift = |drift: &str| {
+        format!(
+            "---\nowners: [\"@acme/ml\"]\ndatasets: {{train: data/train.csv}}\ngovernance:\n  risk_tier: medium\n  drift: {drift}\n---\n{FULL_BODY}"
+        )
+    };
+    repo.commit(
+        "main",
+        None,
+        &[
+            write("data/train.csv", "x\n1\n2\n3\n4\n5\n6\n"),
+            write("models/a/card.md", with_drift("{stattest: ks}")),
+        ],
+    );
+    repo.commit(
+        "pr",
+        Some("main"),
+        &[
+            write("data/train.csv", "x\n1\n2\n3\n4\n5\n7\n"),
+            write("models/a/card.md", with_drift("{stattest: kss}")),
+        ],
+    );
+    let outcome = repo.check("main", "pr");
+    assert_eq!(outcome.code, 1, "medium blocks on card: {}", outcome.stderr);
+    let model = outcome.model("a");
+    let check = |kind: &str| {
+        model["checks"]
+            .as_array()
+            .and_then(|checks| checks.iter().find(|c| c["kind"] == kind).cloned())
+            .unwrap_or_else(|| panic!("no {kind} check: {model}"))
+    };
+    let card_check = check("card");
+    assert_eq!(card_check["status"], "fail", "{card_check}");
+    let finding = card_check["findings"][0].as_str().unwrap_or_default();
+    assert!(
+        finding.starts_with(
+            "models/a/card.md:6:21: governance.drift.stattest: unknown test `kss`; expected one of auto, ks,"
+        ),
+        "{finding}"
+    );
+    // The drift check still runs, with the policy's settings.
+    let drift_check = check("drift");
+    assert_ne!(drift_check["status"], "skipped", "{drift_check}");
+}

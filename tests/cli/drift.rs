@@ -323,8 +323,66 @@ fn a_side_longer_than_max_rows_is_sampled_reproducibly_and_says_so() {
     ]);
     assert_eq!(zero.code, 2);
     assert!(
-        zero.stderr.contains("drift.max_rows is 0"),
+        zero.stderr
+            .contains("invalid value '0' for '--max-rows <MAX_ROWS>': 0 rows; expected at least 1"),
         "{}",
         zero.stderr
     );
+}
+
+/// Settings are refused by the argument parser, before any file is read, naming what it
+/// accepts.
+#[test]
+fn unknown_settings_are_refused_naming_the_allowed_values() {
+    let drift = |setting: &[&str]| {
+        let mut args = vec!["drift", "--reference", "r.csv", "--current", "c.csv"];
+        args.extend_from_slice(setting);
+        modelgate(&args)
+    };
+    let outcome = drift(&["--stattest", "kss"]);
+    assert_eq!(outcome.code, 2, "{}", outcome.stderr);
+    assert!(
+        outcome.stderr.starts_with(
+            "error: invalid value 'kss' for '--stattest <STATTEST>'\n  [possible values: auto, ks, chisquare, z, wasserstein, jensenshannon, psi, kl_div, hellinger, anderson, cramer_von_mises, mannw, t_test, energy_dist]\n"
+        ),
+        "{}",
+        outcome.stderr
+    );
+
+    let outcome = drift(&["--compat", "pandas"]);
+    assert_eq!(outcome.code, 2, "{}", outcome.stderr);
+    assert!(
+        outcome.stderr.starts_with(
+            "error: invalid value 'pandas' for '--compat <COMPAT>'\n  [possible values: calibrated, evidently]\n"
+        ),
+        "{}",
+        outcome.stderr
+    );
+
+    for (setting, message) in [
+        (
+            ["--drift-share", "1.5"],
+            "invalid value '1.5' for '--drift-share <DRIFT_SHARE>': 1.5 is not a share of columns; expected a number in (0, 1]",
+        ),
+        (
+            ["--threshold", "NaN"],
+            "invalid value 'NaN' for '--threshold <THRESHOLD>': NaN is not a threshold; expected a finite number >= 0",
+        ),
+    ] {
+        let outcome = drift(&setting);
+        assert_eq!(outcome.code, 2, "{}", outcome.stderr);
+        assert!(outcome.stderr.contains(message), "{}", outcome.stderr);
+    }
+
+    // Evidently's alias of energy_dist is still accepted (the missing file is the error).
+    let outcome = drift(&["--stattest", "ed"]);
+    assert_eq!(outcome.code, 2);
+    assert!(outcome.stderr.contains("r.csv"), "{}", outcome.stderr);
+    assert!(!outcome.stderr.contains("--stattest"), "{}", outcome.stderr);
+
+    let help = modelgate(&["drift", "--help"]);
+    assert_eq!(help.code, 0, "{}", help.stderr);
+    for value in ["cramer_von_mises", "energy_dist", "evidently"] {
+        assert!(help.stdout.contains(value), "{}", help.stdout);
+    }
 }

@@ -74,3 +74,84 @@ fn a_clean_repository_lints_clean() {
         (0, "1 model(s) at main: 0 error(s), 0 warning(s)\n")
     );
 }
+
+const STATTESTS: &str = "auto, ks, chisquare, z, wasserstein, jensenshannon, psi, kl_div, hellinger, anderson, cramer_von_mises, mannw, t_test, energy_dist";
+
+fn errors(stdout: &str) -> Vec<&str> {
+    stdout
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .collect()
+}
+
+#[test]
+fn bad_drift_settings_of_the_policy_are_reported_at_their_values() {
+    let mut repo = TestRepo::new();
+    let policy = "default_tier: medium\ndrift:\n  stattest: kss\n  compat: pandas\n  columns:\n    age: {threshold: -1}\n";
+    repo.commit(
+        "main",
+        None,
+        &[
+            write(".github/modelgate.yml", policy),
+            write("models/a/card.md", card("medium", "", FULL_BODY)),
+        ],
+    );
+    let outcome = repo.lint("main");
+    assert_eq!(outcome.code, 1, "{}", outcome.stderr);
+    assert_eq!(
+        errors(&outcome.stdout),
+        [
+            format!(
+                "error: .github/modelgate.yml:3:13: drift.stattest: unknown test `kss`; expected one of {STATTESTS}"
+            )
+            .as_str(),
+            "error: .github/modelgate.yml:4:11: drift.compat: unknown mode `pandas`; expected one of calibrated, evidently",
+            "error: .github/modelgate.yml:6:22: drift.columns.age.threshold: -1 is not a threshold; expected a finite number >= 0",
+        ],
+        "{}",
+        outcome.stdout
+    );
+}
+
+#[test]
+fn bad_drift_settings_of_a_card_are_reported_at_their_values() {
+    let mut repo = TestRepo::new();
+    let card_text = format!(
+        "---\nowners: [\"@acme/ml\"]\ngovernance:\n  risk_tier: high\n  drift:\n    stattest: kolmogorov\n    drift_share: 0\n    columns: {{age: {{stattest: ed}}}}\n---\n{FULL_BODY}"
+    );
+    repo.commit(
+        "main",
+        None,
+        &[
+            write("models/a/card.md", card_text),
+            // A valid block, with Evidently's alias of energy_dist, lints clean.
+            write(
+                "models/b/card.md",
+                format!(
+                    "---\nowners: [\"@acme/ml\"]\ngovernance:\n  risk_tier: low\n  drift: {{stattest: ed, compat: evidently, drift_share: 1}}\n---\n{FULL_BODY}"
+                ),
+            ),
+        ],
+    );
+    let outcome = repo.lint("main");
+    assert_eq!(outcome.code, 1, "{}", outcome.stderr);
+    assert_eq!(
+        errors(&outcome.stdout),
+        [
+            format!(
+                "error: models/a/card.md:6:15: governance.drift.stattest: unknown test `kolmogorov`; expected one of {STATTESTS}"
+            )
+            .as_str(),
+            "error: models/a/card.md:7:18: governance.drift.drift_share: 0 is not a share of columns; expected a number in (0, 1]",
+        ],
+        "{}",
+        outcome.stdout
+    );
+    assert!(
+        outcome
+            .stdout
+            .ends_with("2 model(s) at main: 2 error(s), 0 warning(s)\n"),
+        "{}",
+        outcome.stdout
+    );
+}

@@ -1,8 +1,6 @@
 //! The drift check: each changed dataset that reaches a model (its own or an upstream
 //! model's), base version against head version, column by column.
 
-use std::collections::BTreeMap;
-
 use super::read_table;
 use crate::drift::DriftOptions;
 use crate::error::Result;
@@ -15,7 +13,9 @@ use crate::table::compare_tables;
 /// Compares every changed dataset once, base version against head version.
 #[derive(Debug, Default)]
 pub struct DriftCache {
-    results: BTreeMap<(RepoPath, String), DatasetDriftReport>,
+    /// Keyed by the options too: a card may set its own. A pull request changes few
+    /// datasets, so a list is enough.
+    results: Vec<(RepoPath, DriftOptions, DatasetDriftReport)>,
 }
 
 impl DriftCache {
@@ -26,14 +26,16 @@ impl DriftCache {
         path: &RepoPath,
         policy: &DriftPolicy,
     ) -> Result<DatasetDriftReport> {
-        // Keyed by the options too: a card may set its own.
-        let key = (path.clone(), format!("{policy:?}"));
-        if let Some(hit) = self.results.get(&key) {
+        let options = policy.options();
+        if let Some((_, _, hit)) = self
+            .results
+            .iter()
+            .find(|(p, o, _)| p == path && *o == options)
+        {
             return Ok(hit.clone());
         }
         let report = match (read_table(before, path)?, read_table(after, path)?) {
             (Some(reference), Some(current)) => {
-                let options = DriftOptions::from_policy(policy)?;
                 let drift = compare_tables(&reference, &current, None, &options, None)?;
                 DatasetDriftReport {
                     path: path.to_string(),
@@ -52,7 +54,7 @@ impl DriftCache {
                 drift: None,
             },
         };
-        self.results.insert(key, report.clone());
+        self.results.push((path.clone(), options, report.clone()));
         Ok(report)
     }
 }

@@ -70,38 +70,74 @@ mod stattest;
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use crate::policy::DriftPolicy;
 use sample::{CategoricalPair, NumericPair, Removed};
-pub use stattest::{DriftRule, StatTest, default_stattest};
+pub use stattest::{DriftRule, StatTest, StatTestChoice, default_stattest};
 use stattest::{Outcome, PairData};
 
-/// Problems with the drift configuration or the shape of the input; data problems inside a
-/// column are reported on that column instead.
+/// Problems with the shape of the input; data problems inside a column are reported on that
+/// column instead.
 #[derive(Debug, thiserror::Error)]
 pub enum DriftError {
-    #[error(
-        "unknown drift test `{name}`; expected auto or one of: ks, chisquare, z, wasserstein, jensenshannon, psi, kl_div, hellinger, anderson, cramer_von_mises, mannw, t_test, energy_dist"
-    )]
-    UnknownStatTest { name: String },
-
-    #[error("unknown drift compat `{value}`; expected `evidently` or `calibrated`")]
-    UnknownCompat { value: String },
-
-    #[error("{key} is {value}; expected a finite number >= 0")]
-    InvalidThreshold { key: String, value: f64 },
-
-    #[error("drift_share is {0}; expected a share in (0, 1]")]
-    InvalidDriftShare(f64),
-
-    #[error("drift.max_rows is 0; expected a number of rows of at least 1")]
-    InvalidMaxRows,
-
     #[error("column `{name}` appears more than once in the {side} dataset")]
     DuplicateColumn { name: String, side: &'static str },
 }
 
-/// Statistical conventions: see the module documentation for the differences.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+/// A drift setting outside what the tests accept. Settings are checked where they are read
+/// (the policy, a card, the command line), which add the key and the position.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DriftSettingError {
+    #[error(
+        "unknown test `{name}`; expected one of {}",
+        StatTestChoice::names().collect::<Vec<_>>().join(", ")
+    )]
+    UnknownStatTest { name: String },
+
+    #[error(
+        "unknown mode `{name}`; expected one of {}",
+        Mode::ALL.map(Mode::name).join(", ")
+    )]
+    UnknownMode { name: String },
+
+    #[error("{0} is not a threshold; expected a finite number >= 0")]
+    Threshold(f64),
+
+    #[error("{0} is not a share of columns; expected a number in (0, 1]")]
+    DriftShare(f64),
+
+    #[error("0 rows; expected at least 1")]
+    MaxRows,
+}
+
+/// A threshold of any test: p-values and distances are both finite and non-negative.
+pub fn check_threshold(value: f64) -> Result<f64, DriftSettingError> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(value)
+    } else {
+        Err(DriftSettingError::Threshold(value))
+    }
+}
+
+/// `drift_share`: dataset drift needs at least one drifted column, and at most all of them.
+pub fn check_drift_share(value: f64) -> Result<f64, DriftSettingError> {
+    if value > 0.0 && value <= 1.0 {
+        Ok(value)
+    } else {
+        Err(DriftSettingError::DriftShare(value))
+    }
+}
+
+/// `max_rows`: a sample of no rows could test nothing.
+pub fn check_max_rows(value: u64) -> Result<u64, DriftSettingError> {
+    if value == 0 {
+        Err(DriftSettingError::MaxRows)
+    } else {
+        Ok(value)
+    }
+}
+
+/// Statistical conventions: see the module documentation for the differences. Set by
+/// `compat` (absent: calibrated).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// Tests whose false-alarm rate matches their threshold (the default).
@@ -109,6 +145,37 @@ pub enum Mode {
     Calibrated,
     /// Evidently 0.7's choices, formulas, values and verdicts exactly.
     Evidently,
+}
+
+impl Mode {
+    pub const ALL: [Mode; 2] = [Mode::Calibrated, Mode::Evidently];
+
+    /// The name as written in `compat`, the same as the serialized form.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Calibrated => "calibrated",
+            Mode::Evidently => "evidently",
+        }
+    }
+}
+
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Mode {
+    type Err = DriftSettingError;
+
+    fn from_str(name: &str) -> Result<Mode, DriftSettingError> {
+        Mode::ALL
+            .into_iter()
+            .find(|mode| mode.name() == name)
+            .ok_or_else(|| DriftSettingError::UnknownMode {
+                name: name.to_owned(),
+            })
+    }
 }
 
 /// The kind of a column, which decides the tests that apply.
@@ -287,72 +354,7 @@ impl Default for DriftOptions {
     }
 }
 
-fn parse_stattest(name: &str) -> Result<Option<StatTest>, DriftError> {
-    if name == "auto" {
-        Ok(None)
-    } else {
-        name.parse().map(Some)
-    }
-}
-
-fn check_threshold(key: String, value: Option<f64>) -> Result<Option<f64>, DriftError> {
-    match value {
-        Some(v) if !(v.is_finite() && v >= 0.0) => {
-            Err(DriftError::InvalidThreshold { key, value: v })
-        }
-        other => Ok(other),
-    }
-}
-
 impl DriftOptions {
-    /// Reads the policy's `drift` block: test names, `compat`, thresholds and `drift_share`.
-    pub fn from_policy(policy: &DriftPolicy) -> Result<DriftOptions, DriftError> {
-        let mode = match policy.compat.as_deref() {
-            None | Some("calibrated") => Mode::Calibrated,
-            Some("evidently") => Mode::Evidently,
-            Some(other) => {
-                return Err(DriftError::UnknownCompat {
-                    value: other.to_owned(),
-                });
-            }
-        };
-        if !(policy.drift_share > 0.0 && policy.drift_share <= 1.0) {
-            return Err(DriftError::InvalidDriftShare(policy.drift_share));
-        }
-        let mut columns = IndexMap::new();
-        for (name, column) in &policy.columns {
-            let stattest = match column.stattest.as_deref() {
-                Some(test) => parse_stattest(test)?,
-                None => None,
-            };
-            let threshold =
-                check_threshold(format!("drift.columns.{name}.threshold"), column.threshold)?;
-            columns.insert(
-                name.clone(),
-                ColumnOverride {
-                    stattest,
-                    threshold,
-                },
-            );
-        }
-        Ok(DriftOptions {
-            mode,
-            stattest: parse_stattest(&policy.stattest)?,
-            threshold: check_threshold("drift.threshold".into(), policy.threshold)?,
-            drift_share: policy.drift_share,
-            columns,
-            ignore: policy.ignore.clone(),
-            sample: SampleLimit {
-                max_rows: match policy.max_rows {
-                    Some(0) => return Err(DriftError::InvalidMaxRows),
-                    Some(rows) => rows,
-                    None => SampleLimit::DEFAULT_MAX_ROWS,
-                },
-                seed: policy.seed.unwrap_or(SampleLimit::DEFAULT_SEED),
-            },
-        })
-    }
-
     /// The options for one column; `None` when the policy ignores it.
     pub fn for_column(&self, name: &str) -> Option<ColumnOptions> {
         if self.ignore.iter().any(|ignored| ignored == name) {

@@ -4,13 +4,13 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 use super::binned;
 use super::ks;
 use super::rank;
 use super::sample::{CategoricalPair, NumericPair};
-use super::{DriftError, Mode};
+use super::{DriftSettingError, Mode};
 
 /// A drift test, named as in Evidently (`energy_dist` is Evidently's `ed`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -97,6 +97,25 @@ impl StatTest {
         }
     }
 
+    /// Other names accepted for a test: Evidently's own spellings of `energy_dist`.
+    pub const ALIASES: [(&'static str, StatTest); 2] = [
+        ("ed", StatTest::EnergyDist),
+        ("energy_distance", StatTest::EnergyDist),
+    ];
+
+    /// The test of a name or an alias.
+    pub fn from_name(name: &str) -> Option<StatTest> {
+        StatTest::ALL
+            .into_iter()
+            .find(|test| test.name() == name)
+            .or_else(|| {
+                StatTest::ALIASES
+                    .iter()
+                    .find(|(alias, _)| *alias == name)
+                    .map(|(_, test)| *test)
+            })
+    }
+
     /// Evidently's default threshold (0.05 where a test sets none).
     pub fn default_threshold(self) -> f64 {
         match self {
@@ -154,26 +173,61 @@ impl fmt::Display for StatTest {
     }
 }
 
-impl FromStr for StatTest {
-    type Err = DriftError;
+/// A `stattest` setting: Evidently's automatic choice per column, or one named test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum StatTestChoice {
+    #[default]
+    Auto,
+    Test(StatTest),
+}
 
-    fn from_str(name: &str) -> Result<StatTest, DriftError> {
-        let aliases = [
-            ("ed", StatTest::EnergyDist),
-            ("energy_distance", StatTest::EnergyDist),
-        ];
-        StatTest::ALL
-            .into_iter()
-            .find(|test| test.name() == name)
-            .or_else(|| {
-                aliases
-                    .iter()
-                    .find(|(alias, _)| *alias == name)
-                    .map(|(_, t)| *t)
-            })
-            .ok_or_else(|| DriftError::UnknownStatTest {
+impl StatTestChoice {
+    /// Every accepted name, `auto` first, as error messages and `--help` list them.
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        std::iter::once("auto").chain(StatTest::ALL.into_iter().map(StatTest::name))
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            StatTestChoice::Auto => "auto",
+            StatTestChoice::Test(test) => test.name(),
+        }
+    }
+
+    /// The named test; `None` for the automatic choice.
+    pub fn test(self) -> Option<StatTest> {
+        match self {
+            StatTestChoice::Auto => None,
+            StatTestChoice::Test(test) => Some(test),
+        }
+    }
+}
+
+impl fmt::Display for StatTestChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for StatTestChoice {
+    type Err = DriftSettingError;
+
+    fn from_str(name: &str) -> Result<StatTestChoice, DriftSettingError> {
+        if name == "auto" {
+            return Ok(StatTestChoice::Auto);
+        }
+        StatTest::from_name(name)
+            .map(StatTestChoice::Test)
+            .ok_or_else(|| DriftSettingError::UnknownStatTest {
                 name: name.to_owned(),
             })
+    }
+}
+
+/// Written as its name, as the setting is spelled in a policy.
+impl Serialize for StatTestChoice {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
     }
 }
 
@@ -364,10 +418,25 @@ mod tests {
     #[test]
     fn names_round_trip() {
         for test in StatTest::ALL {
-            assert_eq!(test.name().parse::<StatTest>().ok(), Some(test));
+            assert_eq!(
+                test.name().parse::<StatTestChoice>().ok(),
+                Some(StatTestChoice::Test(test))
+            );
         }
-        assert_eq!("ed".parse::<StatTest>().ok(), Some(StatTest::EnergyDist));
-        assert!("kolmogorov".parse::<StatTest>().is_err());
+        assert_eq!(
+            "auto".parse::<StatTestChoice>().ok(),
+            Some(StatTestChoice::Auto)
+        );
+        assert_eq!(StatTest::from_name("ed"), Some(StatTest::EnergyDist));
+        let error = "kolmogorov"
+            .parse::<StatTestChoice>()
+            .expect_err("not a test");
+        assert_eq!(
+            error.to_string(),
+            "unknown test `kolmogorov`; expected one of auto, ks, chisquare, z, wasserstein, \
+             jensenshannon, psi, kl_div, hellinger, anderson, cramer_von_mises, mannw, t_test, \
+             energy_dist"
+        );
     }
 
     #[test]
