@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Diagnostic;
 use crate::policy::{Policy, TierPolicy};
 use crate::report::{Conclusion, ModelReport};
+use crate::sha::ShortSha;
 
 /// What GitHub knows about a pull request, in the shapes of its REST API. Unknown fields
 /// are ignored: GitHub adds fields over time.
@@ -380,11 +381,12 @@ pub fn conclude(unaccepted_blocking: bool, approvals: &Approvals) -> Conclusion 
     }
 }
 
-fn short(sha: &str) -> &str {
+/// A commit for a message: its short form, or what GitHub sent when that is not a sha.
+fn short(sha: &str) -> String {
     if sha.is_empty() {
-        "an unknown commit"
+        "an unknown commit".to_owned()
     } else {
-        &sha[..sha.len().min(10)]
+        ShortSha(sha).to_string()
     }
 }
 
@@ -498,6 +500,20 @@ mod tests {
                     "high",
                     vec![
                         review(1, "bob", "APPROVED", OLD),
+                        review(2, "dan", "APPROVED", HEAD),
+                    ],
+                )
+            },
+            Case {
+                approvers: vec!["dan"],
+                ignored: vec![
+                    "approval by bob ignored: it approved \"111111111é1\", not the head commit",
+                ],
+                ..case(
+                    "a review's commit that is not a sha is shown whole, not cut mid-character",
+                    "high",
+                    vec![
+                        review(1, "bob", "APPROVED", "111111111é1"),
                         review(2, "dan", "APPROVED", HEAD),
                     ],
                 )

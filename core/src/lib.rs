@@ -21,7 +21,9 @@ pub mod regression;
 pub mod render;
 pub mod report;
 pub mod scenario;
+pub mod sha;
 pub mod table;
+pub mod untrusted;
 mod yaml;
 
 pub use error::{Diagnostic, Error, Result};

@@ -7,16 +7,13 @@ use crate::convention::PolicySource;
 use crate::drift::{ColumnDrift, DatasetDrift};
 use crate::predictions::FeatureFairness;
 use crate::report::{AppliedRule, Check, Conclusion, MetricDelta, ModelReport, Report, Status};
+use crate::sha::ShortSha;
 
 pub fn policy_label(source: &PolicySource) -> String {
     match source {
-        PolicySource::File { path, commit } => format!("{path} at {}", short(commit)),
+        PolicySource::File { path, commit } => format!("{path} at {}", ShortSha(commit)),
         PolicySource::Defaults => "built-in defaults (no .github/modelgate.yml)".to_owned(),
     }
-}
-
-fn short(sha: &str) -> &str {
-    &sha[..sha.len().min(10)]
 }
 
 /// A metric value for tables: four decimals below 100, two above, no `-0`.
@@ -151,7 +148,7 @@ pub fn text(report: &Report) -> String {
         "{}..{} (merge-base {}), {} file(s) changed",
         report.base_ref,
         report.head_ref,
-        short(&report.merge_base),
+        ShortSha(&report.merge_base),
         report.changed_files
     );
     let blocks: Vec<String> = report
@@ -345,8 +342,8 @@ pub fn markdown(report: &Report) -> String {
             blocks.join(", ")
         },
         cell(&policy_label(&report.policy.source)),
-        short(&report.merge_base),
-        short(&report.head),
+        ShortSha(&report.merge_base),
+        ShortSha(&report.head),
         report.changed_files
     );
     markdown_approvals(&mut out, report);
