@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod pull_request;
 pub mod queue;
 pub mod remote;
+pub mod secret;
 pub mod server;
 pub mod signature;
 
