@@ -402,6 +402,8 @@ fn site(command: SiteCommand) -> anyhow::Result<ExitCode> {
 
 fn audit(command: AuditCommand) -> anyhow::Result<ExitCode> {
     use modelgate_core::audit;
+    use modelgate_core::sha::ShortSha;
+    use modelgate_core::untrusted::Escaped;
     match command {
         AuditCommand::Record {
             repo,
@@ -462,37 +464,39 @@ fn audit(command: AuditCommand) -> anyhow::Result<ExitCode> {
                     println!("{}", serde_json::to_string_pretty(&verification.records)?)
                 }
                 LintFormat::Text => {
+                    // Records come from git notes anyone with push access can edit: every
+                    // field is escaped, and a commit that is not a sha is shown whole.
                     for record in &verification.records {
                         let models: Vec<String> = record
                             .models
                             .iter()
                             .map(|m| match &m.version {
-                                Some(v) => format!("{} {v}", m.id),
-                                None => m.id.clone(),
+                                Some(v) => format!("{} {}", Escaped(&m.id), Escaped(v)),
+                                None => Escaped(&m.id).to_string(),
                             })
                             .collect();
                         let pr = record.pr.map(|n| format!("PR #{n} ")).unwrap_or_default();
-                        let approvers: Vec<&str> =
-                            record.approvers.iter().map(|a| a.login.as_str()).collect();
+                        let approvers =
+                            escaped_list(record.approvers.iter().map(|a| a.login.as_str()));
                         println!(
                             "#{} {} {pr}tier {} {}: {}; approved by {}",
                             record.sequence,
-                            &record.commit[..record.commit.len().min(10)],
-                            record.tier.as_deref().unwrap_or("-"),
-                            record.conclusion,
+                            ShortSha(&record.commit),
+                            Escaped(record.tier.as_deref().unwrap_or("-")),
+                            Escaped(&record.conclusion),
                             models.join(", "),
                             if approvers.is_empty() {
                                 "nobody".to_owned()
                             } else {
-                                approvers.join(", ")
+                                approvers
                             }
                         );
                         for risk in &record.accepted_risks {
                             println!(
                                 "    risk accepted by {}: {} ({})",
-                                risk.by,
-                                risk.reason,
-                                risk.checks.join(", ")
+                                Escaped(&risk.by),
+                                Escaped(&risk.reason),
+                                escaped_list(risk.checks.iter().map(String::as_str))
                             );
                         }
                     }
@@ -504,6 +508,15 @@ fn audit(command: AuditCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Texts from an audit note, escaped and joined for one line of `audit log`.
+fn escaped_list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
+    items
+        .into_iter()
+        .map(|item| modelgate_core::untrusted::Escaped(item).to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -585,7 +598,6 @@ async fn shutdown_signal() {
 }
 
 fn drift(args: DriftArgs) -> anyhow::Result<ExitCode> {
-
     use modelgate_core::policy::DriftPolicy;
     use modelgate_core::table::{Table, compare_tables};
     // Every value was checked by its clap parser.

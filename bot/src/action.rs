@@ -674,6 +674,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_environment_debug_omits_the_token() {
+        let vars = std::collections::HashMap::from([
+            ("GITHUB_TOKEN", "ghs_workflow_token_42"),
+            ("GITHUB_REPOSITORY", "acme/models"),
+            ("GITHUB_EVENT_NAME", "pull_request"),
+            ("GITHUB_EVENT_PATH", "/tmp/event.json"),
+        ]);
+        let env = Environment::from_vars(&|name| vars.get(name).map(|v| (*v).to_owned()))
+            .expect("environment");
+        assert_eq!(env.token.as_deref(), Some("ghs_workflow_token_42"));
+        let shown = format!("{env:?} {env:#?}");
+        assert!(!shown.contains("ghs_workflow_token_42"), "{shown}");
+    }
+
+    #[test]
     fn outputs_use_a_heredoc_for_multiline_values() {
         let mut delimiters = ["EOF", "EOF", "ghadelimiter_2"]
             .into_iter()

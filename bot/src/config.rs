@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::events::RepoName;
+use crate::secret::Secret;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -32,30 +33,20 @@ pub enum ConfigError {
 }
 
 /// How the bot authenticates to GitHub.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub enum Credentials {
-    Token(String),
+    Token(Secret),
     App {
         app_id: u64,
-        private_key_pem: String,
+        private_key_pem: Secret,
     },
-}
-
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Credentials::Token(_) => f.write_str("Token(<redacted>)"),
-            Credentials::App { app_id, .. } => {
-                write!(f, "App {{ app_id: {app_id}, private_key: <redacted> }}")
-            }
-        }
-    }
 }
 
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
-    pub webhook_secrets: Vec<String>,
+    /// Several while a secret is being rotated.
+    pub webhook_secrets: Vec<Secret>,
     pub credentials: Credentials,
     pub api_url: String,
     pub cache_dir: PathBuf,
@@ -71,8 +62,8 @@ pub struct Config {
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     listen: Option<String>,
-    webhook_secret: Option<String>,
-    github_token: Option<String>,
+    webhook_secret: Option<Secret>,
+    github_token: Option<Secret>,
     app_id: Option<u64>,
     private_key_file: Option<PathBuf>,
     api_url: Option<String>,
@@ -96,7 +87,7 @@ impl Config {
                 })?;
                 toml::from_str::<FileConfig>(&text).map_err(|e| ConfigError::Toml {
                     path: path.display().to_string(),
-                    message: e.to_string(),
+                    message: toml_message(&text, &e),
                 })?
             }
             None => FileConfig::default(),
@@ -118,13 +109,15 @@ impl Config {
                 "an address such as 127.0.0.1:8080",
             )
         })?;
-        let webhook_secrets: Vec<String> = var("WEBHOOK_SECRET")
+        let webhook_secrets: Vec<Secret> = var("WEBHOOK_SECRET")
+            .map(Secret::from)
             .or(from_file.webhook_secret)
             .map(|s| {
-                s.split(',')
+                s.expose()
+                    .split(',')
                     .map(str::trim)
                     .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
+                    .map(Secret::new)
                     .collect()
             })
             .unwrap_or_default();
@@ -142,7 +135,9 @@ impl Config {
             .map(PathBuf::from)
             .or(from_file.private_key_file);
         let credentials = match (
-            var("GITHUB_TOKEN").or(from_file.github_token),
+            var("GITHUB_TOKEN")
+                .map(Secret::from)
+                .or(from_file.github_token),
             app_id,
             key_file,
         ) {
@@ -155,7 +150,7 @@ impl Config {
                     })?;
                 Credentials::App {
                     app_id,
-                    private_key_pem,
+                    private_key_pem: Secret::from(private_key_pem),
                 }
             }
             _ => return Err(ConfigError::NoCredentials),
@@ -209,6 +204,18 @@ impl Config {
     }
 }
 
+/// The parse error with its position but without the snippet `toml` quotes: the line it
+/// would show may hold the webhook secret or the token.
+fn toml_message(text: &str, error: &toml::de::Error) -> String {
+    let Some(span) = error.span() else {
+        return error.message().to_owned();
+    };
+    let before = text.get(..span.start).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    format!("line {line}, column {column}: {}", error.message())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,11 +229,73 @@ mod tests {
         let env = HashMap::from([("MODELGATE_WORKERS".to_owned(), "8".to_owned())]);
         let config = Config::load(Some(&file), &|k| env.get(k).cloned()).expect("valid");
         assert_eq!(config.listen.port(), 9000);
-        assert_eq!(config.webhook_secrets, ["a", "b"]);
+        let secrets: Vec<&str> = config.webhook_secrets.iter().map(Secret::expose).collect();
+        assert_eq!(secrets, ["a", "b"]);
         assert_eq!(config.workers, 8);
         assert_eq!(config.api_url, "https://api.github.com");
         assert!(matches!(config.credentials, Credentials::Token(_)));
-        assert_eq!(format!("{:?}", config.credentials), "Token(<redacted>)");
+        assert_eq!(format!("{:?}", config.credentials), "Token([redacted])");
+    }
+
+    #[test]
+    fn debug_redacts_every_secret() {
+        let dir = tempfile::tempdir().expect("temp");
+        let key_file = dir.path().join("app.pem");
+        let key =
+            "-----BEGIN RSA PRIVATE KEY-----\nkey-material-42\n-----END RSA PRIVATE KEY-----\n";
+        std::fs::write(&key_file, key).expect("write");
+        let env = HashMap::from([
+            (
+                "MODELGATE_WEBHOOK_SECRET".to_owned(),
+                "old-hook-secret, new-hook-secret".to_owned(),
+            ),
+            ("MODELGATE_APP_ID".to_owned(), "12345".to_owned()),
+            (
+                "MODELGATE_PRIVATE_KEY_FILE".to_owned(),
+                key_file.display().to_string(),
+            ),
+        ]);
+        let app = Config::load(None, &|k| env.get(k).cloned()).expect("valid");
+        let shown = format!("{app:?} {app:#?}");
+        for secret in [
+            "old-hook-secret",
+            "new-hook-secret",
+            "key-material-42",
+            "PRIVATE KEY",
+        ] {
+            assert!(!shown.contains(secret), "{secret} leaks: {shown}");
+        }
+        assert!(shown.contains("app_id: 12345"), "{shown}");
+
+        let file = dir.path().join("modelgate.toml");
+        std::fs::write(
+            &file,
+            "webhook_secret = \"file-hook-secret\"\ngithub_token = \"ghp_file_token\"\n",
+        )
+        .expect("write");
+        let token = Config::load(Some(&file), &|_| None).expect("valid");
+        let shown = format!("{token:?}");
+        for secret in ["file-hook-secret", "ghp_file_token"] {
+            assert!(!shown.contains(secret), "{secret} leaks: {shown}");
+        }
+        std::fs::write(&file, "webhook_secret = \"file-hook-secret\" oops\n").expect("write");
+        let error = Config::load(Some(&file), &|_| None).expect_err("bad toml");
+        let shown = format!("{error} {error:?}");
+        assert!(!shown.contains("file-hook-secret"), "{shown}");
+        assert!(shown.contains("line 1, column"), "{shown}");
+
+        std::fs::write(
+            &file,
+            "webhook_secret = \"file-hook-secret\"\ngithub_token = \"ghp_file_token\"\n",
+        )
+        .expect("write");
+        let text = std::fs::read_to_string(&file).expect("read");
+        let parsed: FileConfig = toml::from_str(&text).expect("toml");
+        let shown = format!("{parsed:?}");
+        assert!(
+            !shown.contains("file-hook-secret") && !shown.contains("ghp_file_token"),
+            "{shown}"
+        );
     }
 
     #[test]

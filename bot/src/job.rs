@@ -10,6 +10,7 @@ use crate::events::{CommitSha, PullRequestNumber, RepoRef};
 use crate::github::{GitHub, PullRequest};
 use crate::pull_request::{self, Delivery, blocking};
 use crate::remote;
+use crate::secret::Secret;
 
 /// What a job is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +26,9 @@ pub struct Job {
     pub kind: JobKind,
     /// Why it was queued, for logs.
     pub why: String,
+    /// The `delivery` span of the webhook delivery that queued the job (or of the
+    /// reconciliation): a worker runs the job inside it, later, so its logs name the delivery.
+    pub span: tracing::Span,
 }
 
 /// What a job did, for logs and tests.
@@ -45,7 +49,7 @@ pub enum JobOutcome {
 pub struct JobContext {
     pub github: GitHub,
     /// A token for cloning over HTTPS (None for local paths and anonymous access).
-    pub clone_token: Option<String>,
+    pub clone_token: Option<Secret>,
     pub bot_login: String,
     pub cache_dir: PathBuf,
 }
@@ -111,7 +115,7 @@ async fn record_merge(
         job.pr,
         &report,
         job.repo.clone_url.clone(),
-        context.clone_token.clone(),
+        context.clone_token.as_ref().map(|t| t.expose().to_owned()),
     )
     .await?;
     Ok(JobOutcome::Recorded { sequence })
@@ -134,8 +138,39 @@ async fn fetch(context: &JobContext, repo: &RepoRef) -> Result<PathBuf, JobError
             "+refs/notes/modelgate:refs/notes/modelgate",
         ]
         .map(str::to_owned);
-        remote::fetch(&cache, &url, &refspecs, token.as_deref())
+        remote::fetch(&cache, &url, &refspecs, token.as_ref().map(Secret::expose))
     })
     .await??;
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::github::RetryPolicy;
+
+    #[tokio::test]
+    async fn the_context_debug_redacts_tokens() {
+        let github = GitHub::with_token(
+            "http://127.0.0.1:9",
+            "ghp_api_token_42",
+            RetryPolicy::default(),
+            Arc::default(),
+        )
+        .expect("client");
+        let context = JobContext {
+            github,
+            clone_token: Some(Secret::new("ghs_clone_token_42")),
+            bot_login: "modelgate[bot]".to_owned(),
+            cache_dir: PathBuf::from("cache"),
+        };
+        let shown = format!("{context:?}");
+        assert!(
+            !shown.contains("ghs_clone_token_42") && !shown.contains("ghp_api_token_42"),
+            "{shown}"
+        );
+        assert!(shown.contains("clone_token: Some([redacted])"), "{shown}");
+    }
 }

@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod pull_request;
 pub mod queue;
 pub mod remote;
+pub mod secret;
 pub mod server;
 pub mod signature;
 

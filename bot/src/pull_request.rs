@@ -219,7 +219,10 @@ pub async fn record_decision(
 pub(crate) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, JobError> {
-    tokio::task::spawn_blocking(work)
+    // A blocking thread starts outside any span: carry the caller's (the delivery's) in, so
+    // what the evaluation logs names the delivery.
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || span.in_scope(work))
         .await
         .map_err(|e| JobError::Join(e.to_string()))
 }

@@ -20,6 +20,7 @@ use crate::github::{GitHub, GitHubError, RetryPolicy};
 use crate::job::{self, Job, JobContext, JobKind};
 use crate::metrics::Metrics;
 use crate::queue::JobQueue;
+use crate::secret::Secret;
 
 /// GitHub's largest webhook payload.
 const MAX_BODY: usize = 25 * 1024 * 1024;
@@ -84,7 +85,7 @@ impl Bot {
         let metrics = Arc::new(Metrics::default());
         let github = match &config.credentials {
             Credentials::Token(token) => {
-                GitHub::with_token(&config.api_url, token, retry, metrics.clone())?
+                GitHub::with_token(&config.api_url, token.expose(), retry, metrics.clone())?
             }
             Credentials::App {
                 app_id,
@@ -92,7 +93,7 @@ impl Bot {
             } => GitHub::with_app(
                 &config.api_url,
                 *app_id,
-                private_key_pem,
+                private_key_pem.expose(),
                 retry,
                 metrics.clone(),
             )?,
@@ -134,7 +135,7 @@ impl Bot {
         let (github, clone_token) = match (&self.config.credentials, installation) {
             (Credentials::App { .. }, Some(id)) => {
                 let (client, token) = self.github.installation(id).await?;
-                (client, Some(token))
+                (client, Some(Secret::from(token)))
             }
             (Credentials::Token(token), _) => (self.github.clone(), Some(token.clone())),
             (Credentials::App { .. }, None) => (self.github.clone(), None),
@@ -154,13 +155,22 @@ impl Bot {
         }
     }
 
-    fn enqueue(&self, repo: RepoRef, pr: PullRequestNumber, kind: JobKind, why: String) {
+    /// Queues a job that will run inside `span`, the delivery's (or the reconciliation's).
+    fn enqueue(
+        &self,
+        repo: RepoRef,
+        pr: PullRequestNumber,
+        kind: JobKind,
+        why: String,
+        span: &tracing::Span,
+    ) {
         self.remember(&repo);
         self.queue.push(Job {
             repo,
             pr,
             kind,
             why,
+            span: span.clone(),
         });
     }
 
@@ -194,11 +204,21 @@ impl Bot {
                     .iter()
                     .any(|r| r.name == crate::comment::EVALUATION_CHECK)
                 {
+                    // No delivery asked for this job; its span says so in the same shape.
+                    let span = tracing::info_span!(
+                        parent: None,
+                        "delivery",
+                        event = "reconcile",
+                        delivery = "reconcile",
+                        repo = %repo.name,
+                        pr = pr.number,
+                    );
                     self.enqueue(
                         repo.clone(),
                         PullRequestNumber(pr.number),
                         JobKind::Evaluate,
                         "reconcile".to_owned(),
+                        &span,
                     );
                     queued += 1;
                 }
@@ -210,8 +230,9 @@ impl Bot {
 
     async fn work(self: Arc<Self>) {
         while let Some((key, job)) = self.queue.pop().await {
-            let span =
-                tracing::info_span!("job", repo = %job.repo.name, pr = job.pr.0, why = %job.why);
+            // Inside the delivery's span, which names the repository and the delivery; the
+            // pull request is repeated because one delivery can queue several.
+            let span = tracing::info_span!(parent: &job.span, "job", pr = job.pr.0, why = %job.why);
             let started = Instant::now();
             let result = async {
                 let context = self.job_context(job.repo.installation).await?;
@@ -292,12 +313,13 @@ async fn webhook(
         Event::Evaluate { repo, pr, why, .. } => {
             span.record("repo", tracing::field::display(&repo.name));
             span.record("pr", pr.0);
-            bot.enqueue(repo, pr, JobKind::Evaluate, why);
+            bot.enqueue(repo, pr, JobKind::Evaluate, why, &span);
             (StatusCode::ACCEPTED, "queued", "queued".to_owned())
         }
         Event::EvaluateMany { repo, prs, why } => {
+            span.record("repo", tracing::field::display(&repo.name));
             for pr in prs {
-                bot.enqueue(repo.clone(), pr, JobKind::Evaluate, why.clone());
+                bot.enqueue(repo.clone(), pr, JobKind::Evaluate, why.clone(), &span);
             }
             (StatusCode::ACCEPTED, "queued", "queued".to_owned())
         }
@@ -313,6 +335,7 @@ async fn webhook(
                 pr,
                 JobKind::RecordMerge { merge_commit },
                 "merged".to_owned(),
+                &span,
             );
             (StatusCode::ACCEPTED, "queued", "queued".to_owned())
         }
@@ -322,11 +345,14 @@ async fn webhook(
         } => {
             tracing::info!(%action, installation, "installation changed");
             let bot = bot.clone();
-            tokio::spawn(async move {
-                if let Err(error) = bot.reconcile().await {
-                    tracing::warn!(%error, "reconcile after an installation change failed");
+            tokio::spawn(
+                async move {
+                    if let Err(error) = bot.reconcile().await {
+                        tracing::warn!(%error, "reconcile after an installation change failed");
+                    }
                 }
-            });
+                .instrument(span.clone()),
+            );
             (
                 StatusCode::ACCEPTED,
                 "installation",

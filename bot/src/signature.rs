@@ -4,9 +4,11 @@
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use crate::secret::Secret;
+
 /// Whether `header` is a valid signature of `body` under any of `secrets` (several while a
 /// secret is being rotated). The comparison is constant-time.
-pub fn verify(secrets: &[String], body: &[u8], header: Option<&str>) -> bool {
+pub fn verify(secrets: &[Secret], body: &[u8], header: Option<&str>) -> bool {
     let Some(hex_digest) = header.and_then(|h| h.strip_prefix("sha256=")) else {
         return false;
     };
@@ -14,7 +16,7 @@ pub fn verify(secrets: &[String], body: &[u8], header: Option<&str>) -> bool {
         return false;
     };
     secrets.iter().any(|secret| {
-        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()) else {
             return false;
         };
         mac.update(body);
@@ -44,9 +46,9 @@ mod tests {
             sign("It's a Secret to Everybody", b"Hello, World!"),
             expected
         );
-        let secrets = vec![
-            "old secret".to_owned(),
-            "It's a Secret to Everybody".to_owned(),
+        let secrets = [
+            Secret::new("old secret"),
+            Secret::new("It's a Secret to Everybody"),
         ];
         assert!(verify(&secrets, b"Hello, World!", Some(expected)));
         assert!(!verify(&secrets, b"Hello, World?", Some(expected)));

@@ -13,6 +13,7 @@ use crate::report::{
     AcceptedRisk, Approvals, Approver, CheckRef, Conclusion, ModelReport, Requirement,
     RequirementRule,
 };
+use crate::sha::ShortSha;
 
 /// What GitHub knows about a pull request, in the shapes of its REST API. Unknown fields
 /// are ignored: GitHub adds fields over time.
@@ -354,11 +355,12 @@ pub fn conclude(unaccepted_blocking: bool, approvals: &Approvals) -> Conclusion 
     }
 }
 
-fn short(sha: &str) -> &str {
+/// A commit for a message: its short form, or what GitHub sent when that is not a sha.
+fn short(sha: &str) -> String {
     if sha.is_empty() {
-        "an unknown commit"
+        "an unknown commit".to_owned()
     } else {
-        &sha[..sha.len().min(10)]
+        ShortSha(sha).to_string()
     }
 }
 
@@ -472,6 +474,20 @@ mod tests {
                     "high",
                     vec![
                         review(1, "bob", "APPROVED", OLD),
+                        review(2, "dan", "APPROVED", HEAD),
+                    ],
+                )
+            },
+            Case {
+                approvers: vec!["dan"],
+                ignored: vec![
+                    "approval by bob ignored: it approved \"111111111é1\", not the head commit",
+                ],
+                ..case(
+                    "a review's commit that is not a sha is shown whole, not cut mid-character",
+                    "high",
+                    vec![
+                        review(1, "bob", "APPROVED", "111111111é1"),
                         review(2, "dan", "APPROVED", HEAD),
                     ],
                 )

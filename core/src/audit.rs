@@ -22,6 +22,8 @@ use crate::git::Repo;
 use crate::path::RepoPath;
 use crate::policy::{POLICY_PATH, Policy};
 use crate::report::Approver;
+use crate::sha::{FullSha, Sha};
+use crate::untrusted::Escaped;
 
 pub const NOTES_REF: &str = "refs/notes/modelgate";
 pub const AUDIT_SCHEMA: &str = "modelgate.audit/v1";
@@ -147,6 +149,20 @@ pub fn record(repo: &Repo, request: &RecordRequest<'_>) -> Result<AuditRecord> {
             ),
         )));
     }
+    // The ledger holds only valid shas (`verify` reports any other text as tampering), so
+    // a report whose revisions are not commits is refused before anything is written.
+    for field in ["base", "head"] {
+        let value = &report[field];
+        if !value
+            .as_str()
+            .is_some_and(|text| Sha::parse(text).is_some())
+        {
+            return Err(Error::invalid(Diagnostic::whole_file(
+                request.report_file,
+                format!("`{field}` is {value}: expected the commit's full hex sha"),
+            )));
+        }
+    }
     let report_sha256 = sha256_hex(request.report);
 
     let chain = verify(repo)?;
@@ -269,6 +285,32 @@ pub struct Verification {
     pub problems: Vec<String>,
 }
 
+/// The sha fields of `record` that are not hex shas of the right length, with their text.
+/// Only a hand-edited note has them: `record` writes resolved commits and sha256 digests.
+fn malformed_shas(record: &AuditRecord) -> Vec<(&'static str, &str)> {
+    let commits = [
+        ("commit", &record.commit),
+        ("base", &record.base),
+        ("head", &record.head),
+    ];
+    let digests = [
+        ("report_sha256", Some(&record.report_sha256)),
+        ("policy_sha256", Some(&record.policy_sha256)),
+        ("previous", record.previous.as_ref()),
+        ("digest", Some(&record.digest)),
+    ];
+    let bad_commits = commits
+        .into_iter()
+        .filter(|(_, value)| Sha::parse(value).is_none())
+        .map(|(field, value)| (field, value.as_str()));
+    let bad_digests = digests
+        .into_iter()
+        .filter_map(|(field, value)| Some((field, value?)))
+        .filter(|(_, value)| Sha::parse_sha256(value).is_none())
+        .map(|(field, value)| (field, value.as_str()));
+    bad_commits.chain(bad_digests).collect()
+}
+
 /// Walks the chain and reports every record that was altered, removed or reordered.
 pub fn verify(repo: &Repo) -> Result<Verification> {
     let notes = read_notes(repo)?;
@@ -279,13 +321,25 @@ pub fn verify(repo: &Repo) -> Result<Verification> {
             Ok(record) => record,
             Err(error) => {
                 problems.push(format!(
-                    "the note on {} is not a readable audit record ({error}): altered",
-                    note.annotated
+                    "the note on {} is not a readable audit record ({}): altered",
+                    note.annotated,
+                    Escaped(&error)
                 ));
                 continue;
             }
         };
-        if record.commit != note.annotated.to_string() {
+        let malformed = malformed_shas(&record);
+        for (field, value) in &malformed {
+            problems.push(format!(
+                "record #{} on {}: its `{field}` {} is not a hex sha: altered",
+                record.sequence,
+                note.annotated,
+                FullSha(value)
+            ));
+        }
+        // A malformed commit field is reported above; naming it "moved" as well adds nothing.
+        let commit_malformed = malformed.iter().any(|(field, _)| *field == "commit");
+        if !commit_malformed && record.commit != note.annotated.to_string() {
             problems.push(format!(
                 "record #{} names commit {} but is attached to {}: moved or swapped",
                 record.sequence, record.commit, note.annotated
@@ -295,13 +349,15 @@ pub fn verify(repo: &Repo) -> Result<Verification> {
             Ok(digest) if digest == record.digest => {}
             _ => problems.push(format!(
                 "record #{} on {}: its content does not match its digest: altered",
-                record.sequence, record.commit
+                record.sequence, note.annotated
             )),
         }
         if let Some((other, _)) = by_sequence.get(&record.sequence) {
             problems.push(format!(
                 "records on {} and {} both claim #{}: forged",
-                other.commit, record.commit, record.sequence
+                FullSha(&other.commit),
+                note.annotated,
+                record.sequence
             ));
             continue;
         }

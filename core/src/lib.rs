@@ -22,8 +22,10 @@ pub mod render;
 pub mod report;
 #[cfg(any(test, feature = "scenario"))]
 pub mod scenario;
+pub mod sha;
 pub mod status;
 pub mod table;
+pub mod untrusted;
 mod yaml;
 
 pub use diagnostic::Diagnostic;

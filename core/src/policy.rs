@@ -177,7 +177,9 @@ impl DriftPolicy {
             columns,
             ignore: self.ignore.clone(),
             sample: drift::SampleLimit {
-                max_rows: self.max_rows.unwrap_or(drift::SampleLimit::DEFAULT_MAX_ROWS),
+                max_rows: self
+                    .max_rows
+                    .unwrap_or(drift::SampleLimit::DEFAULT_MAX_ROWS),
                 seed: self.seed.unwrap_or(drift::SampleLimit::DEFAULT_SEED),
             },
         }
@@ -567,14 +569,20 @@ pub(crate) fn unknown_tier_message(
 /// Days in a period written `<n>d` or `<n>w`.
 pub fn parse_period_days(text: &str) -> Option<u64> {
     let text = text.trim();
-    let (number, unit) = text.split_at(text.len().checked_sub(1)?);
-    let number: u64 = number.parse().ok()?;
-    match unit {
-        "d" => Some(number),
-        "w" => number.checked_mul(7),
-        _ => None,
-    }
-    .filter(|days| *days > 0)
+    // By suffix, not by byte position: the policy comes from a pull request and may end
+    // in any character.
+    let (number, days_per_unit) = if let Some(days) = text.strip_suffix('d') {
+        (days, 1)
+    } else if let Some(weeks) = text.strip_suffix('w') {
+        (weeks, 7)
+    } else {
+        return None;
+    };
+    number
+        .parse::<u64>()
+        .ok()?
+        .checked_mul(days_per_unit)
+        .filter(|days| *days > 0)
 }
 
 #[cfg(test)]
@@ -677,5 +685,9 @@ mod tests {
         assert_eq!(parse_period_days("0d"), None);
         assert_eq!(parse_period_days("d"), None);
         assert_eq!(parse_period_days("3m"), None);
+        // A multi-byte last character, where a byte cut would panic.
+        assert_eq!(parse_period_days("180日"), None);
+        assert_eq!(parse_period_days("é"), None);
+        assert_eq!(parse_period_days(""), None);
     }
 }

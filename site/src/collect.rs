@@ -15,6 +15,7 @@ use modelgate_core::history::{self, CommitInfo};
 use modelgate_core::metrics_file::Metrics;
 use modelgate_core::path::RepoPath;
 use modelgate_core::policy::{Policy, parse_period_days};
+use modelgate_core::sha::{FullSha, Sha};
 use modelgate_core::{Repo, Result};
 
 use crate::links;
@@ -95,7 +96,11 @@ impl Version {
     pub fn display_label(&self) -> String {
         match &self.label {
             Some(label) => label.clone(),
-            None => format!("commit {}", &self.key[..self.key.len().min(7)]),
+            // Seven digits, as GitHub abbreviates commits in its own pages.
+            None => match Sha::parse(&self.commit.id) {
+                Some(sha) => format!("commit {}", sha.abbreviated(7)),
+                None => format!("commit {}", FullSha(&self.commit.id)),
+            },
         }
     }
 }

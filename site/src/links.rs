@@ -3,6 +3,7 @@
 //! GitHub Pages and straight from disk; folders are linked through their `index.html`,
 //! which `file://` does not add by itself.
 
+use modelgate_core::sha::Sha;
 use sha2::{Digest, Sha256};
 
 /// A file or folder name made from untrusted text (a model folder name, a dataset path):
@@ -69,9 +70,13 @@ pub fn root_of(page: &str) -> String {
     "../".repeat(page.matches('/').count())
 }
 
-/// A version's key in URLs: the first 12 hex digits of its commit.
+/// A version's key in URLs: the first 12 hex digits of its commit (a slug of the text
+/// should it not be a sha).
 pub fn version_key(commit: &str) -> String {
-    commit.chars().take(12).collect()
+    match Sha::parse(commit) {
+        Some(sha) => sha.abbreviated(12).to_owned(),
+        None => slug(commit),
+    }
 }
 
 /// `YYYY-MM-DD` in UTC, from seconds since the epoch.

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use modelgate_core::card::Direction;
 use modelgate_core::checks::regression::direction_from_name;
 use modelgate_core::render::number;
+use modelgate_core::sha::ShortSha;
 use serde_json::{Value, json};
 
 use crate::collect::{Dataset, Model, Site, Version};
@@ -160,7 +161,7 @@ impl Renderer<'_> {
                 json!({
                     "rev": self.site.rev,
                     "commit": self.site.tip.id,
-                    "short": short(&self.site.tip.id),
+                    "short": ShortSha(&self.site.tip.id).to_string(),
                     "date": links::date(self.site.tip.time),
                 }),
             );
@@ -380,7 +381,7 @@ impl Renderer<'_> {
             "label": version.display_label(),
             "url": format!("{}{}", root_of(from), links::version_page(&model.slug, &version.key)),
             "date": links::date(version.commit.time),
-            "commit": short(&version.commit.id),
+            "commit": ShortSha(&version.commit.id).to_string(),
             "summary": version.commit.summary,
             "author": version.commit.author,
             "releases": version.releases,
@@ -454,7 +455,7 @@ impl Renderer<'_> {
             "version": {
                 "label": version.display_label(),
                 "commit": version.commit.id,
-                "short": short(&version.commit.id),
+                "short": ShortSha(&version.commit.id).to_string(),
                 "date": links::date(version.commit.time),
                 "author": version.commit.author,
                 "summary": version.commit.summary,
@@ -589,7 +590,7 @@ impl Renderer<'_> {
             .collect();
         Some(json!({
             "sequence": record.sequence,
-            "commit": short(&record.commit),
+            "commit": ShortSha(&record.commit).to_string(),
             "date": self.site.ledger.times.get(index).copied().flatten().map(links::date),
             "pr": record.pr,
             "tier": record.tier,
@@ -599,7 +600,7 @@ impl Renderer<'_> {
                 "by": r.by, "reason": r.reason, "checks": r.checks,
             })).collect::<Vec<_>>(),
             "models": models,
-            "digest": short(&record.digest),
+            "digest": ShortSha(&record.digest).to_string(),
         }))
     }
 
@@ -628,7 +629,7 @@ impl Renderer<'_> {
             };
             versions.push(json!({
                 "date": links::date(version.commit.time),
-                "commit": short(&version.commit.id),
+                "commit": ShortSha(&version.commit.id).to_string(),
                 "summary": version.commit.summary,
                 "removed": version.removed,
                 "size": human_size(version.size),
@@ -767,10 +768,6 @@ impl Renderer<'_> {
         });
         self.page(path, "audit.html", context)
     }
-}
-
-fn short(sha: &str) -> String {
-    sha.chars().take(10).collect()
 }
 
 fn signed(now: u64, before: u64) -> String {

@@ -285,3 +285,109 @@ fn a_forged_record_with_a_wrong_previous_digest_is_detected() {
         ]
     );
 }
+
+/// A hand-edited note whose sha fields are not hex, with a multi-byte character where a
+/// short form would cut (bytes 7, 10 and 12), and non-ASCII and control characters in the
+/// other fields: `audit verify` names the record, `audit log` and `site build` show it
+/// escaped; nothing panics (exit 101).
+#[test]
+fn a_note_with_non_hex_shas_and_non_ascii_text_is_reported_not_a_panic() {
+    let (repo, merges) = ledger_of_three();
+    let git = notes(&repo);
+    let commit = "abcdefé1é…";
+    assert!(
+        [7, 10, 12].iter().all(|&cut| !commit.is_char_boundary(cut)),
+        "every usual cut falls inside a character"
+    );
+    let mut record: serde_json::Value =
+        serde_json::from_str(&note_text(&git, &merges[1])).expect("json");
+    record["commit"] = commit.into();
+    record["base"] = "bäse".into();
+    record["previous"] = "ü".repeat(32).into();
+    record["models"][0]["id"] = "modèle-ü".into();
+    record["approvers"] = serde_json::json!([{"login": "zoë", "review_id": 7}]);
+    record["accepted_risks"] = serde_json::json!([{
+        "by": "zoë",
+        "reason": "saisonnier — été\u{1b}[2J",
+        "comment_id": 9,
+        "checks": ["modèle-ü drift"],
+    }]);
+    overwrite(
+        &git,
+        &merges[1],
+        &(serde_json::to_string_pretty(&record).expect("json") + "\n"),
+    );
+
+    let verified = verify(&repo);
+    assert_ne!(verified.code, 101, "{}", verified.stderr);
+    let found = problems(&verified);
+    for (field, shown) in [
+        ("commit", format!("{commit:?}")),
+        ("base", "\"bäse\"".to_owned()),
+        ("previous", format!("{:?}", "ü".repeat(32))),
+    ] {
+        let expected = format!(
+            "record #2 on {}: its `{field}` {shown} is not a hex sha: altered",
+            merges[1]
+        );
+        assert!(found.contains(&expected), "{expected}\nin {found:?}");
+    }
+    assert!(
+        !found.iter().any(|p| p.contains("moved or swapped")),
+        "a malformed commit is reported once: {found:?}"
+    );
+
+    let path = repo.path();
+    let repo_arg = path.to_str().expect("utf-8");
+    let log = modelgate(&["audit", "log", "--repo", repo_arg]);
+    assert_eq!(log.code, 0, "{}", log.stderr);
+    let line = log
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("#2 "))
+        .unwrap_or_else(|| panic!("record #2 in the log:\n{}", log.stdout));
+    assert_eq!(
+        line,
+        format!("#2 {commit:?} PR #2 tier low pass: modèle-ü 1.0.0; approved by zoë")
+    );
+    assert!(
+        log.stdout
+            .contains("    risk accepted by zoë: saisonnier — été\\u{1b}[2J (modèle-ü drift)\n"),
+        "a terminal escape is shown escaped:\n{}",
+        log.stdout
+    );
+    assert!(
+        log.stdout
+            .ends_with("the ledger is NOT intact: run `modelgate audit verify`\n"),
+        "{}",
+        log.stdout
+    );
+    let json_log = modelgate(&["audit", "log", "--repo", repo_arg, "--format", "json"]);
+    assert_eq!(json_log.code, 0, "{}", json_log.stderr);
+    assert_eq!(json_log.json()[1]["commit"], commit);
+
+    let out = repo.scratch("site");
+    let site = modelgate(&[
+        "site",
+        "build",
+        "--repo",
+        repo_arg,
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(site.code, 0, "{}", site.stderr);
+    let audit = std::fs::read_to_string(out.join("audit.html")).expect("audit page");
+    assert!(audit.contains("is <strong>not intact</strong>"), "{audit}");
+    assert!(
+        audit.contains(&format!(
+            "record #2 on {}: its `commit` &quot;{commit}&quot; is not a hex sha: altered",
+            merges[1]
+        )),
+        "{audit}"
+    );
+    assert!(
+        audit.contains(&format!("commit <code>&quot;{commit}&quot;</code>")),
+        "the record shows its commit whole: {audit}"
+    );
+    assert!(audit.contains("zoë"), "{audit}");
+}

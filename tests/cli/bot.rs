@@ -58,6 +58,12 @@ impl Harness {
     }
 
     async fn start_bot(&mut self, reconcile_repos: bool) {
+        self.start_bot_logging(reconcile_repos, None).await;
+    }
+
+    /// Starts the bot; with `log`, its logs at `info` (and `debug` for the core library)
+    /// go to that file.
+    async fn start_bot_logging(&mut self, reconcile_repos: bool, log: Option<&std::path::Path>) {
         let mut command = Command::new(env!("CARGO_BIN_EXE_modelgate"));
         command
             .arg("serve")
@@ -70,6 +76,13 @@ impl Harness {
             .env("MODELGATE_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
+        if let Some(log) = log {
+            let file = std::fs::File::create(log).expect("log file");
+            command
+                .env("MODELGATE_LOG", "info,modelgate_core=debug")
+                .env("NO_COLOR", "1")
+                .stderr(file);
+        }
         if reconcile_repos {
             command.env("MODELGATE_REPOSITORIES", REPO);
         } else {
@@ -283,6 +296,67 @@ async fn opened_synchronize_and_review() {
         metrics.contains("modelgate_evaluation_seconds_count"),
         "{metrics}"
     );
+}
+
+/// The bot's log lines, without terminal colours should the subscriber add them.
+fn log_lines(log: &std::path::Path) -> Vec<String> {
+    let text = std::fs::read_to_string(log).expect("log");
+    let mut plain = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // An SGR sequence: ESC [ ... m.
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    plain.lines().map(str::to_owned).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_logs_inside_its_delivery_span() {
+    let mut h = Harness::new().await;
+    let log = h.cache.path().join("bot.log");
+    h.start_bot_logging(false, Some(&log)).await;
+    let opened = h.payload("pull_request/opened.payload.json", &h.head_sha);
+    h.send_webhook("pull_request", "d-traced-7f3a", &opened)
+        .await;
+    h.expect_check_run("modelgate / approvals", "action_required")
+        .await;
+    // "job done" is logged after the check runs are written.
+    let mut lines = Vec::new();
+    for _ in 0..400 {
+        lines = log_lines(&log);
+        if lines.iter().any(|l| l.contains("job done")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    h.kill_bot();
+    let span = "delivery{event=pull_request delivery=d-traced-7f3a repo=acme/models pr=1}";
+    let done = lines
+        .iter()
+        .find(|l| l.contains("job done"))
+        .unwrap_or_else(|| panic!("no `job done` line:\n{}", lines.join("\n")));
+    assert!(done.contains(span), "{done}");
+    // The evaluation runs on a blocking thread; its events still carry the delivery.
+    let core: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.contains("modelgate_core"))
+        .collect();
+    assert!(
+        !core.is_empty(),
+        "the core logs at debug:\n{}",
+        lines.join("\n")
+    );
+    for line in core {
+        assert!(line.contains(span), "{line}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -16,6 +16,7 @@ pub use text::{approvals_text, text};
 
 use crate::convention::PolicySource;
 use crate::report::{AppliedRule, ModelReport, Requirement, RequirementRule, Status};
+use crate::sha::ShortSha;
 
 /// Where the policy came from, e.g. `.github/modelgate.yml at 1a2b3c4d5e`.
 pub fn policy_label(source: &PolicySource) -> String {
@@ -25,12 +26,9 @@ pub fn policy_label(source: &PolicySource) -> String {
     }
 }
 
-/// The first ten hex digits of a commit id; anything that is not one is shown whole.
-pub fn short_sha(sha: &str) -> &str {
-    match sha.get(..10) {
-        Some(prefix) if sha.len() >= 10 && sha.bytes().all(|b| b.is_ascii_hexdigit()) => prefix,
-        _ => sha,
-    }
+/// A commit id shortened once validated; anything else quoted whole (`crate::sha`).
+fn short_sha(sha: &str) -> ShortSha<'_> {
+    ShortSha(sha)
 }
 
 /// A metric value for tables: four decimals below 100, two above, no `-0`.
@@ -126,14 +124,6 @@ fn status_word(status: Status) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_a_hex_commit_id_is_shortened() {
-        assert_eq!(short_sha(&"ab".repeat(20)), "ababababab");
-        // Not a commit id (a tampered record, say): shown whole, never cut inside a char.
-        assert_eq!(short_sha("abcdéfghijklmno"), "abcdéfghijklmno");
-        assert_eq!(short_sha("abc"), "abc");
-    }
 
     #[test]
     fn requirement_states_read_the_same_everywhere() {
