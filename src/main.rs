@@ -402,8 +402,6 @@ fn site(command: SiteCommand) -> anyhow::Result<ExitCode> {
 
 fn audit(command: AuditCommand) -> anyhow::Result<ExitCode> {
     use modelgate_core::audit;
-    use modelgate_core::sha::ShortSha;
-    use modelgate_core::untrusted::Escaped;
     match command {
         AuditCommand::Record {
             repo,
@@ -432,20 +430,7 @@ fn audit(command: AuditCommand) -> anyhow::Result<ExitCode> {
             let verification = audit::verify(&open(&repo)?)?;
             match format {
                 LintFormat::Json => println!("{}", serde_json::to_string_pretty(&verification)?),
-                LintFormat::Text => {
-                    for problem in &verification.problems {
-                        println!("problem: {problem}");
-                    }
-                    let state = if verification.problems.is_empty() {
-                        "intact"
-                    } else {
-                        "NOT intact"
-                    };
-                    println!(
-                        "{} record(s); the ledger is {state}",
-                        verification.records.len()
-                    );
-                }
+                LintFormat::Text => print!("{}", verification.verify_text()),
             }
             Ok(if verification.problems.is_empty() {
                 ExitCode::SUCCESS
@@ -463,60 +448,11 @@ fn audit(command: AuditCommand) -> anyhow::Result<ExitCode> {
                 LintFormat::Json => {
                     println!("{}", serde_json::to_string_pretty(&verification.records)?)
                 }
-                LintFormat::Text => {
-                    // Records come from git notes anyone with push access can edit: every
-                    // field is escaped, and a commit that is not a sha is shown whole.
-                    for record in &verification.records {
-                        let models: Vec<String> = record
-                            .models
-                            .iter()
-                            .map(|m| match &m.version {
-                                Some(v) => format!("{} {}", Escaped(&m.id), Escaped(v)),
-                                None => Escaped(&m.id).to_string(),
-                            })
-                            .collect();
-                        let pr = record.pr.map(|n| format!("PR #{n} ")).unwrap_or_default();
-                        let approvers =
-                            escaped_list(record.approvers.iter().map(|a| a.login.as_str()));
-                        println!(
-                            "#{} {} {pr}tier {} {}: {}; approved by {}",
-                            record.sequence,
-                            ShortSha(&record.commit),
-                            Escaped(record.tier.as_deref().unwrap_or("-")),
-                            Escaped(&record.conclusion),
-                            models.join(", "),
-                            if approvers.is_empty() {
-                                "nobody".to_owned()
-                            } else {
-                                approvers
-                            }
-                        );
-                        for risk in &record.accepted_risks {
-                            println!(
-                                "    risk accepted by {}: {} ({})",
-                                Escaped(&risk.by),
-                                Escaped(&risk.reason),
-                                escaped_list(risk.checks.iter().map(String::as_str))
-                            );
-                        }
-                    }
-                    if !verification.problems.is_empty() {
-                        println!("the ledger is NOT intact: run `modelgate audit verify`");
-                    }
-                }
+                LintFormat::Text => print!("{}", verification.log_text()),
             }
             Ok(ExitCode::SUCCESS)
         }
     }
-}
-
-/// Texts from an audit note, escaped and joined for one line of `audit log`.
-fn escaped_list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
-    items
-        .into_iter()
-        .map(|item| modelgate_core::untrusted::Escaped(item).to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {

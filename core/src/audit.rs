@@ -10,6 +10,7 @@
 //! (for example in the PR comment) to anchor it.
 
 use std::collections::BTreeMap;
+use std::fmt::Write;
 
 use git2::Oid;
 use serde::{Deserialize, Serialize};
@@ -22,7 +23,7 @@ use crate::git::Repo;
 use crate::path::RepoPath;
 use crate::policy::{POLICY_PATH, Policy};
 use crate::report::Approver;
-use crate::sha::{FullSha, Sha};
+use crate::sha::{FullSha, Sha, ShortSha};
 use crate::untrusted::Escaped;
 
 pub const NOTES_REF: &str = "refs/notes/modelgate";
@@ -283,6 +284,85 @@ pub struct Verification {
     pub records: Vec<AuditRecord>,
     /// Every problem found; empty when the ledger is intact.
     pub problems: Vec<String>,
+}
+
+impl Verification {
+    /// What `modelgate audit verify` prints: each problem, then whether the ledger is intact.
+    pub fn verify_text(&self) -> String {
+        let mut out = String::new();
+        for problem in &self.problems {
+            let _ = writeln!(out, "problem: {problem}");
+        }
+        let state = if self.problems.is_empty() {
+            "intact"
+        } else {
+            "NOT intact"
+        };
+        let _ = writeln!(
+            out,
+            "{} record(s); the ledger is {state}",
+            self.records.len()
+        );
+        out
+    }
+
+    /// What `modelgate audit log` prints: one line per record, oldest first. Records come
+    /// from git notes anyone with push access can edit: every field is escaped, and a
+    /// commit that is not a sha is shown whole.
+    pub fn log_text(&self) -> String {
+        let mut out = String::new();
+        for record in &self.records {
+            let models: Vec<String> = record
+                .models
+                .iter()
+                .map(|m| match &m.version {
+                    Some(v) => format!("{} {}", Escaped(&m.id), Escaped(v)),
+                    None => Escaped(&m.id).to_string(),
+                })
+                .collect();
+            let pr = record.pr.map(|n| format!("PR #{n} ")).unwrap_or_default();
+            let approvers = escaped_list(record.approvers.iter().map(|a| a.login.as_str()));
+            let _ = writeln!(
+                out,
+                "#{} {} {pr}tier {} {}: {}; approved by {}",
+                record.sequence,
+                ShortSha(&record.commit),
+                Escaped(record.tier.as_deref().unwrap_or("-")),
+                Escaped(&record.conclusion),
+                models.join(", "),
+                if approvers.is_empty() {
+                    "nobody".to_owned()
+                } else {
+                    approvers
+                }
+            );
+            for risk in &record.accepted_risks {
+                let _ = writeln!(
+                    out,
+                    "    risk accepted by {}: {} ({})",
+                    Escaped(&risk.by),
+                    Escaped(&risk.reason),
+                    escaped_list(risk.checks.iter().map(String::as_str))
+                );
+            }
+        }
+        if !self.problems.is_empty() {
+            let _ = writeln!(
+                out,
+                "the ledger is NOT intact: run `modelgate audit verify`"
+            );
+        }
+        out
+    }
+}
+
+/// Texts from an audit note, escaped and joined for one line of `audit log`.
+fn escaped_list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
+    items
+        .into_iter()
+        .map(|item| Escaped(item).to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The sha fields of `record` that are not hex shas of the right length, with their text.
