@@ -25,13 +25,14 @@
 //! warm cache, as every later push to a repository is. Each timed delivery still includes the
 //! bot's incremental fetch of the one new commit; the same libgit2 fetch, timed alone into a
 //! separate cache, is reported too. Figures are medians, and the ratio compares runs made
-//! side by side, so a shared machine's load affects both sides alike.
+//! side by side, so a shared machine's load affects both sides alike. Set
+//! MODELGATE_BENCH_DIR (an empty folder) to keep the repository and the caches.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{Read, Write as _};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -141,8 +142,19 @@ async fn main() -> anyhow::Result<()> {
         .filter(|path| path.exists())
         .context("modelgate binary not found beside bot-vs-check; run `cargo build --release --bin modelgate` first")?;
 
-    let work = tempfile::tempdir()?;
-    let origin = work.path().join("origin.git");
+    // MODELGATE_BENCH_DIR keeps the repository, the caches and check's stderr for a look
+    // afterwards; it must not hold an earlier run's.
+    let temporary = tempfile::tempdir()?;
+    let work = std::env::var_os("MODELGATE_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| temporary.path().to_owned());
+    let origin = work.join("origin.git");
+    if origin.exists() {
+        bail!(
+            "{} exists: give MODELGATE_BENCH_DIR an empty folder",
+            origin.display()
+        );
+    }
     let started = Instant::now();
     let sizes = generate(&origin)?;
     let base_sha = rev_parse(&origin, "refs/heads/main")?;
@@ -180,7 +192,7 @@ async fn main() -> anyhow::Result<()> {
         .env("MODELGATE_WEBHOOK_SECRET", SECRET)
         .env("MODELGATE_GITHUB_TOKEN", "bench")
         .env("MODELGATE_API_URL", server.uri())
-        .env("MODELGATE_CACHE_DIR", work.path().join("bot-cache"))
+        .env("MODELGATE_CACHE_DIR", work.join("bot-cache"))
         // A periodic reconcile in the middle of a timed run would add a second job.
         .env("MODELGATE_RECONCILE_MINUTES", "1440")
         .env("MODELGATE_LOG", "error")
@@ -202,7 +214,7 @@ async fn main() -> anyhow::Result<()> {
     let cold = delivery
         .time(&mut written, &mut bot, &first_head, &first_head, "warm-up")
         .await?;
-    let probe_cache = work.path().join("fetch-probe.git");
+    let probe_cache = work.join("fetch-probe.git");
     let cold_fetch = fetch_like_the_bot(&probe_cache, &clone_url)?;
     println!(
         "first delivery, empty bot cache (clone + evaluation + posting): {:.0} ms; of which the clone alone takes about {:.0} ms (timed apart); not in the medians below",
@@ -222,7 +234,7 @@ async fn main() -> anyhow::Result<()> {
         let mut check = None;
         if check_first {
             check = Some(tokio::task::block_in_place(|| {
-                run_check(&modelgate, &origin, &head, work.path())
+                run_check(&modelgate, &origin, &head, &work)
             })?);
         }
         let bot_run = delivery
@@ -236,9 +248,7 @@ async fn main() -> anyhow::Result<()> {
             .await?;
         let check = match check {
             Some(check) => check,
-            None => {
-                tokio::task::block_in_place(|| run_check(&modelgate, &origin, &head, work.path()))?
-            }
+            None => tokio::task::block_in_place(|| run_check(&modelgate, &origin, &head, &work))?,
         };
         fetch_times.push(fetch_like_the_bot(&probe_cache, &clone_url)?);
         println!(
@@ -337,8 +347,8 @@ fn generate(repo: &Path) -> anyhow::Result<Sizes> {
         &BASE_POPULATION,
         2 * ROWS as u64,
     );
-    let base_model = score(&mut ChaCha8Rng::seed_from_u64(4), &evaluation, 0.90)?;
-    let head_model = score(&mut ChaCha8Rng::seed_from_u64(5), &evaluation, 0.86)?;
+    let base_model = score(&mut ChaCha8Rng::seed_from_u64(4), &evaluation, 0.80)?;
+    let head_model = score(&mut ChaCha8Rng::seed_from_u64(5), &evaluation, 0.70)?;
     let sizes = Sizes {
         dataset_base: base_data.len(),
         dataset_head: head_data.len(),
@@ -484,8 +494,8 @@ fn applicants(rng: &mut ChaCha8Rng, population: &Population, first_id: u64) -> V
                 .round();
             let debt_to_income = round_to((0.25 + 0.12 * normal(rng)).clamp(0.0, 1.5), 3);
             let open_accounts = (uniform(rng) * 12.0) as u32;
-            let risk = -1.6 - 0.012 * (credit_score - 680.0)
-                + 2.5 * (debt_to_income - 0.25)
+            let risk = -1.5 - 0.025 * (credit_score - 680.0)
+                + 4.0 * (debt_to_income - 0.25)
                 + if EMPLOYMENT[employment] == "unemployed" {
                     0.8
                 } else {
