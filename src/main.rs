@@ -104,8 +104,8 @@ struct DriftArgs {
     /// (Evidently's choices, formulas and verdicts exactly).
     #[arg(long, default_value = "calibrated", value_parser = compat_parser())]
     compat: drift::Mode,
-    /// Rows read of each file at most; a longer file is sampled, reproducibly, and the
-    /// report says so.
+    /// Rows read of each file at most (at least 1); a longer file is sampled, reproducibly,
+    /// and the report says so.
     #[arg(
         long,
         default_value_t = drift::SampleLimit::DEFAULT_MAX_ROWS,
