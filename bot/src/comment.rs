@@ -260,8 +260,8 @@ mod tests {
 
     #[test]
     fn the_job_summary_counts_bytes_and_keeps_its_notes_first() {
-        let report = report(400, 4_000);
-        let summary = job_summary(&report, &["Posted nothing:\nread-only token.".to_owned()]);
+        let large = report(400, 4_000);
+        let summary = job_summary(&large, &["Posted nothing:\nread-only token.".to_owned()]);
         assert!(summary.len() <= JOB_SUMMARY_LIMIT.max, "{}", summary.len());
         assert!(
             summary.starts_with("> [!NOTE]\n> Posted nothing:\n> read-only token.\n\n### "),
@@ -269,16 +269,12 @@ mod tests {
             &summary[..200]
         );
         assert!(summary.ends_with("full JSON report.\n"));
-        let small = report_small();
+        let small = report(1, 10);
         assert_eq!(
             job_summary(&small, &[]),
             render::markdown(&small),
             "a report that fits is whole"
         );
-    }
-
-    fn report_small() -> Report {
-        report(1, 10)
     }
 
     #[test]

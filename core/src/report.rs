@@ -300,16 +300,6 @@ pub enum Finding {
     },
 }
 
-impl Finding {
-    /// True when the check's own table (drift, fairness) already shows this finding.
-    pub fn shown_in_table(&self) -> bool {
-        matches!(
-            self,
-            Finding::ColumnsDrifted { .. } | Finding::Sampled { .. } | Finding::Fairness { .. }
-        )
-    }
-}
-
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

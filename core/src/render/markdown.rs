@@ -12,9 +12,10 @@ use crate::report::{Check, Conclusion, Finding, MetricDelta, ModelReport, Report
 use super::drift::drift_markdown;
 use super::sections::{LineageEdge, LineageImpact, NextSteps, Section, Surface, sections};
 use super::{
-    number, policy_label, requirement_state, rule_text, short_sha, signed, statistic, tier_change,
-    version_change,
+    blocks_on, interval, metric_reason, next_step_lines, number, policy_label, requirement_state,
+    rule_text, signed, statistic, tier_change, version_change,
 };
+use crate::sha::ShortSha;
 
 /// The whole report as Markdown.
 pub fn markdown(report: &Report) -> String {
@@ -160,24 +161,14 @@ fn section_markdown(section: &Section<'_>, form: Form) -> String {
             let _ = writeln!(out, "### {mark} modelgate: {}\n", cell(headline));
         }
         Section::Scope(report) => {
-            let blocks: Vec<String> = report
-                .policy
-                .block_on
-                .iter()
-                .map(|k| k.to_string())
-                .collect();
             let _ = writeln!(
                 out,
                 "Tier **{}** (blocks on {}) · policy: {} · `{}..{}` · {} file(s) changed\n",
                 cell(report.tier.as_deref().unwrap_or("—")),
-                if blocks.is_empty() {
-                    "nothing".to_owned()
-                } else {
-                    blocks.join(", ")
-                },
+                blocks_on(report),
                 cell(&policy_label(&report.policy.source)),
-                short_sha(&report.merge_base),
-                short_sha(&report.head),
+                ShortSha(&report.merge_base),
+                ShortSha(&report.head),
                 report.changed_files
             );
         }
@@ -367,15 +358,13 @@ fn check_evidence(out: &mut String, check: &Check, shown_under: &[(&str, &str)])
     if let Some(features) = &check.features {
         fairness_tables(out, features);
     }
-    let shown = |finding: &&Finding| {
-        let tabled = match finding {
-            Finding::Fairness { .. } => check.features.is_some(),
-            Finding::ColumnsDrifted { .. } | Finding::Sampled { .. } => check.datasets.is_some(),
-            _ => false,
-        };
-        !(tabled && finding.shown_in_table())
+    // Drifted columns, samples and fairness gaps are in the tables above.
+    let not_in_a_table = |finding: &&Finding| match finding {
+        Finding::Fairness { .. } => check.features.is_none(),
+        Finding::ColumnsDrifted { .. } | Finding::Sampled { .. } => check.datasets.is_none(),
+        _ => true,
     };
-    let findings: Vec<&Finding> = check.findings.iter().filter(shown).collect();
+    let findings: Vec<&Finding> = check.findings.iter().filter(not_in_a_table).collect();
     if !findings.is_empty() {
         let _ = writeln!(
             out,
@@ -412,11 +401,7 @@ fn metrics_table(out: &mut String, metrics: &[MetricDelta]) {
             signed(metric.delta_pct, "%", 2),
         );
         if intervals {
-            let interval = match (metric.ci_low, metric.ci_high) {
-                (Some(low), Some(high)) => format!("[{low:+.4}, {high:+.4}]"),
-                _ => "—".to_owned(),
-            };
-            let _ = write!(out, " {interval} |");
+            let _ = write!(out, " {} |", interval(metric));
         }
         let _ = writeln!(
             out,
@@ -436,15 +421,6 @@ fn metric_status(metric: &MetricDelta) -> String {
     } else {
         icon(metric.status).to_owned()
     }
-}
-
-/// Why, in a few words: the bounds broken, else the note (`improved`, `unchanged`).
-pub(crate) fn metric_reason(metric: &MetricDelta) -> String {
-    if metric.breaches.is_empty() {
-        return metric.note.clone();
-    }
-    let breaches: Vec<String> = metric.breaches.iter().map(ToString::to_string).collect();
-    breaches.join("; ")
 }
 
 fn fairness_tables(out: &mut String, features: &[FeatureFairness]) {
@@ -547,95 +523,6 @@ fn next_steps_markdown(out: &mut String, next: &NextSteps<'_>) {
         let _ = writeln!(out, "- {line}");
     }
     let _ = writeln!(out);
-}
-
-/// The next steps as sentences, with Markdown emphasis when `markdown`; the text view uses
-/// the same sentences.
-pub(crate) fn next_step_lines(next: &NextSteps<'_>, markdown: bool) -> Vec<String> {
-    let strong = |label: &str| {
-        if markdown {
-            format!("**{label}:**")
-        } else {
-            format!("{label}:")
-        }
-    };
-    let esc = |text: &str| {
-        if markdown {
-            cell(text)
-        } else {
-            text.to_owned()
-        }
-    };
-    let tier = next.tier.unwrap_or("—");
-    let mut lines = Vec::new();
-    if !next.blocking.is_empty() {
-        let failures: Vec<String> = next.blocking.iter().map(ToString::to_string).collect();
-        let who = match next.risk_acceptors.as_deref() {
-            Some([]) => format!("tier {tier} names no team whose members may accept risk, so the failures must be fixed"),
-            Some(teams) => format!(
-                "or a member of {} accepts the risk by commenting `/modelgate accept-risk <reason>` (not the author)",
-                esc(&teams.join(" or "))
-            ),
-            None => "or a member of a team the tier requires accepts the risk on the pull request with `/modelgate accept-risk <reason>`".to_owned(),
-        };
-        lines.push(format!(
-            "{} {} fail(s) under tier {}. Fix and push, {who}.",
-            strong("Blocking"),
-            esc(&failures.join(", ")),
-            esc(tier)
-        ));
-    }
-    match &next.missing {
-        None => lines.push(format!(
-            "{} judged on the pull request (locally: `modelgate check --pr-facts FILE`).",
-            strong("Approvals")
-        )),
-        Some(missing) if missing.is_empty() => {}
-        Some(missing) => {
-            let parts: Vec<String> = missing
-                .iter()
-                .map(|requirement| {
-                    let who = if !requirement.eligible.is_empty() {
-                        format!("can be given by {}", requirement.eligible.join(", "))
-                    } else {
-                        match &requirement.rule {
-                            crate::report::RequirementRule::NoChangeRequests => format!(
-                                "{} must approve or have the review dismissed",
-                                requirement.by.join(", ")
-                            ),
-                            _ => "any reviewer with write access other than the author can give it"
-                                .to_owned(),
-                        }
-                    };
-                    format!("{} ({who})", requirement.rule)
-                })
-                .collect();
-            lines.push(format!(
-                "{} {}.",
-                strong("Missing approvals"),
-                esc(&parts.join("; "))
-            ));
-        }
-    }
-    if next.conclusion == Conclusion::Pass && next.missing.is_some() {
-        lines.push(format!(
-            "{} nothing: the pull request may merge.",
-            strong("Left to do")
-        ));
-    }
-    let rerun = if next.missing.is_some() {
-        "; comment `/modelgate rerun` to evaluate again"
-    } else {
-        ""
-    };
-    lines.push(format!(
-        "{} `{}..{}` (merge-base..head) under {}{rerun}.",
-        strong("Evaluated"),
-        short_sha(next.merge_base),
-        short_sha(next.head),
-        esc(&policy_label(next.policy))
-    ));
-    lines
 }
 
 /// `sampled: …` for a drift table's caption.

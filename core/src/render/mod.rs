@@ -15,20 +15,18 @@ pub use sections::{LineageEdge, LineageImpact, NextSteps, Section, Surface, sect
 pub use text::{approvals_text, text};
 
 use crate::convention::PolicySource;
-use crate::report::{AppliedRule, ModelReport, Requirement, RequirementRule, Status};
+use crate::report::{
+    AppliedRule, Conclusion, MetricDelta, ModelReport, Report, Requirement, RequirementRule,
+};
 use crate::sha::ShortSha;
+use markdown::cell;
 
 /// Where the policy came from, e.g. `.github/modelgate.yml at 1a2b3c4d5e`.
 pub fn policy_label(source: &PolicySource) -> String {
     match source {
-        PolicySource::File { path, commit } => format!("{path} at {}", short_sha(commit)),
+        PolicySource::File { path, commit } => format!("{path} at {}", ShortSha(commit)),
         PolicySource::Defaults => "built-in defaults (no .github/modelgate.yml)".to_owned(),
     }
-}
-
-/// A commit id shortened once validated; anything else quoted whole (`crate::sha`).
-fn short_sha(sha: &str) -> ShortSha<'_> {
-    ShortSha(sha)
 }
 
 /// A metric value for tables: four decimals below 100, two above, no `-0`.
@@ -56,6 +54,127 @@ fn statistic(value: Option<f64>) -> String {
         Some(v) if v != 0.0 && v.abs() < 1e-4 => format!("{v:.3e}"),
         Some(v) => format!("{v:.4}"),
     }
+}
+
+/// The check kinds the tier blocks on, `nothing` when none.
+fn blocks_on(report: &Report) -> String {
+    let kinds: Vec<String> = report
+        .policy
+        .block_on
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    if kinds.is_empty() {
+        "nothing".to_owned()
+    } else {
+        kinds.join(", ")
+    }
+}
+
+/// The bootstrap interval of a metric's delta, `—` without predictions.
+fn interval(metric: &MetricDelta) -> String {
+    match (metric.ci_low, metric.ci_high) {
+        (Some(low), Some(high)) => format!("[{low:+.4}, {high:+.4}]"),
+        _ => "—".to_owned(),
+    }
+}
+
+/// Why, in a few words: the bounds broken, else the note (`improved`, `unchanged`).
+fn metric_reason(metric: &MetricDelta) -> String {
+    if metric.breaches.is_empty() {
+        return metric.note.clone();
+    }
+    let breaches: Vec<String> = metric.breaches.iter().map(ToString::to_string).collect();
+    breaches.join("; ")
+}
+
+/// The next steps as sentences, with Markdown emphasis when `markdown`; the text view uses
+/// the same sentences.
+fn next_step_lines(next: &NextSteps<'_>, markdown: bool) -> Vec<String> {
+    let strong = |label: &str| {
+        if markdown {
+            format!("**{label}:**")
+        } else {
+            format!("{label}:")
+        }
+    };
+    let esc = |text: &str| {
+        if markdown {
+            cell(text)
+        } else {
+            text.to_owned()
+        }
+    };
+    let tier = next.tier.unwrap_or("—");
+    let mut lines = Vec::new();
+    if !next.blocking.is_empty() {
+        let failures: Vec<String> = next.blocking.iter().map(ToString::to_string).collect();
+        let who = match next.risk_acceptors.as_deref() {
+            Some([]) => format!("tier {tier} names no team whose members may accept risk, so the failures must be fixed"),
+            Some(teams) => format!(
+                "or a member of {} accepts the risk by commenting `/modelgate accept-risk <reason>` (not the author)",
+                esc(&teams.join(" or "))
+            ),
+            None => "or a member of a team the tier requires accepts the risk on the pull request with `/modelgate accept-risk <reason>`".to_owned(),
+        };
+        lines.push(format!(
+            "{} {} fail(s) under tier {}. Fix and push, {who}.",
+            strong("Blocking"),
+            esc(&failures.join(", ")),
+            esc(tier)
+        ));
+    }
+    match &next.missing {
+        None => lines.push(format!(
+            "{} judged on the pull request (locally: `modelgate check --pr-facts FILE`).",
+            strong("Approvals")
+        )),
+        Some(missing) if missing.is_empty() => {}
+        Some(missing) => {
+            let parts: Vec<String> = missing
+                .iter()
+                .map(|requirement| {
+                    let who = if !requirement.eligible.is_empty() {
+                        format!("can be given by {}", requirement.eligible.join(", "))
+                    } else {
+                        match &requirement.rule {
+                            RequirementRule::NoChangeRequests => format!(
+                                "{} must approve or have the review dismissed",
+                                requirement.by.join(", ")
+                            ),
+                            _ => "any reviewer with write access other than the author can give it"
+                                .to_owned(),
+                        }
+                    };
+                    format!("{} ({who})", requirement.rule)
+                })
+                .collect();
+            lines.push(format!(
+                "{} {}.",
+                strong("Missing approvals"),
+                esc(&parts.join("; "))
+            ));
+        }
+    }
+    if next.conclusion == Conclusion::Pass && next.missing.is_some() {
+        lines.push(format!(
+            "{} nothing: the pull request may merge.",
+            strong("Left to do")
+        ));
+    }
+    let rerun = if next.missing.is_some() {
+        "; comment `/modelgate rerun` to evaluate again"
+    } else {
+        ""
+    };
+    lines.push(format!(
+        "{} `{}..{}` (merge-base..head) under {}{rerun}.",
+        strong("Evaluated"),
+        ShortSha(next.merge_base),
+        ShortSha(next.head),
+        esc(&policy_label(next.policy))
+    ));
+    lines
 }
 
 /// A metric's bounds and where they came from: `max_drop 0.01, min 0.75 (card)`.
@@ -115,10 +234,6 @@ fn first_few<T: ToString>(items: &[T]) -> String {
         0..=5 => shown.join(", "),
         n => format!("{} and {} more", shown.join(", "), n - 5),
     }
-}
-
-fn status_word(status: Status) -> &'static str {
-    status.as_str()
 }
 
 #[cfg(test)]

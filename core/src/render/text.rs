@@ -5,12 +5,12 @@ use std::fmt::Write;
 
 use crate::report::{Check, MetricDelta, ModelReport, Report};
 
-use super::markdown::{metric_reason, next_step_lines};
 use super::sections::{Section, Surface, sections};
 use super::{
-    number, policy_label, requirement_state, rule_text, short_sha, signed, status_word,
-    tier_change, version_change,
+    blocks_on, interval, metric_reason, next_step_lines, number, policy_label, requirement_state,
+    rule_text, signed, tier_change, version_change,
 };
+use crate::sha::ShortSha;
 
 /// The whole report as plain text.
 pub fn text(report: &Report) -> String {
@@ -47,24 +47,14 @@ fn section_text(section: &Section<'_>) -> String {
                 "{}..{} (merge-base {}), {} file(s) changed",
                 report.base_ref,
                 report.head_ref,
-                short_sha(&report.merge_base),
+                ShortSha(&report.merge_base),
                 report.changed_files
             );
-            let blocks: Vec<String> = report
-                .policy
-                .block_on
-                .iter()
-                .map(|k| k.to_string())
-                .collect();
             let _ = writeln!(
                 out,
                 "tier {}; blocks on {}; policy: {}",
                 report.tier.as_deref().unwrap_or("—"),
-                if blocks.is_empty() {
-                    "nothing".to_owned()
-                } else {
-                    blocks.join(", ")
-                },
+                blocks_on(report),
                 policy_label(&report.policy.source)
             );
         }
@@ -147,7 +137,7 @@ fn check_text(out: &mut String, check: &Check) {
         out,
         "  {:<10} {:<7} {}{blocking}",
         check.kind.to_string(),
-        status_word(check.status),
+        check.status.as_str(),
         check.summary
     );
     if let Some(metrics) = &check.metrics {
@@ -166,18 +156,14 @@ fn check_text(out: &mut String, check: &Check) {
 }
 
 fn metric_cells(metric: &MetricDelta) -> [String; 8] {
-    let interval = match (metric.ci_low, metric.ci_high) {
-        (Some(low), Some(high)) => format!("[{low:+.4}, {high:+.4}]"),
-        _ => "—".to_owned(),
-    };
     [
         metric.name.clone(),
         number(metric.base),
         number(metric.head),
         signed(metric.delta, "", 4),
         signed(metric.delta_pct, "%", 2),
-        interval,
-        status_word(metric.status).to_owned(),
+        interval(metric),
+        metric.status.as_str().to_owned(),
         format!(
             "{}; rule {}",
             metric_reason(metric),
