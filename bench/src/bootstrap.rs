@@ -18,7 +18,10 @@ use modelgate_core::predictions::{
     BootstrapConfig, ClassificationRows, Column, Metric, Rows, Scores, bootstrap_deltas,
 };
 use rand_chacha::ChaCha8Rng;
-use rand_chacha::rand_core::{Rng, SeedableRng};
+use rand_chacha::rand_core::SeedableRng;
+
+mod random;
+use random::{normal, uniform};
 
 const ROWS: usize = 1_000_000;
 const METRICS: [Metric; 3] = [Metric::Accuracy, Metric::F1, Metric::RocAuc];
@@ -93,16 +96,4 @@ fn with_id(rows: &Rows, ids: &[String]) -> Rows {
         classification.ids = Some(Column::new("id", ids.to_vec()));
     }
     rows
-}
-
-fn uniform(rng: &mut ChaCha8Rng) -> f64 {
-    // 53 random bits: every double in [0, 1) on the grid 2^-53.
-    (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-}
-
-/// Standard normal by Box–Muller.
-fn normal(rng: &mut ChaCha8Rng) -> f64 {
-    let u = 1.0 - uniform(rng);
-    let v = uniform(rng);
-    (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
 }

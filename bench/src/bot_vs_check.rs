@@ -34,7 +34,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs::File;
-use std::io::{Read, Write as _};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -43,15 +43,17 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use modelgate_core::predictions::{ClassificationRows, Column, Rows, Scores, compute_metrics};
 use rand_chacha::ChaCha8Rng;
-use rand_chacha::rand_core::{Rng, SeedableRng};
+use rand_chacha::rand_core::SeedableRng;
 use serde_json::{Value, json};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 mod fast_import;
+mod random;
 
 use fast_import::FastImport;
+use random::{normal, uniform};
 
 const ROWS: usize = 300_000;
 const DEFAULT_RUNS: usize = 5;
@@ -398,28 +400,17 @@ fn generate(repo: &Path) -> anyhow::Result<Sizes> {
 /// evaluates a head that neither side has seen. Returns its id.
 fn new_head(repo: &Path, run: usize) -> anyhow::Result<String> {
     let readme = format!("# models\n\nBenchmark run {run}.\n");
-    let message = format!("docs: benchmark run {run}");
-    // `from refs/heads/pr^0` continues the existing branch (git-fast-import(1)).
-    let script = format!(
-        "commit refs/heads/pr\ncommitter Bench <bench@modelgate.invalid> {} +0000\ndata {}\n{message}\nfrom refs/heads/pr^0\nM 100644 inline README.md\ndata {}\n{readme}\n",
-        1_800_000_000 + run * 60,
-        message.len(),
-        readme.len(),
-    );
-    let mut child = Command::new("git")
-        .args(["fast-import", "--quiet"])
-        .current_dir(repo)
-        .stdin(Stdio::piped())
-        .spawn()
-        .context("running git fast-import")?;
-    child
-        .stdin
-        .take()
-        .context("fast-import stdin")?
-        .write_all(script.as_bytes())?;
-    if !child.wait()?.success() {
-        bail!("git fast-import failed to add head commit {run}");
-    }
+    let mut import = FastImport::append(repo, 1_800_000_000 + run as u64 * 60)?;
+    // `refs/heads/pr^0` continues the existing branch (git-fast-import(1)).
+    import.commit(
+        "pr",
+        Some("refs/heads/pr^0"),
+        &format!("docs: benchmark run {run}"),
+        &[("README.md".to_owned(), readme)],
+    )?;
+    import
+        .close()
+        .with_context(|| format!("adding head commit {run}"))?;
     rev_parse(repo, "refs/heads/pr")
 }
 
@@ -613,18 +604,6 @@ fn score(
         csv,
         metrics_json: serde_json::to_string_pretty(&metrics)? + "\n",
     })
-}
-
-fn uniform(rng: &mut ChaCha8Rng) -> f64 {
-    // 53 random bits: a double in [0, 1).
-    (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-}
-
-/// Standard normal (Box–Muller).
-fn normal(rng: &mut ChaCha8Rng) -> f64 {
-    let u = 1.0 - uniform(rng);
-    let v = uniform(rng);
-    (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
 }
 
 /// An index drawn with the given weights (which sum to 1).

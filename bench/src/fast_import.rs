@@ -21,6 +21,11 @@ impl FastImport {
         run(Command::new("git")
             .args(["init", "-q", "--bare", "-b", "main"])
             .arg(repo))?;
+        FastImport::append(repo, 1_700_000_000)
+    }
+
+    /// Starts an import into an existing repository, its commits timed from `time` on.
+    pub fn append(repo: &Path, time: u64) -> anyhow::Result<FastImport> {
         let mut child = Command::new("git")
             .args(["fast-import", "--quiet"])
             .current_dir(repo)
@@ -31,7 +36,7 @@ impl FastImport {
         Ok(FastImport {
             child,
             stream: BufWriter::new(stdin),
-            time: 1_700_000_000,
+            time,
             repo: repo.to_owned(),
         })
     }
@@ -67,16 +72,19 @@ impl FastImport {
     }
 
     /// Ends the import and packs the repository.
-    pub fn finish(mut self) -> anyhow::Result<()> {
+    pub fn finish(self) -> anyhow::Result<()> {
+        let repo = self.close()?;
+        run(Command::new("git").args(["gc", "-q"]).current_dir(repo))
+    }
+
+    /// Ends the import without packing; returns the repository.
+    pub fn close(mut self) -> anyhow::Result<std::path::PathBuf> {
         self.stream.flush()?;
         drop(self.stream);
-        let status = self.child.wait()?;
-        if !status.success() {
+        if !self.child.wait()?.success() {
             bail!("git fast-import failed");
         }
-        run(Command::new("git")
-            .args(["gc", "-q"])
-            .current_dir(&self.repo))
+        Ok(self.repo)
     }
 }
 
