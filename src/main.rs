@@ -479,7 +479,8 @@ fn audit(command: AuditCommand) -> anyhow::Result<ExitCode> {
                             })
                             .collect();
                         let pr = record.pr.map(|n| format!("PR #{n} ")).unwrap_or_default();
-                        let approvers = escaped_list(record.approvers.iter().map(|a| a.login.as_str()));
+                        let approvers =
+                            escaped_list(record.approvers.iter().map(|a| a.login.as_str()));
                         println!(
                             "#{} {} {pr}tier {} {}: {}; approved by {}",
                             record.sequence,

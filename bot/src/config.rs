@@ -241,7 +241,8 @@ mod tests {
     fn debug_redacts_every_secret() {
         let dir = tempfile::tempdir().expect("temp");
         let key_file = dir.path().join("app.pem");
-        let key = "-----BEGIN RSA PRIVATE KEY-----\nkey-material-42\n-----END RSA PRIVATE KEY-----\n";
+        let key =
+            "-----BEGIN RSA PRIVATE KEY-----\nkey-material-42\n-----END RSA PRIVATE KEY-----\n";
         std::fs::write(&key_file, key).expect("write");
         let env = HashMap::from([
             (
@@ -256,7 +257,12 @@ mod tests {
         ]);
         let app = Config::load(None, &|k| env.get(k).cloned()).expect("valid");
         let shown = format!("{app:?} {app:#?}");
-        for secret in ["old-hook-secret", "new-hook-secret", "key-material-42", "PRIVATE KEY"] {
+        for secret in [
+            "old-hook-secret",
+            "new-hook-secret",
+            "key-material-42",
+            "PRIVATE KEY",
+        ] {
             assert!(!shown.contains(secret), "{secret} leaks: {shown}");
         }
         assert!(shown.contains("app_id: 12345"), "{shown}");

@@ -40,7 +40,10 @@ mod tests {
     fn debug_never_shows_the_value() {
         let secret = Secret::new("hunter2");
         assert_eq!(format!("{secret:?}"), "[redacted]");
-        assert_eq!(format!("{:?}", Some(vec![secret.clone()])), "Some([[redacted]])");
+        assert_eq!(
+            format!("{:?}", Some(vec![secret.clone()])),
+            "Some([[redacted]])"
+        );
         assert_eq!(secret.expose(), "hunter2");
     }
 }

@@ -102,7 +102,10 @@ mod tests {
             ShortSha(tampered).to_string(),
             "\"abcdefghié…\\u{1b}[31m\\nforged\""
         );
-        assert_eq!(FullSha(tampered).to_string(), ShortSha(tampered).to_string());
+        assert_eq!(
+            FullSha(tampered).to_string(),
+            ShortSha(tampered).to_string()
+        );
         let almost = format!("{}é", &SHA1[..39]);
         assert_eq!(almost.len(), 41);
         assert_eq!(short_sha(&almost), None);

@@ -353,16 +353,24 @@ async fn a_job_logs_inside_its_delivery_span() {
         .unwrap_or_else(|| panic!("no `job done` line:\n{}", lines.join("\n")));
     assert!(done.contains(span), "{done}");
     // The evaluation runs on a blocking thread; its events still carry the delivery.
-    let core: Vec<&String> = lines.iter().filter(|l| l.contains("modelgate_core")).collect();
-    assert!(!core.is_empty(), "the core logs at debug:\n{}", lines.join("\n"));
+    let core: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.contains("modelgate_core"))
+        .collect();
+    assert!(
+        !core.is_empty(),
+        "the core logs at debug:\n{}",
+        lines.join("\n")
+    );
     for line in core {
         assert!(line.contains(span), "{line}");
     }
     // A warning under the default level names its delivery too.
     assert!(
-        lines.iter().any(|l| l
-            .contains("delivery{event=pull_request delivery=d-forged-01}")
-            && l.contains("signature did not verify")),
+        lines.iter().any(
+            |l| l.contains("delivery{event=pull_request delivery=d-forged-01}")
+                && l.contains("signature did not verify")
+        ),
         "{}",
         lines.join("\n")
     );
