@@ -151,10 +151,7 @@ pub fn record(repo: &Repo, request: &RecordRequest<'_>) -> Result<AuditRecord> {
     // a report whose revisions are not commits is refused before anything is written.
     for field in ["base", "head"] {
         let value = &report[field];
-        if !value
-            .as_str()
-            .is_some_and(|text| Sha::parse(text).is_some())
-        {
+        if value.as_str().and_then(Sha::parse).is_none() {
             return Err(Error::invalid(Diagnostic::whole_file(
                 request.report_file,
                 format!("`{field}` is {value}: expected the commit's full hex sha"),
