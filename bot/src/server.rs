@@ -205,13 +205,13 @@ impl Bot {
                     .any(|r| r.name == crate::comment::EVALUATION_CHECK)
                 {
                     // No delivery asked for this job; its span says so in the same shape.
-                    let span = tracing::info_span!(
+                    let span = tracing::error_span!(
                         parent: None,
                         "delivery",
                         event = "reconcile",
                         delivery = "reconcile",
                         repo = %repo.name,
-                        pr = pr.number,
+                        pr = pr.number
                     );
                     self.enqueue(
                         repo.clone(),
@@ -232,7 +232,8 @@ impl Bot {
         while let Some((key, job)) = self.queue.pop().await {
             // Inside the delivery's span, which names the repository and the delivery; the
             // pull request is repeated because one delivery can queue several.
-            let span = tracing::info_span!(parent: &job.span, "job", pr = job.pr.0, why = %job.why);
+            let span =
+                tracing::error_span!(parent: &job.span, "job", pr = job.pr.0, why = %job.why);
             let started = Instant::now();
             let result = async {
                 let context = self.job_context(job.repo.installation).await?;
@@ -273,7 +274,9 @@ async fn webhook(
     };
     let event = header("x-github-event");
     let delivery = header("x-github-delivery");
-    let span = tracing::info_span!("delivery", %event, %delivery, repo = tracing::field::Empty, pr = tracing::field::Empty);
+    // Error level, like the reconcile and job spans: a span is enabled only when its level
+    // is, and a warning or error logged under the default `warn` must still name its delivery.
+    let span = tracing::error_span!("delivery", %event, %delivery, repo = tracing::field::Empty, pr = tracing::field::Empty);
     let _entered = span.enter();
     // Nothing is parsed before the signature is verified.
     if !crate::signature::verify(

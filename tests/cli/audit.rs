@@ -390,4 +390,30 @@ fn a_note_with_non_hex_shas_and_non_ascii_text_is_reported_not_a_panic() {
         "the record shows its commit whole: {audit}"
     );
     assert!(audit.contains("zoë"), "{audit}");
+
+    // Nor does `audit record` write such a record from a report file.
+    let mut report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(repo.scratch("report1.json")).expect("report"))
+            .expect("json");
+    report["base"] = "bäse".into();
+    let edited = repo.scratch("edited-report.json");
+    std::fs::write(&edited, report.to_string()).expect("write");
+    let refused = modelgate(&[
+        "audit",
+        "record",
+        "--repo",
+        repo_arg,
+        "--commit",
+        "main",
+        "--report",
+        edited.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("`base` is \"bäse\": expected the commit's full hex sha"),
+        "{}",
+        refused.stderr
+    );
 }

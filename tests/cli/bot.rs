@@ -61,8 +61,8 @@ impl Harness {
         self.start_bot_logging(reconcile_repos, None).await;
     }
 
-    /// Starts the bot; with `log`, its logs at `info` (and `debug` for the core library)
-    /// go to that file.
+    /// Starts the bot; with `log`, its logs go to that file: the default `warn`, with the
+    /// job's `info` and the core library's `debug` events.
     async fn start_bot_logging(&mut self, reconcile_repos: bool, log: Option<&std::path::Path>) {
         let mut command = Command::new(env!("CARGO_BIN_EXE_modelgate"));
         command
@@ -79,7 +79,10 @@ impl Harness {
         if let Some(log) = log {
             let file = std::fs::File::create(log).expect("log file");
             command
-                .env("MODELGATE_LOG", "info,modelgate_core=debug")
+                .env(
+                    "MODELGATE_LOG",
+                    "warn,modelgate_bot::job=info,modelgate_core=debug",
+                )
                 .env("NO_COLOR", "1")
                 .stderr(file);
         }
@@ -324,6 +327,11 @@ async fn a_job_logs_inside_its_delivery_span() {
     let log = h.cache.path().join("bot.log");
     h.start_bot_logging(false, Some(&log)).await;
     let opened = h.payload("pull_request/opened.payload.json", &h.head_sha);
+    assert_eq!(
+        h.send("pull_request", "d-forged-01", &opened, "wrong secret")
+            .await,
+        reqwest::StatusCode::UNAUTHORIZED
+    );
     h.send_webhook("pull_request", "d-traced-7f3a", &opened)
         .await;
     h.expect_check_run("modelgate / approvals", "action_required")
@@ -357,6 +365,15 @@ async fn a_job_logs_inside_its_delivery_span() {
     for line in core {
         assert!(line.contains(span), "{line}");
     }
+    // A warning under the default level names its delivery too.
+    assert!(
+        lines.iter().any(
+            |l| l.contains("delivery{event=pull_request delivery=d-forged-01}")
+                && l.contains("signature did not verify")
+        ),
+        "{}",
+        lines.join("\n")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
