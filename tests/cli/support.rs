@@ -172,3 +172,51 @@ pub fn high_tier_pull_request(branch: &str, head_auc: &str) -> (TestRepo, String
     );
     (repo, main_sha, head_sha)
 }
+
+/// An external tool a test needs (git-lfs, dvc, a Python package). Locally a missing tool
+/// skips the test with a message saying what to install; under `CI` it fails the test,
+/// because `.ci/run` installs every such tool.
+pub fn external_tool(
+    found: Option<std::path::PathBuf>,
+    what: &str,
+    install: &str,
+) -> Option<std::path::PathBuf> {
+    match found {
+        Some(path) => Some(path),
+        None if std::env::var_os("CI").is_some() => {
+            panic!("{what} is needed under CI and was not found; .ci/run installs it ({install})")
+        }
+        None => {
+            eprintln!("skipped: {what} not found; install it with: {install}");
+            None
+        }
+    }
+}
+
+/// The Python of the test venv (`MODELGATE_TEST_PYTHON`, else `~/.cache/modelgate/venv-tests`)
+/// with `tests/python-requirements.txt` installed, or `None` as [`external_tool`] decides.
+pub fn test_python() -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("MODELGATE_TEST_PYTHON")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|home| {
+                std::path::Path::new(&home).join(".cache/modelgate/venv-tests/bin/python")
+            })
+        })
+        .filter(|path| path.is_file());
+    external_tool(
+        path,
+        "the test venv's Python",
+        "python3 -m venv ~/.cache/modelgate/venv-tests && ~/.cache/modelgate/venv-tests/bin/pip install -r tests/python-requirements.txt",
+    )
+}
+
+/// A program on `PATH`, or `None` as [`external_tool`] decides.
+pub fn program_on_path(name: &str, install: &str) -> Option<std::path::PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(name))
+            .find(|candidate| candidate.is_file())
+    });
+    external_tool(found, name, install)
+}
