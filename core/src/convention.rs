@@ -6,6 +6,7 @@ use std::rc::Rc;
 
 use git2::Oid;
 
+use crate::content::lfs::LfsPointer;
 use crate::card::Card;
 use crate::diagnostic::Diagnostic;
 use crate::error::{Error, Result};
@@ -141,9 +142,9 @@ pub fn read_metrics(snapshot: &Snapshot<'_>, model: &str) -> Result<Option<Metri
         path: file.clone(),
         source,
     })?;
-    match snapshot.read(&path)? {
+    match snapshot.read_data_or_fail(&path)? {
         None => Ok(None),
-        Some(content) => parse_metrics(&file, &content.content)
+        Some(content) => parse_metrics(&file, &content)
             .map(Some)
             .map_err(Error::invalid),
     }
@@ -159,6 +160,9 @@ pub fn read_metrics_in(snapshot: &Snapshot<'_>, folder: &Folder) -> Result<Optio
                 source,
             })?;
             let content = snapshot.blob(oid, &path)?;
+            if LfsPointer::parse(&content.content).is_some() {
+                return read_metrics(snapshot, &folder.name);
+            }
             parse_metrics(&file, &content.content)
                 .map(Some)
                 .map_err(Error::invalid)

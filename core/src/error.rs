@@ -55,6 +55,10 @@ pub enum Error {
     #[error("pull-request facts: {0}")]
     PrFacts(String),
 
+    /// A data file is in Git LFS or DVC and its content could not be read.
+    #[error("{0}")]
+    Unavailable(Box<crate::content::Unavailable>),
+
     /// libgit2 failed on an existing repository (corrupt objects, I/O).
     #[error("git: {context}: {reason}")]
     Git { context: String, reason: String },

@@ -19,7 +19,7 @@ use crate::lineage::Lineage;
 use crate::path::RepoPath;
 use crate::policy::{CheckKind, POLICY_PATH, Policy, unknown_tier_message};
 use crate::report::{
-    Change, Check, Conclusion, Escalation, EscalationReason, ModelReport, PolicyInfo,
+    Change, Check, Conclusion, Escalation, EscalationReason, Finding, ModelReport, PolicyInfo,
     ProposedPolicy, REPORT_SCHEMA, Reason, Report, Status,
 };
 use crate::table::Format;
@@ -108,7 +108,16 @@ pub fn evaluate(repo: &Repo, base_rev: &str, head_rev: &str) -> Result<Evaluatio
     lineage_after.check_acyclic()?;
     let lineage = Lineage::from_models(&models_before).union(&lineage_after);
 
-    let touched = touched_models(&changed, &models_before, &models_after, &lineage);
+    let stage_inputs = StageInputs::read(&before, &after, &models_before, &models_after)?;
+    let changed_data = changed_data(&before, &after, &models_before, &models_after, &stage_inputs)?;
+    let touched = touched_models(
+        &changed,
+        &changed_data,
+        &models_before,
+        &models_after,
+        &stage_inputs,
+        &lineage,
+    );
     let mut warnings = Vec::new();
     for entry in models_after
         .values()
@@ -122,75 +131,35 @@ pub fn evaluate(repo: &Repo, base_rev: &str, head_rev: &str) -> Result<Evaluatio
         }
     }
 
+    let inputs = Inputs {
+        policy: &policy,
+        base_tip: &base_tip,
+        before: &before,
+        after: &after,
+        models_before: &models_before,
+        models_after: &models_after,
+        lineage: &lineage,
+        stage_inputs: &stage_inputs,
+        changed_data: &changed_data,
+    };
     let mut models = Vec::with_capacity(touched.len());
     let mut drift_cache = DriftCache::default();
     for (id, touch) in touched {
-        let at_base_tip = cards.card(&base_tip, &id)?;
-        let card_before = readable_card(models_before.get(&id))?;
-        let card_base_tip = match at_base_tip.as_deref() {
-            Some(Ok(card)) => Some(card),
-            _ => None,
-        };
-        let card_after = readable_card(models_after.get(&id))?;
         let change = touch.change(
             models_before.contains_key(&id),
             models_after.contains_key(&id),
         );
-
-        let tier_base = match (card_before, card_base_tip) {
-            (None, None) if !models_before.contains_key(&id) => None,
-            _ => {
-                let before_tier = tier_of(card_before, &policy)?;
-                let tip_tier = tier_of(card_base_tip, &policy)?;
-                policy
-                    .strictest([before_tier.as_str(), tip_tier.as_str()])
-                    .map(str::to_owned)
+        let report = match model_report(&inputs, &mut cards, &mut drift_cache, &id, change) {
+            Ok(mut report) => {
+                report.reasons = touch.reasons;
+                report
             }
+            // A model that cannot be read cannot be governed: its card check fails on every
+            // tier, and the other models are still evaluated.
+            Err(Error::Invalid(problems)) => unreadable_model(&inputs, &id, change, touch, problems),
+            Err(other) => return Err(other),
         };
-        let tier_head = if models_after.contains_key(&id) {
-            Some(tier_of(card_after, &policy)?)
-        } else {
-            None
-        };
-        let model_tier = policy
-            .strictest(tier_base.iter().chain(tier_head.iter()).map(String::as_str))
-            .unwrap_or(&policy.default_tier)
-            .to_owned();
-
-        let rules_card = card_before.or(card_after);
-        let data_card = card_after.or(card_before);
-        let drift_policy = data_card
-            .and_then(Card::drift_policy)
-            .unwrap_or(&policy.drift);
-        let mut drift_reports = Vec::new();
-        for path in changed_datasets(&id, &lineage, &models_before, &models_after, &changed) {
-            drift_reports.push(drift_cache.dataset(&before, &after, &path, drift_policy)?);
-        }
-        let fairness = if change == Change::Removed {
-            Check::new(CheckKind::Fairness, Status::Skipped, "model removed")
-        } else {
-            fairness_check(&after, &id, card_after, &policy)?
-        };
-        let checks = vec![
-            regression_check(&before, &after, &id, change, rules_card, data_card, &policy)?,
-            drift_check(drift_reports),
-            fairness,
-            card_check(&after, &id, change, card_after, &model_tier, &policy),
-        ];
-        models.push(ModelReport {
-            id,
-            change,
-            reasons: touch.reasons,
-            version_base: card_before.and_then(Card::version),
-            version_head: card_after.and_then(Card::version),
-            owners: card_after
-                .or(card_before)
-                .map(|c| c.front_matter.owners.clone())
-                .unwrap_or_default(),
-            tier_base,
-            tier_head,
-            checks,
-        });
+        models.push(report);
     }
 
     let touched_tier = policy
@@ -211,7 +180,14 @@ pub fn evaluate(repo: &Repo, base_rev: &str, head_rev: &str) -> Result<Evaluatio
         .map(|t| t.block_on.clone())
         .unwrap_or_default();
     for check in models.iter_mut().flat_map(|m| m.checks.iter_mut()) {
-        check.blocking = check.status == Status::Fail && block_on.contains(&check.kind);
+        let tier_blocks = block_on.contains(&check.kind) || check.blocks_on_every_tier;
+        if check.status == Status::Fail
+            && !tier_blocks
+            && let Some(status) = check.status_when_not_blocking
+        {
+            check.status = status;
+        }
+        check.blocking = check.status == Status::Fail && tier_blocks;
     }
     let proposed = if changed.iter().any(|p| p.as_str() == POLICY_PATH) {
         Some(proposed_policy(&after, &models)?)
@@ -248,6 +224,171 @@ pub fn evaluate(repo: &Repo, base_rev: &str, head_rev: &str) -> Result<Evaluatio
         policy,
         head_committed_at,
     })
+}
+
+/// What evaluating one touched model reads, shared by all of them.
+struct Inputs<'a, 'r> {
+    policy: &'a Policy,
+    base_tip: &'a Snapshot<'r>,
+    before: &'a Snapshot<'r>,
+    after: &'a Snapshot<'r>,
+    models_before: &'a BTreeMap<String, ModelEntry>,
+    models_after: &'a BTreeMap<String, ModelEntry>,
+    lineage: &'a Lineage,
+    stage_inputs: &'a StageInputs,
+    changed_data: &'a BTreeSet<RepoPath>,
+}
+
+/// The report of one touched model (its reasons are the caller's). `Error::Invalid` when
+/// its card, tier or metrics cannot be read.
+fn model_report(
+    inputs: &Inputs<'_, '_>,
+    cards: &mut CardCache,
+    drift_cache: &mut DriftCache,
+    id: &str,
+    change: Change,
+) -> Result<ModelReport> {
+    let policy = inputs.policy;
+    let at_base_tip = cards.card(inputs.base_tip, id)?;
+    // A card broken at base may be what the pull request fixes: the head card must be
+    // readable, and the base's unknown tier counts as the strictest.
+    let entry_before = inputs.models_before.get(id);
+    let card_before = entry_before.and_then(ModelEntry::parsed_card);
+    let broken_before = entry_before.is_some_and(|e| matches!(e.card.as_deref(), Some(Err(_))));
+    let card_base_tip = match at_base_tip.as_deref() {
+        Some(Ok(card)) => Some(card),
+        _ => None,
+    };
+    let card_after = readable_card(inputs.models_after.get(id))?;
+    let existed = inputs.models_before.contains_key(id);
+    let exists = inputs.models_after.contains_key(id);
+
+    let tier_base = match (card_before, card_base_tip) {
+        _ if broken_before => policy.tiers.keys().last().cloned(),
+        (None, None) if !existed => None,
+        _ => {
+            let before_tier = tier_of(card_before, policy)?;
+            let tip_tier = tier_of(card_base_tip, policy)?;
+            policy
+                .strictest([before_tier.as_str(), tip_tier.as_str()])
+                .map(str::to_owned)
+        }
+    };
+    let tier_head = if exists {
+        Some(tier_of(card_after, policy)?)
+    } else {
+        None
+    };
+    let model_tier = policy
+        .strictest(tier_base.iter().chain(tier_head.iter()).map(String::as_str))
+        .unwrap_or(&policy.default_tier)
+        .to_owned();
+
+    let rules_card = card_before.or(card_after);
+    let data_card = card_after.or(card_before);
+    let drift_policy = data_card
+        .and_then(Card::drift_policy)
+        .unwrap_or(&policy.drift);
+    let mut drift_reports = Vec::new();
+    for path in changed_datasets(id, inputs) {
+        drift_reports.push(drift_cache.dataset(inputs.before, inputs.after, &path, drift_policy)?);
+    }
+    let fairness = if change == Change::Removed {
+        Check::new(CheckKind::Fairness, Status::Skipped, "model removed")
+    } else {
+        unless_unavailable(
+            CheckKind::Fairness,
+            fairness_check(inputs.after, id, card_after, policy),
+        )?
+    };
+    let regression = regression_check(
+        inputs.before,
+        inputs.after,
+        id,
+        change,
+        rules_card,
+        data_card,
+        policy,
+    );
+    let checks = vec![
+        unless_unavailable(CheckKind::Regression, regression)?,
+        drift_check(drift_reports),
+        fairness,
+        card_check(inputs.after, id, change, card_after, &model_tier, policy),
+    ];
+    Ok(ModelReport {
+        id: id.to_owned(),
+        change,
+        reasons: Vec::new(),
+        version_base: card_before.and_then(Card::version),
+        version_head: card_after.and_then(Card::version),
+        owners: card_after
+            .or(card_before)
+            .map(|c| c.front_matter.owners.clone())
+            .unwrap_or_default(),
+        tier_base,
+        tier_head,
+        checks,
+    })
+}
+
+/// A check whose content could not be read is reported as not evaluated, never passed.
+fn unless_unavailable(kind: CheckKind, check: Result<Check>) -> Result<Check> {
+    match check {
+        Err(Error::Unavailable(unavailable)) => Ok(Check::not_evaluated(kind, *unavailable)),
+        other => other,
+    }
+}
+
+/// The report of a touched model whose card, tier or metrics cannot be read: a failing card
+/// check with every problem at its place, blocking on every tier; the other checks are not
+/// run. Its tiers are those its readable cards give.
+fn unreadable_model(
+    inputs: &Inputs<'_, '_>,
+    id: &str,
+    change: Change,
+    touch: Touch,
+    problems: Vec<Diagnostic>,
+) -> ModelReport {
+    let card_before = inputs.models_before.get(id).and_then(ModelEntry::parsed_card);
+    let card_after = inputs.models_after.get(id).and_then(ModelEntry::parsed_card);
+    let readable_tier = |card: Option<&Card>| tier_of(Some(card?), inputs.policy).ok();
+    let mut card = Check::new(
+        CheckKind::Card,
+        Status::Fail,
+        format!(
+            "models/{id} cannot be read ({} problem(s)), so it cannot be governed",
+            problems.len()
+        ),
+    );
+    card.blocks_on_every_tier = true;
+    card.findings = problems.into_iter().map(Finding::Diagnostic).collect();
+    let not_run = |kind| {
+        Check::new(
+            kind,
+            Status::Skipped,
+            "not run: the model's card or metrics cannot be read",
+        )
+    };
+    ModelReport {
+        id: id.to_owned(),
+        change,
+        reasons: touch.reasons,
+        tier_base: readable_tier(card_before),
+        tier_head: readable_tier(card_after),
+        version_base: card_before.and_then(Card::version),
+        version_head: card_after.and_then(Card::version),
+        owners: card_after
+            .or(card_before)
+            .map(|c| c.front_matter.owners.clone())
+            .unwrap_or_default(),
+        checks: vec![
+            not_run(CheckKind::Regression),
+            not_run(CheckKind::Drift),
+            not_run(CheckKind::Fairness),
+            card,
+        ],
+    }
 }
 
 fn commit_time(repo: &Repo, commit: git2::Oid) -> Result<Timestamp> {
@@ -400,36 +541,51 @@ impl Touch {
 
 fn touched_models(
     changed: &[RepoPath],
+    changed_data: &BTreeSet<RepoPath>,
     before: &BTreeMap<String, ModelEntry>,
     after: &BTreeMap<String, ModelEntry>,
+    stage_inputs: &StageInputs,
     lineage: &Lineage,
 ) -> BTreeMap<String, Touch> {
     let mut touched: BTreeMap<String, Touch> = BTreeMap::new();
+    let mut add = |model: &str, reason: Reason| {
+        let touch = touched.entry(model.to_owned()).or_default();
+        if !touch.reasons.contains(&reason) {
+            touch.reasons.push(reason);
+        }
+    };
     for path in changed {
         if let Some(model) = model_of(path)
             && (before.contains_key(model) || after.contains_key(model))
         {
-            let touch = touched.entry(model.to_owned()).or_default();
-            if !touch.folder_changed {
-                touch.folder_changed = true;
-                touch.reasons.push(Reason::FolderChanged);
-            }
+            add(model, Reason::FolderChanged);
         }
     }
-    let changed: BTreeSet<&RepoPath> = changed.iter().collect();
     for entry in before.values().chain(after.values()) {
         let Some(card) = entry.parsed_card() else {
             continue;
         };
         for dataset in card.datasets() {
-            if changed.contains(&dataset.path) {
-                let reason = Reason::DatasetChanged(dataset.path.clone());
-                let touch = touched.entry(entry.id.clone()).or_default();
-                if !touch.reasons.contains(&reason) {
-                    touch.reasons.push(reason);
-                }
+            if changed_data.contains(&dataset.path) {
+                add(&entry.id, Reason::DatasetChanged(dataset.path.clone()));
             }
         }
+    }
+    for (model, inputs) in &stage_inputs.by_model {
+        for (stage, path) in inputs {
+            if changed_data.contains(path) {
+                add(
+                    model,
+                    Reason::StageInputChanged {
+                        path: path.clone(),
+                        stage: stage.clone(),
+                    },
+                );
+            }
+        }
+    }
+    for touch in touched.values_mut() {
+        touch.folder_changed = touch.reasons.contains(&Reason::FolderChanged);
     }
     let seeds: BTreeSet<String> = touched.keys().cloned().collect();
     for (model, via) in lineage.downstream(&seeds) {
@@ -439,6 +595,76 @@ fn touched_models(
             .extend(via.into_iter().map(Reason::UpstreamTouched));
     }
     touched
+}
+
+/// The data files that models read through DVC stages: a model whose folder holds outputs
+/// of a `dvc.lock` stage depends on that stage's dependencies (at either revision).
+#[derive(Debug, Default)]
+struct StageInputs {
+    /// Model id to `(stage, dependency)`.
+    by_model: BTreeMap<String, Vec<(String, RepoPath)>>,
+}
+
+impl StageInputs {
+    fn read(
+        before: &Snapshot<'_>,
+        after: &Snapshot<'_>,
+        models_before: &BTreeMap<String, ModelEntry>,
+        models_after: &BTreeMap<String, ModelEntry>,
+    ) -> Result<StageInputs> {
+        let mut inputs = StageInputs::default();
+        for snapshot in [before, after] {
+            for stage in snapshot.dvc_stages()? {
+                let models: BTreeSet<String> = stage
+                    .outs
+                    .iter()
+                    .filter_map(|out| RepoPath::parse(out).ok())
+                    .filter_map(|out| model_of(&out).map(str::to_owned))
+                    .filter(|id| models_before.contains_key(id) || models_after.contains_key(id))
+                    .collect();
+                for model in models {
+                    let list = inputs.by_model.entry(model).or_default();
+                    for dep in stage.deps.iter().filter_map(|d| RepoPath::parse(d).ok()) {
+                        let entry = (stage.name.clone(), dep);
+                        if !list.contains(&entry) {
+                            list.push(entry);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(inputs)
+    }
+
+    fn of(&self, model: &str) -> impl Iterator<Item = &RepoPath> {
+        self.by_model.get(model).into_iter().flatten().map(|(_, path)| path)
+    }
+}
+
+/// The data files models read (named by cards, or inputs of their DVC stages) whose version
+/// differs between the revisions: in git, the blob (an LFS pointer's names its object); for
+/// DVC, the md5 its records give, so a changed `.dvc` file or `dvc.lock` entry is a change.
+fn changed_data(
+    before: &Snapshot<'_>,
+    after: &Snapshot<'_>,
+    models_before: &BTreeMap<String, ModelEntry>,
+    models_after: &BTreeMap<String, ModelEntry>,
+    stage_inputs: &StageInputs,
+) -> Result<BTreeSet<RepoPath>> {
+    let mut named: BTreeSet<RepoPath> = models_before
+        .values()
+        .chain(models_after.values())
+        .filter_map(ModelEntry::parsed_card)
+        .flat_map(|card| card.datasets().into_iter().map(|d| d.path))
+        .collect();
+    named.extend(stage_inputs.by_model.values().flatten().map(|(_, p)| p.clone()));
+    let mut changed = BTreeSet::new();
+    for path in named {
+        if before.data_version(&path)? != after.data_version(&path)? {
+            changed.insert(path);
+        }
+    }
+    Ok(changed)
 }
 
 /// The card of a model folder, or the error that stops the evaluation: a touched model
@@ -468,31 +694,23 @@ fn tier_of(card: Option<&Card>, policy: &Policy) -> Result<String> {
     }
 }
 
-/// Changed datasets (with a data format) named by the model's card or by an upstream
-/// model's card, at either revision: a change to them reaches this model.
-fn changed_datasets(
-    id: &str,
-    lineage: &Lineage,
-    before: &BTreeMap<String, ModelEntry>,
-    after: &BTreeMap<String, ModelEntry>,
-    changed: &[RepoPath],
-) -> Vec<RepoPath> {
+/// Changed datasets (with a data format) named by the model's card or an upstream model's
+/// card at either revision, or read by their DVC stages: a change to them reaches this model.
+fn changed_datasets(id: &str, inputs: &Inputs<'_, '_>) -> Vec<RepoPath> {
     let mut paths: Vec<RepoPath> = Vec::new();
-    for model in std::iter::once(id.to_owned()).chain(lineage.ancestors(id)) {
-        for entry in [before.get(&model), after.get(&model)]
+    for model in std::iter::once(id.to_owned()).chain(inputs.lineage.ancestors(id)) {
+        let named = [inputs.models_before.get(&model), inputs.models_after.get(&model)]
             .into_iter()
             .flatten()
-        {
-            let Some(card) = entry.parsed_card() else {
-                continue;
-            };
-            for dataset in card.datasets() {
-                if changed.contains(&dataset.path)
-                    && Format::of(dataset.path.as_str()).is_some()
-                    && !paths.contains(&dataset.path)
-                {
-                    paths.push(dataset.path);
-                }
+            .filter_map(ModelEntry::parsed_card)
+            .flat_map(|card| card.datasets().into_iter().map(|d| d.path));
+        let read_by_stages = inputs.stage_inputs.of(&model).cloned();
+        for path in named.chain(read_by_stages) {
+            if inputs.changed_data.contains(&path)
+                && Format::of(path.as_str()).is_some()
+                && !paths.contains(&path)
+            {
+                paths.push(path);
             }
         }
     }

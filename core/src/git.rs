@@ -2,9 +2,12 @@
 //! no checkout, so bare repositories and the bot's cache work the same way.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use git2::{ObjectType, Oid, Repository, Tree};
 
+use crate::content::DataSources;
+use crate::content::lfs::LfsDownload;
 use crate::error::{Error, Result};
 use crate::path::{PathError, RepoPath};
 
@@ -15,6 +18,7 @@ const MAX_SYMLINK_HOPS: usize = 16;
 pub struct Repo {
     git: Repository,
     location: String,
+    sources: DataSources,
 }
 
 impl std::fmt::Debug for Repo {
@@ -41,7 +45,22 @@ impl Repo {
                 path: location.clone(),
                 reason: source.message().to_owned(),
             })?;
-        Ok(Repo { git, location })
+        let sources = DataSources {
+            git_dir: git.path().to_owned(),
+            workdir: git.workdir().map(Path::to_owned),
+            lfs_server: None,
+        };
+        Ok(Repo {
+            git,
+            location,
+            sources,
+        })
+    }
+
+    /// Downloads Git LFS objects missing from the local store from this server.
+    pub fn with_lfs_server(mut self, server: Arc<dyn LfsDownload>) -> Repo {
+        self.sources.lfs_server = Some(server);
+        self
     }
 
     pub fn git(&self) -> &Repository {
@@ -81,6 +100,7 @@ impl Repo {
             .map_err(Error::git(format!("reading the tree of commit {commit}")))?;
         Ok(Snapshot {
             git: &self.git,
+            sources: &self.sources,
             commit,
             tree,
         })
@@ -118,6 +138,7 @@ impl Repo {
 /// The repository's content at one commit.
 pub struct Snapshot<'r> {
     git: &'r Repository,
+    sources: &'r DataSources,
     commit: Oid,
     tree: Tree<'r>,
 }
@@ -133,6 +154,10 @@ impl std::fmt::Debug for Snapshot<'_> {
 impl<'r> Snapshot<'r> {
     pub fn commit(&self) -> Oid {
         self.commit
+    }
+
+    pub(crate) fn sources(&self) -> &DataSources {
+        self.sources
     }
 
     /// Reads the file at `path`, following symlinks that stay inside the repository.

@@ -5,6 +5,7 @@ pub mod approvals;
 pub mod audit;
 pub mod card;
 pub mod checks;
+pub mod content;
 pub mod convention;
 pub mod diagnostic;
 pub mod drift;

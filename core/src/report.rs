@@ -6,6 +6,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::card::{Direction, MetricRule};
+use crate::content::Unavailable;
 use crate::convention::PolicySource;
 use crate::diagnostic::Diagnostic;
 use crate::drift::{DatasetDrift, Sampling, SchemaChange};
@@ -187,6 +188,8 @@ pub enum Reason {
     DatasetChanged(RepoPath),
     /// An upstream model (`base_model`, transitively) is touched.
     UpstreamTouched(String),
+    /// A dependency of the DVC stage (in `dvc.lock`) that writes the model's files changed.
+    StageInputChanged { path: RepoPath, stage: String },
 }
 
 impl fmt::Display for Reason {
@@ -195,6 +198,9 @@ impl fmt::Display for Reason {
             Reason::FolderChanged => f.write_str("folder changed"),
             Reason::DatasetChanged(path) => write!(f, "dataset {path} changed"),
             Reason::UpstreamTouched(model) => write!(f, "upstream {model} touched"),
+            Reason::StageInputChanged { path, stage } => {
+                write!(f, "dataset {path} changed (a dependency of DVC stage {stage})")
+            }
         }
     }
 }
@@ -210,7 +216,7 @@ pub struct ModelReport {
     pub id: String,
     pub change: Change,
     /// Why the model is touched: `folder changed`, `dataset <path> changed`,
-    /// `upstream <id> touched`.
+    /// `dataset <path> changed (a dependency of DVC stage <name>)`, `upstream <id> touched`.
     pub reasons: Vec<Reason>,
     /// Tier before the change (the stricter of the merge-base and the base tip); `null`
     /// for an added model.
@@ -249,6 +255,14 @@ pub struct Check {
     /// Fairness checks: each sensitive feature.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub features: Option<Vec<crate::predictions::FeatureFairness>>,
+    /// The status this check takes when the pull request's tier does not block on its kind:
+    /// set when it failed only because content could not be read, which fails where the
+    /// tier blocks and warns elsewhere (unknown is never a pass).
+    #[serde(skip)]
+    pub status_when_not_blocking: Option<Status>,
+    /// Blocks whatever the tier's `block_on` says: a model that cannot be read.
+    #[serde(skip)]
+    pub blocks_on_every_tier: bool,
 }
 
 impl Check {
@@ -264,7 +278,22 @@ impl Check {
             findings: Vec::new(),
             datasets: None,
             features: None,
+            status_when_not_blocking: None,
+            blocks_on_every_tier: false,
         }
+    }
+
+    /// A check that could not read what it judges: failing, or warning where the tier does
+    /// not block on its kind (settled in [`crate::evaluate`]).
+    pub fn not_evaluated(kind: CheckKind, unavailable: Unavailable) -> Check {
+        let mut check = Check::new(
+            kind,
+            Status::Fail,
+            format!("not evaluated: {} could not be read", unavailable.path),
+        );
+        check.status_when_not_blocking = Some(Status::Warn);
+        check.findings.push(Finding::Unavailable(unavailable));
+        check
     }
 }
 
@@ -292,6 +321,8 @@ pub enum Finding {
     },
     /// A sensitive feature that did not pass; its fairness table shows it.
     Fairness { feature: String, summary: String },
+    /// A file the check needs is in Git LFS or DVC and its content could not be read.
+    Unavailable(Unavailable),
     /// metrics.json disagrees with the metrics recomputed from the predictions.
     MetricsMismatch {
         metric: String,
@@ -321,6 +352,7 @@ impl fmt::Display for Finding {
                 write!(f, "{dataset}: dataset {change}, nothing to compare")
             }
             Finding::Fairness { feature, summary } => write!(f, "{feature}: {summary}"),
+            Finding::Unavailable(unavailable) => unavailable.fmt(f),
             Finding::MetricsMismatch {
                 metric,
                 written,
@@ -347,6 +379,9 @@ pub struct DatasetDriftReport {
     pub change: DatasetChange,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub drift: Option<DatasetDrift>,
+    /// Why a version could not be compared: its content could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unavailable: Option<Unavailable>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

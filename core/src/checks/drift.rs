@@ -3,7 +3,7 @@
 
 use super::read_table;
 use crate::drift::DriftOptions;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::git::Snapshot;
 use crate::path::RepoPath;
 use crate::policy::{CheckKind, DriftPolicy};
@@ -34,25 +34,24 @@ impl DriftCache {
         {
             return Ok(hit.clone());
         }
-        let report = match (read_table(before, path)?, read_table(after, path)?) {
-            (Some(reference), Some(current)) => {
-                let drift = compare_tables(&reference, &current, None, &options, None)?;
-                DatasetDriftReport {
-                    path: path.to_string(),
-                    change: DatasetChange::Modified,
-                    drift: Some(drift),
-                }
+        let report = |change, drift, unavailable| DatasetDriftReport {
+            path: path.to_string(),
+            change,
+            drift,
+            unavailable,
+        };
+        let versions = read_table(before, path).and_then(|b| Ok((b, read_table(after, path)?)));
+        let report = match versions {
+            Err(Error::Unavailable(unavailable)) => {
+                report(DatasetChange::Modified, None, Some(*unavailable))
             }
-            (None, _) => DatasetDriftReport {
-                path: path.to_string(),
-                change: DatasetChange::Added,
-                drift: None,
-            },
-            (_, None) => DatasetDriftReport {
-                path: path.to_string(),
-                change: DatasetChange::Removed,
-                drift: None,
-            },
+            Err(other) => return Err(other),
+            Ok((Some(reference), Some(current))) => {
+                let drift = compare_tables(&reference, &current, None, &options, None)?;
+                report(DatasetChange::Modified, Some(drift), None)
+            }
+            Ok((None, _)) => report(DatasetChange::Added, None, None),
+            Ok((_, None)) => report(DatasetChange::Removed, None, None),
         };
         self.results.push((path.clone(), options, report.clone()));
         Ok(report)
@@ -71,8 +70,14 @@ pub fn drift_check(reports: Vec<DatasetDriftReport>) -> Check {
     let mut status = Status::Pass;
     let mut findings = Vec::new();
     let mut drifted_sets = Vec::new();
+    let mut unread = Vec::new();
     for report in &reports {
         let dataset = || report.path.clone();
+        if let Some(unavailable) = &report.unavailable {
+            unread.push(report.path.clone());
+            findings.push(Finding::Unavailable(unavailable.clone()));
+            continue;
+        }
         match &report.drift {
             None => {
                 status = status.max(Status::Warn);
@@ -116,15 +121,27 @@ pub fn drift_check(reports: Vec<DatasetDriftReport>) -> Check {
             }
         }
     }
+    let compared = reports.len() - unread.len();
     let summary = match status {
         Status::Fail => format!("dataset drift in {}", drifted_sets.join(", ")),
-        Status::Warn => format!(
-            "{} changed dataset(s): some columns changed, no dataset drift",
-            reports.len()
-        ),
-        _ => format!("{} changed dataset(s), no drift", reports.len()),
+        _ if compared == 0 => String::new(),
+        Status::Warn => {
+            format!("{compared} changed dataset(s): some columns changed, no dataset drift")
+        }
+        _ => format!("{compared} changed dataset(s), no drift"),
     };
     let mut check = Check::new(CheckKind::Drift, status, summary);
+    if !unread.is_empty() {
+        // Drift found elsewhere fails on its own; unread data fails where the tier blocks.
+        check.status = Status::Fail;
+        check.status_when_not_blocking = Some(status.max(Status::Warn));
+        let not_read = format!("not evaluated: {} could not be read", unread.join(", "));
+        check.summary = if check.summary.is_empty() {
+            not_read
+        } else {
+            format!("{not_read}; {}", check.summary)
+        };
+    }
     check.findings = findings;
     check.datasets = Some(reports);
     check

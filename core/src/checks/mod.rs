@@ -16,9 +16,9 @@ use crate::table::Table;
 
 /// A data file at a snapshot, `None` when it is not there.
 pub(crate) fn read_table(snapshot: &Snapshot<'_>, path: &RepoPath) -> Result<Option<Table>> {
-    match snapshot.read(path)? {
+    match snapshot.read_data_or_fail(path)? {
         None => Ok(None),
-        Some(file) => Ok(Some(Table::from_bytes(path.as_str(), file.content)?)),
+        Some(content) => Ok(Some(Table::from_bytes(path.as_str(), content)?)),
     }
 }
 

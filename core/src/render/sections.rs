@@ -243,7 +243,7 @@ fn lineage(report: &Report) -> LineageImpact<'_> {
                     from,
                     to: &model.id,
                 },
-                Reason::DatasetChanged(path) => LineageEdge::Dataset {
+                Reason::DatasetChanged(path) | Reason::StageInputChanged { path, .. } => LineageEdge::Dataset {
                     path,
                     to: &model.id,
                 },

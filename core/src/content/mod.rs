@@ -1,0 +1,210 @@
+//! The content of the data files a model names (datasets, predictions, metrics) wherever the
+//! repository keeps it: in git, in Git LFS (git holds a pointer) or in DVC (git holds a
+//! `.dvc` file or a `dvc.lock` entry). A file whose content cannot be had is
+//! [`Unavailable`], never read as data: a pointer is not a CSV.
+
+pub mod dvc;
+pub mod lfs;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use git2::Oid;
+
+use crate::error::{Error, Result};
+use crate::git::Snapshot;
+use crate::path::RepoPath;
+use crate::sha::ShortSha;
+use dvc::{DvcStores, DvcTracked, Stage};
+use lfs::{LfsDownload, LfsPointer};
+
+/// Where a repository's content outside git is looked for: its git dir (the LFS store), its
+/// checkout (the DVC cache) and, when the caller has one, its LFS server.
+#[derive(Debug, Clone)]
+pub struct DataSources {
+    pub(crate) git_dir: PathBuf,
+    pub(crate) workdir: Option<PathBuf>,
+    pub(crate) lfs_server: Option<Arc<dyn LfsDownload>>,
+}
+
+/// How a file's content is stored, when not in git itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Storage {
+    Lfs(LfsPointer),
+    Dvc(DvcTracked),
+}
+
+/// A file whose content could not be read at a revision: what names it, why, and how to
+/// make it available.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unavailable {
+    pub path: RepoPath,
+    pub commit: Oid,
+    pub storage: Storage,
+    pub problem: String,
+}
+
+impl Unavailable {
+    /// The command that makes the content available to modelgate.
+    pub fn fetch_command(&self) -> String {
+        match self.storage {
+            Storage::Lfs(_) => format!("git lfs fetch origin {}", self.commit),
+            Storage::Dvc(_) => format!("git checkout {} && dvc fetch", self.commit),
+        }
+    }
+}
+
+impl fmt::Display for Unavailable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let commit = self.commit.to_string();
+        let at = ShortSha(&commit);
+        match &self.storage {
+            Storage::Lfs(pointer) => write!(
+                f,
+                "{} at {at} is a Git LFS object ({pointer}) that could not be read: {}; fetch it with `{}`",
+                self.path,
+                self.problem,
+                self.fetch_command()
+            ),
+            Storage::Dvc(tracked) => write!(
+                f,
+                "{} at {at} is {tracked}, and its content could not be read: {}; fetch it with `{}`",
+                self.path,
+                self.problem,
+                self.fetch_command()
+            ),
+        }
+    }
+}
+
+impl serde::Serialize for Unavailable {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// A data file read at a snapshot.
+#[derive(Debug)]
+pub enum DataFile {
+    /// Nothing is there: not in git, not tracked by DVC.
+    Absent,
+    Read(Vec<u8>),
+    Unavailable(Unavailable),
+}
+
+/// What identifies a data file's content at a revision: equal versions mean equal content,
+/// so a pull request changed a dataset exactly when its versions differ.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DataVersion {
+    /// The blob in git (for an LFS file, the pointer's blob, which names the object).
+    Git(Oid),
+    /// The md5 DVC recorded.
+    Dvc(String),
+}
+
+impl<'r> Snapshot<'r> {
+    /// The content of the data file at `path`, through LFS or DVC when that is where it is.
+    pub fn read_data(&self, path: &RepoPath) -> Result<DataFile> {
+        if let Some(file) = self.read(path)? {
+            let Some(pointer) = LfsPointer::parse(&file.content) else {
+                return Ok(DataFile::Read(file.content));
+            };
+            let sources = self.sources();
+            return Ok(
+                match lfs::resolve(&pointer, &sources.git_dir, sources.lfs_server.as_deref()) {
+                    Ok(content) => DataFile::Read(content),
+                    Err(problem) => DataFile::Unavailable(Unavailable {
+                        path: path.clone(),
+                        commit: self.commit(),
+                        storage: Storage::Lfs(pointer),
+                        problem,
+                    }),
+                },
+            );
+        }
+        let Some(tracked) = self.dvc_tracked(path)? else {
+            return Ok(DataFile::Absent);
+        };
+        let stores = DvcStores::new(
+            self.sources().workdir.as_deref(),
+            self.text_file(".dvc/config")?.as_deref(),
+        );
+        Ok(match stores.read(&tracked) {
+            Ok(content) => DataFile::Read(content),
+            Err(problem) => DataFile::Unavailable(Unavailable {
+                path: path.clone(),
+                commit: self.commit(),
+                storage: Storage::Dvc(tracked),
+                problem,
+            }),
+        })
+    }
+
+    /// The content of the data file at `path`, `None` when absent; content that cannot be
+    /// had is [`Error::Unavailable`], so no check judges what it did not read.
+    pub fn read_data_or_fail(&self, path: &RepoPath) -> Result<Option<Vec<u8>>> {
+        match self.read_data(path)? {
+            DataFile::Absent => Ok(None),
+            DataFile::Read(content) => Ok(Some(content)),
+            DataFile::Unavailable(unavailable) => Err(Error::Unavailable(Box::new(unavailable))),
+        }
+    }
+
+    /// The version of the data file at `path`; `None` when nothing is there.
+    pub fn data_version(&self, path: &RepoPath) -> Result<Option<DataVersion>> {
+        if let Some(file) = self.read(path)? {
+            return Ok(Some(DataVersion::Git(file.oid)));
+        }
+        Ok(self.dvc_tracked(path)?.map(|t| DataVersion::Dvc(t.md5)))
+    }
+
+    /// The stages of the root `dvc.lock`; empty when there is none.
+    pub fn dvc_stages(&self) -> Result<Vec<Stage>> {
+        match self.text_file("dvc.lock")? {
+            None => Ok(Vec::new()),
+            Some(text) => dvc::parse_lock("dvc.lock", &text).map_err(Error::invalid),
+        }
+    }
+
+    /// What DVC records for `path`: its own `<path>.dvc`, else an output of the root
+    /// `dvc.lock`.
+    fn dvc_tracked(&self, path: &RepoPath) -> Result<Option<DvcTracked>> {
+        let dvc_file = format!("{path}.dvc");
+        if let Some(text) = self.text_file(&dvc_file)? {
+            let folder = path
+                .as_str()
+                .rsplit_once('/')
+                .map(|(folder, _)| folder)
+                .unwrap_or("");
+            if let Some(tracked) =
+                dvc::dvc_file_output(&dvc_file, folder, &text, path.as_str()).map_err(Error::invalid)?
+            {
+                return Ok(Some(tracked));
+            }
+        }
+        match self.text_file("dvc.lock")? {
+            None => Ok(None),
+            Some(text) => dvc::lock_output("dvc.lock", &text, path.as_str()).map_err(Error::invalid),
+        }
+    }
+
+    /// A small text file of the snapshot (DVC's records), `None` when absent.
+    fn text_file(&self, file: &str) -> Result<Option<String>> {
+        let path = RepoPath::parse(file).map_err(|source| Error::Path {
+            path: file.to_owned(),
+            source,
+        })?;
+        match self.read(&path)? {
+            None => Ok(None),
+            Some(content) => String::from_utf8(content.content)
+                .map(Some)
+                .map_err(|_| {
+                    Error::invalid(crate::Diagnostic::whole_file(
+                        file,
+                        "is not UTF-8 text; expected the YAML DVC writes",
+                    ))
+                }),
+        }
+    }
+}
