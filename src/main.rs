@@ -10,6 +10,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand, ValueEnum};
+use modelgate_bot::lfs::{self, LfsServer};
+use modelgate_bot::secret::Secret;
 use modelgate_core::approvals::PrFacts;
 use modelgate_core::drift::{self, StatTest, StatTestChoice};
 use modelgate_core::report::Conclusion;
@@ -78,6 +80,12 @@ struct CheckArgs {
     /// action_required.
     #[arg(long)]
     pr_facts: Option<PathBuf>,
+    /// Download Git LFS objects missing from the local store from this LFS endpoint (for
+    /// GitHub: https://github.com/OWNER/REPO.git/info/lfs), as user x-access-token with
+    /// GITHUB_TOKEN when it is set. Without it, a missing object is reported as not
+    /// evaluated: fetch it first with `git lfs fetch`.
+    #[arg(long, value_name = "URL")]
+    lfs_url: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -327,7 +335,23 @@ fn render_report(report: &modelgate_core::Report, format: Format) -> anyhow::Res
 }
 
 fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
-    let repo = open(&args.repo)?;
+    let mut repo = open(&args.repo)?;
+    // The LFS client runs on a runtime of its own, kept until the evaluation ends; the
+    // evaluation stays on this thread.
+    let mut _lfs_runtime = None;
+    if let Some(url) = &args.lfs_url {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()?;
+        let token = std::env::var("GITHUB_TOKEN").ok().map(Secret::new);
+        let server = {
+            let _entered = runtime.enter();
+            LfsServer::new(url, token, lfs::max_object_bytes_from_env())?
+        };
+        repo = repo.with_lfs_server(std::sync::Arc::new(server));
+        _lfs_runtime = Some(runtime);
+    }
     let facts = args.pr_facts.as_deref().map(read_facts).transpose()?;
     let report =
         modelgate_core::evaluate(&repo, &args.base, &args.head)?.conclude(facts.as_ref())?;

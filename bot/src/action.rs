@@ -29,8 +29,9 @@ use crate::error::JobError;
 use crate::events::{CommitSha, PullRequestNumber, RepoName};
 use crate::github::{GitHub, GitHubError, PullRequest, RetryPolicy};
 use crate::metrics::Metrics;
-use crate::pull_request::{self, ChecksDelivery, Delivery, Publication};
+use crate::pull_request::{self, ChecksDelivery, DataAccess, Delivery, Publication};
 use crate::remote::{self, RemoteError};
+use crate::secret::Secret;
 
 /// The login GitHub gives comments written with a workflow's `GITHUB_TOKEN`.
 const ACTIONS_LOGIN: &str = "github-actions[bot]";
@@ -302,7 +303,9 @@ async fn check(
         false,
     )
     .await?;
-    let report = pull_request::evaluate_with_facts(github, &env.repository, &pr, &local).await?;
+    let data = data_access(env, checkout);
+    let report =
+        pull_request::evaluate_with_facts(github, &env.repository, &pr, &local, &data).await?;
     let login = comment_login(github).await?;
     let details_url = env.run_url.clone().or_else(|| pr.html_url.clone());
     let publication =
@@ -527,7 +530,9 @@ async fn record(
         true,
     )
     .await?;
-    let report = pull_request::evaluate_with_facts(github, &env.repository, pr, &local).await?;
+    let data = data_access(env, checkout);
+    let report =
+        pull_request::evaluate_with_facts(github, &env.repository, pr, &local, &data).await?;
     let sequence = pull_request::record_decision(
         local,
         &pushed,
@@ -609,6 +614,19 @@ fn remote_url(env: &Environment, checkout: &Path) -> String {
                 .and_then(|origin| origin.url().map(str::to_owned))
         })
         .unwrap_or_else(|| format!("{}/{}.git", env.server_url, env.repository))
+}
+
+/// Content outside git comes from the workflow's checkout (its LFS store, with `lfs: true`
+/// on actions/checkout, and its DVC cache, after `dvc pull`), else from the LFS server with
+/// the workflow's token.
+fn data_access(env: &Environment, checkout: &Path) -> DataAccess {
+    DataAccess {
+        checkout: Some(checkout.to_path_buf()),
+        lfs: DataAccess::lfs_of_remote(
+            &remote_url(env, checkout),
+            env.token.clone().map(Secret::new),
+        ),
+    }
 }
 
 /// The repository to evaluate in: the checkout when it holds every commit `needed` with

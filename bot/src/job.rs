@@ -8,7 +8,7 @@ use std::time::Instant;
 pub use crate::error::JobError;
 use crate::events::{CommitSha, PullRequestNumber, RepoRef};
 use crate::github::{GitHub, PullRequest};
-use crate::pull_request::{self, Delivery, blocking};
+use crate::pull_request::{self, DataAccess, Delivery, blocking};
 use crate::remote;
 use crate::secret::Secret;
 
@@ -80,8 +80,13 @@ async fn evaluate_and_post(
     pr: &PullRequest,
 ) -> Result<JobOutcome, JobError> {
     let local = fetch(context, &job.repo).await?;
+    let data = DataAccess {
+        checkout: None,
+        lfs: DataAccess::lfs_of_remote(&job.repo.clone_url, context.clone_token.clone()),
+    };
     let report =
-        pull_request::evaluate_with_facts(&context.github, &job.repo.name, pr, &local).await?;
+        pull_request::evaluate_with_facts(&context.github, &job.repo.name, pr, &local, &data)
+            .await?;
     let publication = pull_request::publish(
         &context.github,
         &job.repo.name,
@@ -107,8 +112,13 @@ async fn record_merge(
     merge_commit: &CommitSha,
 ) -> Result<JobOutcome, JobError> {
     let local = fetch(context, &job.repo).await?;
+    let data = DataAccess {
+        checkout: None,
+        lfs: DataAccess::lfs_of_remote(&job.repo.clone_url, context.clone_token.clone()),
+    };
     let report =
-        pull_request::evaluate_with_facts(&context.github, &job.repo.name, pr, &local).await?;
+        pull_request::evaluate_with_facts(&context.github, &job.repo.name, pr, &local, &data)
+            .await?;
     let sequence = pull_request::record_decision(
         local,
         merge_commit,

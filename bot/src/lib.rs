@@ -8,6 +8,7 @@ pub mod error;
 pub mod events;
 pub mod github;
 pub mod job;
+pub mod lfs;
 pub mod metrics;
 pub mod pull_request;
 pub mod queue;

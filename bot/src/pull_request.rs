@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use modelgate_core::approvals::{IssueComment, PrFacts, Review};
 use modelgate_core::{Report, audit, evaluate};
@@ -13,7 +14,46 @@ use crate::comment::{self, APPROVALS_CHECK, EVALUATION_CHECK, MARKER};
 use crate::error::JobError;
 use crate::events::{CommitSha, PullRequestNumber, RepoName};
 use crate::github::{CheckRun, GitHub, GitHubError, PullRequest};
+use crate::lfs::{self, LfsServer};
 use crate::remote;
+use crate::secret::Secret;
+
+/// Where an evaluation finds content kept outside git: a checkout (its LFS store and DVC
+/// cache) besides the repository evaluated, and the repository's LFS server.
+#[derive(Debug, Clone, Default)]
+pub struct DataAccess {
+    pub checkout: Option<PathBuf>,
+    pub lfs: Option<Arc<LfsServer>>,
+}
+
+impl DataAccess {
+    /// The LFS server of `remote_url` (Git LFS's default endpoint, or `MODELGATE_LFS_URL`),
+    /// authenticated with `token`. Without an HTTP endpoint, objects come from local stores
+    /// only, and a missing one is reported as not evaluated.
+    pub fn lfs_of_remote(remote_url: &str, token: Option<Secret>) -> Option<Arc<LfsServer>> {
+        let endpoint = std::env::var("MODELGATE_LFS_URL")
+            .ok()
+            .or_else(|| lfs::endpoint_of_remote(remote_url))?;
+        match LfsServer::new(&endpoint, token, lfs::max_object_bytes_from_env()) {
+            Ok(server) => Some(Arc::new(server)),
+            Err(error) => {
+                tracing::warn!(%error, "no LFS downloads");
+                None
+            }
+        }
+    }
+
+    fn open(&self, path: &Path) -> Result<modelgate_core::Repo, modelgate_core::Error> {
+        let mut repo = modelgate_core::Repo::open(path)?;
+        if let Some(checkout) = &self.checkout {
+            repo = repo.with_checkout(checkout);
+        }
+        if let Some(lfs) = &self.lfs {
+            repo = repo.with_lfs_server(lfs.clone());
+        }
+        Ok(repo)
+    }
+}
 
 /// Evaluates the head once, reads the facts its approvals verdict needs from GitHub (the
 /// teams it names among them), and judges them. `local` holds the base and head commits.
@@ -22,12 +62,14 @@ pub async fn evaluate_with_facts(
     repo: &RepoName,
     pr: &PullRequest,
     local: &Path,
+    data: &DataAccess,
 ) -> Result<Report, JobError> {
     let number = PullRequestNumber(pr.number);
     let (base, head) = (pr.base.sha.clone(), pr.head.sha.clone());
     let path = local.to_path_buf();
+    let data = data.clone();
     let evaluation = blocking(move || {
-        let repo = modelgate_core::Repo::open(&path)?;
+        let repo = data.open(&path)?;
         Ok::<_, JobError>(evaluate(&repo, &base, &head)?)
     })
     .await??;

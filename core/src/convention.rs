@@ -6,8 +6,8 @@ use std::rc::Rc;
 
 use git2::Oid;
 
-use crate::content::lfs::LfsPointer;
 use crate::card::Card;
+use crate::content::lfs::LfsPointer;
 use crate::diagnostic::Diagnostic;
 use crate::error::{Error, Result};
 use crate::git::{Folder, Snapshot};

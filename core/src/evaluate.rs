@@ -109,7 +109,13 @@ pub fn evaluate(repo: &Repo, base_rev: &str, head_rev: &str) -> Result<Evaluatio
     let lineage = Lineage::from_models(&models_before).union(&lineage_after);
 
     let stage_inputs = StageInputs::read(&before, &after, &models_before, &models_after)?;
-    let changed_data = changed_data(&before, &after, &models_before, &models_after, &stage_inputs)?;
+    let changed_data = changed_data(
+        &before,
+        &after,
+        &models_before,
+        &models_after,
+        &stage_inputs,
+    )?;
     let touched = touched_models(
         &changed,
         &changed_data,
@@ -156,7 +162,9 @@ pub fn evaluate(repo: &Repo, base_rev: &str, head_rev: &str) -> Result<Evaluatio
             }
             // A model that cannot be read cannot be governed: its card check fails on every
             // tier, and the other models are still evaluated.
-            Err(Error::Invalid(problems)) => unreadable_model(&inputs, &id, change, touch, problems),
+            Err(Error::Invalid(problems)) => {
+                unreadable_model(&inputs, &id, change, touch, problems)
+            }
             Err(other) => return Err(other),
         };
         models.push(report);
@@ -291,7 +299,12 @@ fn model_report(
         .unwrap_or(&policy.drift);
     let mut drift_reports = Vec::new();
     for path in changed_datasets(id, inputs) {
-        drift_reports.push(drift_cache.dataset(inputs.before, inputs.after, &path, drift_policy)?);
+        drift_reports.push(drift_cache.dataset(
+            inputs.before,
+            inputs.after,
+            &path,
+            drift_policy,
+        )?);
     }
     let fairness = if change == Change::Removed {
         Check::new(CheckKind::Fairness, Status::Skipped, "model removed")
@@ -350,8 +363,14 @@ fn unreadable_model(
     touch: Touch,
     problems: Vec<Diagnostic>,
 ) -> ModelReport {
-    let card_before = inputs.models_before.get(id).and_then(ModelEntry::parsed_card);
-    let card_after = inputs.models_after.get(id).and_then(ModelEntry::parsed_card);
+    let card_before = inputs
+        .models_before
+        .get(id)
+        .and_then(ModelEntry::parsed_card);
+    let card_after = inputs
+        .models_after
+        .get(id)
+        .and_then(ModelEntry::parsed_card);
     let readable_tier = |card: Option<&Card>| tier_of(Some(card?), inputs.policy).ok();
     let mut card = Check::new(
         CheckKind::Card,
@@ -637,7 +656,11 @@ impl StageInputs {
     }
 
     fn of(&self, model: &str) -> impl Iterator<Item = &RepoPath> {
-        self.by_model.get(model).into_iter().flatten().map(|(_, path)| path)
+        self.by_model
+            .get(model)
+            .into_iter()
+            .flatten()
+            .map(|(_, path)| path)
     }
 }
 
@@ -657,7 +680,13 @@ fn changed_data(
         .filter_map(ModelEntry::parsed_card)
         .flat_map(|card| card.datasets().into_iter().map(|d| d.path))
         .collect();
-    named.extend(stage_inputs.by_model.values().flatten().map(|(_, p)| p.clone()));
+    named.extend(
+        stage_inputs
+            .by_model
+            .values()
+            .flatten()
+            .map(|(_, p)| p.clone()),
+    );
     let mut changed = BTreeSet::new();
     for path in named {
         if before.data_version(&path)? != after.data_version(&path)? {
@@ -699,11 +728,14 @@ fn tier_of(card: Option<&Card>, policy: &Policy) -> Result<String> {
 fn changed_datasets(id: &str, inputs: &Inputs<'_, '_>) -> Vec<RepoPath> {
     let mut paths: Vec<RepoPath> = Vec::new();
     for model in std::iter::once(id.to_owned()).chain(inputs.lineage.ancestors(id)) {
-        let named = [inputs.models_before.get(&model), inputs.models_after.get(&model)]
-            .into_iter()
-            .flatten()
-            .filter_map(ModelEntry::parsed_card)
-            .flat_map(|card| card.datasets().into_iter().map(|d| d.path));
+        let named = [
+            inputs.models_before.get(&model),
+            inputs.models_after.get(&model),
+        ]
+        .into_iter()
+        .flatten()
+        .filter_map(ModelEntry::parsed_card)
+        .flat_map(|card| card.datasets().into_iter().map(|d| d.path));
         let read_by_stages = inputs.stage_inputs.of(&model).cloned();
         for path in named.chain(read_by_stages) {
             if inputs.changed_data.contains(&path)

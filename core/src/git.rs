@@ -46,7 +46,7 @@ impl Repo {
                 reason: source.message().to_owned(),
             })?;
         let sources = DataSources {
-            git_dir: git.path().to_owned(),
+            lfs_stores: vec![git.path().to_owned()],
             workdir: git.workdir().map(Path::to_owned),
             lfs_server: None,
         };
@@ -55,6 +55,14 @@ impl Repo {
             location,
             sources,
         })
+    }
+
+    /// Also reads LFS objects and the DVC cache from the checkout at `path`: the Action
+    /// evaluates a mirror when the workflow's checkout is shallow.
+    pub fn with_checkout(mut self, path: &Path) -> Repo {
+        self.sources.lfs_stores.push(path.join(".git"));
+        self.sources.workdir = Some(path.to_owned());
+        self
     }
 
     /// Downloads Git LFS objects missing from the local store from this server.

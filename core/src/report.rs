@@ -189,7 +189,10 @@ pub enum Reason {
     /// An upstream model (`base_model`, transitively) is touched.
     UpstreamTouched(String),
     /// A dependency of the DVC stage (in `dvc.lock`) that writes the model's files changed.
-    StageInputChanged { path: RepoPath, stage: String },
+    StageInputChanged {
+        path: RepoPath,
+        stage: String,
+    },
 }
 
 impl fmt::Display for Reason {
@@ -199,7 +202,10 @@ impl fmt::Display for Reason {
             Reason::DatasetChanged(path) => write!(f, "dataset {path} changed"),
             Reason::UpstreamTouched(model) => write!(f, "upstream {model} touched"),
             Reason::StageInputChanged { path, stage } => {
-                write!(f, "dataset {path} changed (a dependency of DVC stage {stage})")
+                write!(
+                    f,
+                    "dataset {path} changed (a dependency of DVC stage {stage})"
+                )
             }
         }
     }

@@ -12,4 +12,5 @@ mod fake_github;
 mod lint;
 mod site;
 mod snapshots;
+mod storage;
 mod support;

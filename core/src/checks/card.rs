@@ -64,10 +64,16 @@ pub(crate) fn review_card(
         ));
     }
     for dataset in card.datasets() {
-        if at.entry_oid(&dataset.path).is_none() {
+        // In git, or recorded by DVC; an unreadable record is reported where data is read.
+        if at.entry_oid(&dataset.path).is_none()
+            && !matches!(at.data_version(&dataset.path), Ok(Some(_)) | Err(_))
+        {
             warnings.push(Diagnostic::whole_file(
                 &card.file,
-                format!("dataset {} named by the card does not exist", dataset.path),
+                format!(
+                    "dataset {} named by the card does not exist (neither in git nor tracked by DVC)",
+                    dataset.path
+                ),
             ));
         }
     }

@@ -60,7 +60,11 @@ pub struct DvcTracked {
 
 impl fmt::Display for DvcTracked {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "tracked by DVC in {}, md5 {}", self.recorded_in, self.md5)
+        write!(
+            f,
+            "tracked by DVC in {}, md5 {}",
+            self.recorded_in, self.md5
+        )
     }
 }
 
@@ -162,15 +166,20 @@ pub(crate) struct DvcStores {
 }
 
 impl DvcStores {
-    /// From `.dvc/config` (committed) and `.dvc/config.local` (the checkout's own), with the
-    /// checkout at `workdir` when there is one (a bare repository has no DVC cache).
+    /// From the revision's `.dvc/config`, then the checkout's `.dvc/config` and
+    /// `.dvc/config.local` (DVC itself reads every revision with the checkout's settings), with
+    /// the checkout at `workdir` when there is one (a bare repository has no DVC cache).
     pub(crate) fn new(workdir: Option<&Path>, config: Option<&str>) -> DvcStores {
         let dvc_dir = workdir.map(|w| w.join(".dvc"));
-        let local = dvc_dir
-            .as_ref()
-            .and_then(|d| std::fs::read_to_string(d.join("config.local")).ok());
         let mut settings = parse_config(config.unwrap_or_default());
-        settings.extend(parse_config(local.as_deref().unwrap_or_default()));
+        for file in ["config", "config.local"] {
+            if let Some(text) = dvc_dir
+                .as_ref()
+                .and_then(|d| std::fs::read_to_string(d.join(file)).ok())
+            {
+                settings.extend(parse_config(&text));
+            }
+        }
         // Relative folders in DVC's config are relative to the `.dvc` folder.
         let local_folder = |value: &str| -> Option<PathBuf> {
             let value = value.strip_prefix("file://").unwrap_or(value);
@@ -330,14 +339,20 @@ mod tests {
         );
         let config = "[core]\n    remote = storage\n['remote \"storage\"']\n    url = /srv/dvc\n['remote \"s3\"']\n    url = s3://bucket/x\n";
         let stores = DvcStores::new(None, Some(config));
-        assert_eq!(stores.folders, [(PathBuf::from("/srv/dvc"), "DVC remote storage".to_owned())]);
+        assert_eq!(
+            stores.folders,
+            [(PathBuf::from("/srv/dvc"), "DVC remote storage".to_owned())]
+        );
         assert_eq!(stores.elsewhere, ["s3 (s3://bucket/x)"]);
     }
 
     #[test]
     fn dvc2_text_hashes_ignore_crlf() {
         let unix = b"a,b\n1,2\n";
-        let hex: String = Md5::digest(unix).iter().map(|b| format!("{b:02x}")).collect();
+        let hex: String = Md5::digest(unix)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         assert!(matches_md5(b"a,b\r\n1,2\r\n", &hex, CacheLayout::Dvc2));
         assert!(!matches_md5(b"a,b\r\n1,2\r\n", &hex, CacheLayout::Dvc3));
     }

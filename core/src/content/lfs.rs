@@ -46,7 +46,9 @@ impl LfsPointer {
             match key {
                 "oid" => {
                     let hex = value.strip_prefix("sha256:")?;
-                    if hex.len() != 64 || !hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+                    if hex.len() != 64
+                        || !hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+                    {
                         return None;
                     }
                     oid = Some(hex.to_owned());
@@ -90,22 +92,29 @@ pub trait LfsDownload: Send + Sync + fmt::Debug {
     fn download(&self, pointer: &LfsPointer, out: &mut dyn Write) -> Result<(), String>;
 }
 
-/// The content of `pointer` from the local store under `git_dir`, else from `remote` (kept
-/// in the store afterwards, so each object is downloaded once). `Err` says why neither gave
-/// the verified content.
+/// The content of `pointer` from the local stores under `git_dirs`, else from `remote`
+/// (kept in the first store afterwards, so each object is downloaded once). `Err` says why
+/// none gave the verified content.
 pub(crate) fn resolve(
     pointer: &LfsPointer,
-    git_dir: &Path,
+    git_dirs: &[PathBuf],
     remote: Option<&dyn LfsDownload>,
 ) -> Result<Vec<u8>, String> {
-    let stored = pointer.store_path(git_dir);
-    let local = match std::fs::read(&stored) {
-        Ok(content) => match verify(pointer, &content) {
-            Ok(()) => return Ok(content),
-            Err(problem) => format!("the local LFS store's copy is damaged ({problem})"),
-        },
-        Err(_) => "the object is not in the local LFS store".to_owned(),
+    let mut local = "the object is not in the local LFS store".to_owned();
+    for git_dir in git_dirs {
+        if let Ok(content) = std::fs::read(pointer.store_path(git_dir)) {
+            match verify(pointer, &content) {
+                Ok(()) => return Ok(content),
+                Err(problem) => {
+                    local = format!("the local LFS store's copy is damaged ({problem})")
+                }
+            }
+        }
+    }
+    let Some(git_dir) = git_dirs.first() else {
+        return Err(local);
     };
+    let stored = pointer.store_path(git_dir);
     let Some(remote) = remote else {
         return Err(format!("{local}, and no LFS server is configured"));
     };
@@ -124,7 +133,10 @@ fn verify(pointer: &LfsPointer, content: &[u8]) -> Result<(), String> {
     }
     let digest = hex(&Sha256::digest(content));
     if digest != pointer.oid {
-        return Err(format!("sha256 {digest} where the pointer says {}", pointer.oid));
+        return Err(format!(
+            "sha256 {digest} where the pointer says {}",
+            pointer.oid
+        ));
     }
     Ok(())
 }
@@ -248,16 +260,28 @@ mod tests {
             size: content.len() as u64,
         };
         let wrong = Serves(b"a,b\n9,9\n".to_vec());
-        let problem = resolve(&pointer, git_dir.path(), Some(&wrong)).expect_err("wrong content");
+        let problem = resolve(&pointer, &[git_dir.path().to_owned()], Some(&wrong))
+            .expect_err("wrong content");
         assert!(problem.contains("sha256"), "{problem}");
         assert!(!pointer.store_path(git_dir.path()).exists());
         let long = Serves(b"a,b\n1,2\n3,4\n".to_vec());
-        let problem = resolve(&pointer, git_dir.path(), Some(&long)).expect_err("too long");
-        assert!(problem.contains("more than the pointer's 8 bytes"), "{problem}");
+        let problem =
+            resolve(&pointer, &[git_dir.path().to_owned()], Some(&long)).expect_err("too long");
+        assert!(
+            problem.contains("more than the pointer's 8 bytes"),
+            "{problem}"
+        );
 
-        let served = resolve(&pointer, git_dir.path(), Some(&Serves(content.clone())));
+        let served = resolve(
+            &pointer,
+            &[git_dir.path().to_owned()],
+            Some(&Serves(content.clone())),
+        );
         assert_eq!(served.as_deref(), Ok(&content[..]));
         // Kept in the store: read again with no server at all.
-        assert_eq!(resolve(&pointer, git_dir.path(), None).as_deref(), Ok(&content[..]));
+        assert_eq!(
+            resolve(&pointer, &[git_dir.path().to_owned()], None).as_deref(),
+            Ok(&content[..])
+        );
     }
 }

@@ -23,7 +23,8 @@ use lfs::{LfsDownload, LfsPointer};
 /// checkout (the DVC cache) and, when the caller has one, its LFS server.
 #[derive(Debug, Clone)]
 pub struct DataSources {
-    pub(crate) git_dir: PathBuf,
+    /// Git dirs whose `lfs/objects` may hold the objects; downloads go to the first.
+    pub(crate) lfs_stores: Vec<PathBuf>,
     pub(crate) workdir: Option<PathBuf>,
     pub(crate) lfs_server: Option<Arc<dyn LfsDownload>>,
 }
@@ -79,7 +80,10 @@ impl fmt::Display for Unavailable {
 }
 
 impl serde::Serialize for Unavailable {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
         serializer.collect_str(self)
     }
 }
@@ -112,7 +116,7 @@ impl<'r> Snapshot<'r> {
             };
             let sources = self.sources();
             return Ok(
-                match lfs::resolve(&pointer, &sources.git_dir, sources.lfs_server.as_deref()) {
+                match lfs::resolve(&pointer, &sources.lfs_stores, sources.lfs_server.as_deref()) {
                     Ok(content) => DataFile::Read(content),
                     Err(problem) => DataFile::Unavailable(Unavailable {
                         path: path.clone(),
@@ -177,15 +181,17 @@ impl<'r> Snapshot<'r> {
                 .rsplit_once('/')
                 .map(|(folder, _)| folder)
                 .unwrap_or("");
-            if let Some(tracked) =
-                dvc::dvc_file_output(&dvc_file, folder, &text, path.as_str()).map_err(Error::invalid)?
+            if let Some(tracked) = dvc::dvc_file_output(&dvc_file, folder, &text, path.as_str())
+                .map_err(Error::invalid)?
             {
                 return Ok(Some(tracked));
             }
         }
         match self.text_file("dvc.lock")? {
             None => Ok(None),
-            Some(text) => dvc::lock_output("dvc.lock", &text, path.as_str()).map_err(Error::invalid),
+            Some(text) => {
+                dvc::lock_output("dvc.lock", &text, path.as_str()).map_err(Error::invalid)
+            }
         }
     }
 
@@ -197,14 +203,12 @@ impl<'r> Snapshot<'r> {
         })?;
         match self.read(&path)? {
             None => Ok(None),
-            Some(content) => String::from_utf8(content.content)
-                .map(Some)
-                .map_err(|_| {
-                    Error::invalid(crate::Diagnostic::whole_file(
-                        file,
-                        "is not UTF-8 text; expected the YAML DVC writes",
-                    ))
-                }),
+            Some(content) => String::from_utf8(content.content).map(Some).map_err(|_| {
+                Error::invalid(crate::Diagnostic::whole_file(
+                    file,
+                    "is not UTF-8 text; expected the YAML DVC writes",
+                ))
+            }),
         }
     }
 }

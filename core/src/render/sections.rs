@@ -243,10 +243,12 @@ fn lineage(report: &Report) -> LineageImpact<'_> {
                     from,
                     to: &model.id,
                 },
-                Reason::DatasetChanged(path) | Reason::StageInputChanged { path, .. } => LineageEdge::Dataset {
-                    path,
-                    to: &model.id,
-                },
+                Reason::DatasetChanged(path) | Reason::StageInputChanged { path, .. } => {
+                    LineageEdge::Dataset {
+                        path,
+                        to: &model.id,
+                    }
+                }
             };
             edges.push(edge);
         }

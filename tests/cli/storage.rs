@@ -1,0 +1,393 @@
+//! Data kept where ML teams keep it: Git LFS and DVC, driven by the real `git lfs` and
+//! `dvc`; and what modelgate does when that content is not there.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::support::{
+    FULL_BODY, Outcome, TestRepo, card, modelgate, program_on_path, test_python, write,
+};
+
+const POLICY: &str =
+    "tiers:\n  low: {approvals: 0, block_on: []}\n  high: {approvals: 0, block_on: [drift]}\n";
+
+/// A real git checkout driven by the git CLI, as a team's is.
+struct Checkout {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+    path_env: String,
+}
+
+impl Checkout {
+    fn new(extra_path: Option<&Path>) -> Checkout {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let path = dir.path().join("repo");
+        std::fs::create_dir_all(&path).expect("repo folder");
+        let mut path_env = std::env::var("PATH").unwrap_or_default();
+        if let Some(extra) = extra_path {
+            path_env = format!("{}:{path_env}", extra.display());
+        }
+        let checkout = Checkout {
+            _dir: dir,
+            path,
+            path_env,
+        };
+        checkout.run("git", &["init", "-q", "-b", "main"]);
+        checkout
+    }
+
+    fn run(&self, program: &str, args: &[&str]) -> String {
+        let output = Command::new(program)
+            .args(args)
+            .current_dir(&self.path)
+            .env("PATH", &self.path_env)
+            .env("GIT_AUTHOR_NAME", "Data Scientist")
+            .env("GIT_AUTHOR_EMAIL", "ds@example.com")
+            .env("GIT_COMMITTER_NAME", "Data Scientist")
+            .env("GIT_COMMITTER_EMAIL", "ds@example.com")
+            .env("DVC_NO_ANALYTICS", "1")
+            .output()
+            .unwrap_or_else(|e| panic!("run {program}: {e}"));
+        assert!(
+            output.status.success(),
+            "{program} {args:?} failed:\n{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    fn write(&self, file: &str, content: &str) {
+        let path = self.path.join(file);
+        std::fs::create_dir_all(path.parent().expect("a folder")).expect("folders");
+        std::fs::write(path, content).expect("write");
+    }
+
+    fn commit(&self, message: &str) -> String {
+        self.run("git", &["add", "-A"]);
+        self.run("git", &["commit", "-q", "-m", message]);
+        self.run("git", &["rev-parse", "HEAD"]).trim().to_owned()
+    }
+
+    fn check(&self, base: &str, head: &str) -> Outcome {
+        let repo = self.path.to_str().expect("utf-8 path");
+        modelgate(&[
+            "check", "--repo", repo, "--base", base, "--head", head, "--format", "json",
+        ])
+    }
+}
+
+/// 400 rows: a numeric column `income` moved by `shift`, and a categorical `segment`.
+fn applications(shift: f64) -> String {
+    let mut csv = String::from("income,segment\n");
+    for row in 0..400 {
+        let income = 30.0 + f64::from(row % 97) * 0.5 + shift;
+        let segment = ["retail", "business", "student"][row as usize % 3];
+        csv.push_str(&format!("{income:.1},{segment}\n"));
+    }
+    csv
+}
+
+fn drift_check(outcome: &Outcome, model: &str) -> Value {
+    let report = outcome.model(model);
+    report["checks"]
+        .as_array()
+        .and_then(|checks| checks.iter().find(|c| c["kind"] == "drift").cloned())
+        .unwrap_or_else(|| panic!("no drift check:\n{}", outcome.stdout))
+}
+
+fn tested_columns(check: &Value) -> Vec<(String, bool)> {
+    check["datasets"][0]["columns"]
+        .as_array()
+        .map(|columns| {
+            columns
+                .iter()
+                .map(|c| {
+                    (
+                        c["name"].as_str().unwrap_or_default().to_owned(),
+                        c["drifted"].as_bool().unwrap_or_default(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn model_files(checkout: &Checkout, tier: &str) {
+    checkout.write(".github/modelgate.yml", POLICY);
+    checkout.write(
+        "models/scorer/card.md",
+        &card(tier, "datasets: [data/applications.csv]\n", FULL_BODY),
+    );
+}
+
+/// A pull request shifting the incomes of `data/applications.csv`, tracked by Git LFS.
+fn lfs_pull_request(tier: &str) -> (Checkout, String, String) {
+    let checkout = Checkout::new(None);
+    checkout.run("git", &["lfs", "install", "--local"]);
+    checkout.run("git", &["lfs", "track", "data/*.csv"]);
+    model_files(&checkout, tier);
+    checkout.write("data/applications.csv", &applications(0.0));
+    let base = checkout.commit("applications");
+    checkout.run("git", &["checkout", "-q", "-b", "shift"]);
+    checkout.write("data/applications.csv", &applications(40.0));
+    let head = checkout.commit("incomes shift");
+    (checkout, base, head)
+}
+
+#[test]
+fn git_lfs_data_is_compared_by_its_content_and_missing_objects_are_never_a_pass() {
+    if program_on_path("git-lfs", "apt-get install git-lfs").is_none() {
+        return;
+    }
+    let (checkout, base, head) = lfs_pull_request("high");
+    // What git holds is the pointer; the real client wrote the content to its store.
+    let stored = checkout.run("git", &["show", &format!("{head}:data/applications.csv")]);
+    assert!(
+        stored.starts_with("version https://git-lfs.github.com/spec/v1"),
+        "{stored}"
+    );
+
+    let outcome = checkout.check(&base, &head);
+    let drift = drift_check(&outcome, "scorer");
+    assert_eq!(
+        tested_columns(&drift),
+        [("income".to_owned(), true), ("segment".to_owned(), false)],
+        "{drift}"
+    );
+    assert_eq!(drift["status"], "fail", "{drift}");
+
+    // Without the objects: the high tier's drift check fails and says how to fetch them;
+    // a low tier, which does not block on drift, warns. Nothing passes.
+    std::fs::remove_dir_all(checkout.path.join(".git/lfs/objects")).expect("remove objects");
+    let outcome = checkout.check(&base, &head);
+    assert_eq!(outcome.code, 1, "{}{}", outcome.stdout, outcome.stderr);
+    let scorer = drift_check(&outcome, "scorer");
+    assert_eq!(scorer["status"], "fail", "{scorer}");
+    assert_eq!(scorer["blocking"], true, "{scorer}");
+    let finding = scorer["findings"][0].as_str().unwrap_or_default();
+    assert!(
+        finding.starts_with("data/applications.csv at ")
+            && finding.contains("is a Git LFS object")
+            && finding.contains("not in the local LFS store")
+            && finding.contains(&format!("`git lfs fetch origin {base}`")),
+        "{finding}"
+    );
+    let (checkout, base, head) = lfs_pull_request("low");
+    std::fs::remove_dir_all(checkout.path.join(".git/lfs/objects")).expect("remove objects");
+    let outcome = checkout.check(&base, &head);
+    let low = drift_check(&outcome, "scorer");
+    assert_eq!(
+        (low["status"].clone(), low["blocking"].clone()),
+        ("warn".into(), false.into())
+    );
+    assert!(low["datasets"][0].get("columns").is_none(), "{low}");
+    assert_eq!(outcome.json()["conclusion"], "pass", "{}", outcome.stdout);
+}
+
+/// The test venv's `dvc`, or `None` (skipped locally, a failure under CI).
+fn dvc_bin() -> Option<PathBuf> {
+    let python = test_python()?;
+    let bin = python.parent().expect("venv bin folder").to_owned();
+    if bin.join("dvc").is_file() {
+        Some(bin)
+    } else if std::env::var_os("CI").is_some() {
+        panic!(
+            "dvc is not in {}; .ci/run installs tests/python-requirements.txt",
+            bin.display()
+        )
+    } else {
+        eprintln!(
+            "skipped: dvc not in {}; pip install -r tests/python-requirements.txt",
+            bin.display()
+        );
+        None
+    }
+}
+
+#[test]
+fn dvc_tracked_data_is_compared_by_its_content_and_a_cache_miss_is_never_a_pass() {
+    let Some(bin) = dvc_bin() else { return };
+    let checkout = Checkout::new(Some(&bin));
+    checkout.run("dvc", &["init", "-q"]);
+    model_files(&checkout, "high");
+    checkout.write("data/applications.csv", &applications(0.0));
+    checkout.run("dvc", &["add", "-q", "data/applications.csv"]);
+    let base = checkout.commit("applications under DVC");
+    checkout.run("git", &["checkout", "-q", "-b", "shift"]);
+    checkout.write("data/applications.csv", &applications(40.0));
+    checkout.run("dvc", &["add", "-q", "data/applications.csv"]);
+    let head = checkout.commit("incomes shift");
+    // Git holds only DVC's record; the change of the record is the change of the dataset.
+    let tracked = checkout.run("git", &["ls-tree", "-r", "--name-only", &head]);
+    assert!(
+        tracked.contains("data/applications.csv.dvc")
+            && !tracked.contains("data/applications.csv\n"),
+        "{tracked}"
+    );
+
+    let outcome = checkout.check(&base, &head);
+    let scorer = outcome.model("scorer");
+    assert_eq!(
+        scorer["reasons"][0], "dataset data/applications.csv changed",
+        "{scorer}"
+    );
+    let drift = drift_check(&outcome, "scorer");
+    assert_eq!(
+        tested_columns(&drift),
+        [("income".to_owned(), true), ("segment".to_owned(), false)],
+        "{drift}"
+    );
+
+    // A cache miss: the record names content modelgate cannot read.
+    std::fs::remove_dir_all(checkout.path.join(".dvc/cache")).expect("remove cache");
+    let outcome = checkout.check(&base, &head);
+    assert_eq!(outcome.code, 1, "{}{}", outcome.stdout, outcome.stderr);
+    let scorer = drift_check(&outcome, "scorer");
+    assert_eq!(
+        (scorer["status"].clone(), scorer["blocking"].clone()),
+        ("fail".into(), true.into())
+    );
+    let finding = scorer["findings"][0].as_str().unwrap_or_default();
+    assert!(
+        finding.contains("is tracked by DVC in data/applications.csv.dvc, md5 ")
+            && finding.contains("dvc fetch"),
+        "{finding}"
+    );
+
+    // A local remote, as `.dvc/config` names it, serves the content again.
+    let remote = checkout
+        .path
+        .parent()
+        .expect("temp folder")
+        .join("dvc-remote");
+    checkout.run(
+        "dvc",
+        &[
+            "remote",
+            "add",
+            "-d",
+            "storage",
+            remote.to_str().expect("utf-8"),
+        ],
+    );
+    checkout.run("git", &["checkout", "-q", &base]);
+    checkout.write("data/applications.csv", &applications(0.0));
+    checkout.run("dvc", &["add", "-q", "data/applications.csv"]);
+    checkout.run("dvc", &["push", "-q"]);
+    checkout.run("git", &["checkout", "-q", "shift"]);
+    checkout.write("data/applications.csv", &applications(40.0));
+    checkout.run("dvc", &["add", "-q", "data/applications.csv"]);
+    checkout.run("dvc", &["push", "-q"]);
+    let head = checkout.commit("the remote, in .dvc/config");
+    std::fs::remove_dir_all(checkout.path.join(".dvc/cache")).expect("remove cache");
+    let outcome = checkout.check(&base, &head);
+    assert_eq!(drift_check(&outcome, "scorer")["status"], "fail");
+    assert_eq!(
+        tested_columns(&drift_check(&outcome, "scorer")).len(),
+        2,
+        "{}",
+        outcome.stdout
+    );
+}
+
+#[test]
+fn a_dvc_stage_makes_its_inputs_part_of_the_model_it_writes() {
+    let Some(bin) = dvc_bin() else { return };
+    let checkout = Checkout::new(Some(&bin));
+    checkout.run("dvc", &["init", "-q"]);
+    checkout.write(".github/modelgate.yml", POLICY);
+    // The card names no dataset: the stage that writes the model's weights does.
+    checkout.write("models/scorer/card.md", &card("high", "", FULL_BODY));
+    checkout.write("data/features.csv", &applications(0.0));
+    checkout.write(
+        "dvc.yaml",
+        "stages:\n  train:\n    cmd: cp data/features.csv models/scorer/weights.bin\n    deps:\n    - data/features.csv\n    outs:\n    - models/scorer/weights.bin\n",
+    );
+    checkout.run("dvc", &["repro", "-q"]);
+    let base = checkout.commit("train");
+    checkout.run("git", &["checkout", "-q", "-b", "new-features"]);
+    checkout.write("data/features.csv", &applications(40.0));
+    checkout.run("dvc", &["repro", "-q"]);
+    let head = checkout.commit("retrain on new features");
+
+    let outcome = checkout.check(&base, &head);
+    let scorer = outcome.model("scorer");
+    assert_eq!(
+        scorer["reasons"],
+        serde_json::json!(["dataset data/features.csv changed (a dependency of DVC stage train)"]),
+        "{scorer}"
+    );
+    assert_eq!(
+        drift_check(&outcome, "scorer")["status"],
+        "fail",
+        "{}",
+        outcome.stdout
+    );
+}
+
+#[test]
+fn a_broken_card_is_a_blocking_finding_and_the_other_models_are_still_evaluated() {
+    let mut repo = TestRepo::new();
+    let base = repo.commit(
+        "main",
+        None,
+        &[
+            write(".github/modelgate.yml", POLICY),
+            write("models/good/card.md", card("low", "", FULL_BODY)),
+            write("models/good/metrics.json", "{\"auc\": 0.8}"),
+            write("models/broken/card.md", card("low", "", FULL_BODY)),
+        ],
+    );
+    let head = repo.commit(
+        "edit",
+        Some("main"),
+        &[
+            write("models/good/metrics.json", "{\"auc\": 0.81}"),
+            write(
+                "models/broken/card.md",
+                "---\nowners: [\"@acme/ml\"\ngovernance:\n  risk_tier: low\n---\n# Model\n",
+            ),
+        ],
+    );
+    let outcome = repo.check(&base, &head);
+    assert_eq!(outcome.code, 1, "{}{}", outcome.stdout, outcome.stderr);
+    let good = outcome.model("good");
+    assert_eq!(good["checks"][0]["status"], "pass", "{good}");
+    let broken = outcome.model("broken");
+    let card_check = broken["checks"]
+        .as_array()
+        .and_then(|checks| checks.iter().find(|c| c["kind"] == "card").cloned())
+        .expect("a card check");
+    assert_eq!(
+        (card_check["status"].clone(), card_check["blocking"].clone()),
+        ("fail".into(), true.into())
+    );
+    let finding = card_check["findings"][0].as_str().unwrap_or_default();
+    assert!(finding.starts_with("models/broken/card.md:3:"), "{finding}");
+    assert_eq!(outcome.json()["conclusion"], "fail");
+
+    // The text a reviewer reads says the same, and the fixed card passes again.
+    let text = modelgate(&[
+        "check",
+        "--repo",
+        repo.path().to_str().expect("utf-8"),
+        "--base",
+        &base,
+        "--head",
+        &head,
+    ]);
+    assert!(
+        text.stdout.contains("models/broken/card.md:3:"),
+        "{}",
+        text.stdout
+    );
+    let fixed = repo.commit(
+        "edit",
+        None,
+        &[write("models/broken/card.md", card("low", "", FULL_BODY))],
+    );
+    assert_eq!(repo.check(&base, &fixed).code, 0);
+}
