@@ -391,3 +391,149 @@ fn a_broken_card_is_a_blocking_finding_and_the_other_models_are_still_evaluated(
     );
     assert_eq!(repo.check(&base, &fixed).code, 0);
 }
+
+/// A Git LFS server on loopback as the batch API spec describes it: `POST
+/// <endpoint>/objects/batch` with the LFS media type and basic auth, answering a `download`
+/// action whose `href` needs the header it names; unknown objects get a per-object 404.
+async fn lfs_server(objects: &[&[u8]], token: &str) -> wiremock::MockServer {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    use wiremock::matchers::{body_partial_json, header, method, path};
+    use wiremock::{Mock, ResponseTemplate};
+
+    let server = wiremock::MockServer::start().await;
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("x-access-token:{token}"));
+    let known: Vec<(String, Vec<u8>)> = objects
+        .iter()
+        .map(|content| {
+            let oid: String = Sha256::digest(content)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            (oid, content.to_vec())
+        })
+        .collect();
+    let href_base = format!("{}/storage", server.uri());
+    let answers = known.clone();
+    Mock::given(method("POST"))
+        .and(path("/acme/credit.git/info/lfs/objects/batch"))
+        .and(header("accept", "application/vnd.git-lfs+json"))
+        .and(header("content-type", "application/vnd.git-lfs+json"))
+        .and(header("authorization", format!("Basic {auth}").as_str()))
+        .and(body_partial_json(serde_json::json!({"operation": "download"})))
+        .respond_with(move |request: &wiremock::Request| {
+            let asked: Value = serde_json::from_slice(&request.body).unwrap_or_default();
+            let objects: Vec<Value> = asked["objects"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|object| {
+                    let oid = object["oid"].as_str().unwrap_or_default();
+                    if answers.iter().any(|(known, _)| known == oid) {
+                        serde_json::json!({"oid": oid, "size": object["size"], "authenticated": true,
+                            "actions": {"download": {"href": format!("{href_base}/{oid}"),
+                                "header": {"Authorization": "RemoteAuth signed-42"}, "expires_in": 3600}}})
+                    } else {
+                        serde_json::json!({"oid": oid, "size": object["size"],
+                            "error": {"code": 404, "message": "Object does not exist"}})
+                    }
+                })
+                .collect();
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "application/vnd.git-lfs+json")
+                .set_body_json(serde_json::json!({"transfer": "basic", "objects": objects, "hash_algo": "sha256"}))
+        })
+        .mount(&server)
+        .await;
+    // Without credentials, or with others, the server refuses as GitHub's does.
+    Mock::given(method("POST"))
+        .and(path("/acme/credit.git/info/lfs/objects/batch"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(serde_json::json!({
+            "message": "Bad credentials",
+            "documentation_url": "https://docs.github.com/rest"
+        })))
+        .with_priority(10)
+        .mount(&server)
+        .await;
+    for (oid, content) in known {
+        Mock::given(method("GET"))
+            .and(path(format!("/storage/{oid}")))
+            .and(header("authorization", "RemoteAuth signed-42"))
+            .respond_with(ResponseTemplate::new(200).set_body_bytes(content))
+            .mount(&server)
+            .await;
+    }
+    server
+}
+
+fn check_with_lfs(checkout: &Checkout, base: &str, head: &str, url: &str, token: &str) -> Outcome {
+    let output = Command::new(env!("CARGO_BIN_EXE_modelgate"))
+        .args(["check", "--repo"])
+        .arg(&checkout.path)
+        .args([
+            "--base",
+            base,
+            "--head",
+            head,
+            "--format",
+            "json",
+            "--lfs-url",
+            url,
+        ])
+        .env("GITHUB_TOKEN", token)
+        .env("MODELGATE_LOG", "off")
+        .output()
+        .expect("run modelgate");
+    Outcome {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_lfs_objects_are_downloaded_through_the_batch_api() {
+    if program_on_path("git-lfs", "apt-get install git-lfs").is_none() {
+        return;
+    }
+    let (checkout, base, head) = lfs_pull_request("high");
+    std::fs::remove_dir_all(checkout.path.join(".git/lfs/objects")).expect("remove objects");
+    let (old, new) = (applications(0.0), applications(40.0));
+    let server = lfs_server(&[old.as_bytes(), new.as_bytes()], "ghs_installation").await;
+    let endpoint = format!("{}/acme/credit.git/info/lfs", server.uri());
+
+    // A refused token: nothing is downloaded, and the check says why.
+    let refused = check_with_lfs(&checkout, &base, &head, &endpoint, "ghs_wrong");
+    let drift = drift_check(&refused, "scorer");
+    let finding = drift["findings"][0].as_str().unwrap_or_default();
+    assert!(
+        drift["status"] == "fail" && finding.contains("answered 401 Unauthorized: Bad credentials"),
+        "{drift}"
+    );
+
+    let outcome = check_with_lfs(&checkout, &base, &head, &endpoint, "ghs_installation");
+    let drift = drift_check(&outcome, "scorer");
+    assert_eq!(
+        tested_columns(&drift),
+        [("income".to_owned(), true), ("segment".to_owned(), false)],
+        "{drift}"
+    );
+    // Kept, verified, in the local store: read again with no server.
+    assert_eq!(
+        tested_columns(&drift_check(&checkout.check(&base, &head), "scorer")).len(),
+        2
+    );
+
+    // An object the server does not have is named with the server's answer.
+    checkout.write("data/applications.csv", &applications(80.0));
+    let lost = checkout.commit("new data, never pushed to LFS");
+    std::fs::remove_dir_all(checkout.path.join(".git/lfs/objects")).expect("remove objects");
+    let outcome = check_with_lfs(&checkout, &base, &lost, &endpoint, "ghs_installation");
+    let drift = drift_check(&outcome, "scorer");
+    assert!(
+        drift["findings"][0]
+            .as_str()
+            .is_some_and(|f| f.contains("has no object") && f.contains("404 Object does not exist")),
+        "{drift}"
+    );
+}
