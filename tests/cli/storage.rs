@@ -537,3 +537,31 @@ async fn missing_lfs_objects_are_downloaded_through_the_batch_api() {
         "{drift}"
     );
 }
+
+#[test]
+fn a_pointer_file_on_disk_is_refused_as_data() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let pointer = dir.path().join("train.csv");
+    std::fs::write(
+        &pointer,
+        "version https://git-lfs.github.com/spec/v1\noid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 12345\n",
+    )
+    .expect("write pointer");
+    let data = dir.path().join("current.csv");
+    std::fs::write(&data, applications(0.0)).expect("write data");
+    let outcome = modelgate(&[
+        "drift",
+        "--reference",
+        pointer.to_str().expect("utf-8"),
+        "--current",
+        data.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(outcome.code, 2, "{}{}", outcome.stdout, outcome.stderr);
+    assert!(
+        outcome.stderr.contains(
+            "train.csv is a Git LFS pointer, not data; fetch its content first (`git lfs pull`)"
+        ),
+        "{}",
+        outcome.stderr
+    );
+}

@@ -7,6 +7,8 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 
+use crate::content::lfs::LfsPointer;
+
 mod compare;
 mod stream;
 
@@ -32,6 +34,8 @@ pub enum TableError {
     },
     #[error("{file} is empty: expected a header and at least one row")]
     Empty { file: String },
+    #[error("{file} is a Git LFS pointer, not data; fetch its content first (`git lfs pull`)")]
+    LfsPointer { file: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +82,11 @@ impl Table {
                 file: name,
                 message: "no such file".to_owned(),
             });
+        }
+        // A checkout made without git-lfs holds pointers where the data should be.
+        let small = std::fs::metadata(path).is_ok_and(|m| m.len() <= 1024);
+        if small && std::fs::read(path).is_ok_and(|bytes| LfsPointer::parse(&bytes).is_some()) {
+            return Err(TableError::LfsPointer { file: name });
         }
         Ok(Table {
             name,
