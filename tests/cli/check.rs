@@ -227,17 +227,39 @@ fn a_lineage_cycle_is_an_error_that_names_it() {
     );
 }
 
+/// The card check of model `id`, whose finding(s) name the unreadable file.
+fn card_findings(outcome: &crate::support::Outcome, id: &str) -> (serde_json::Value, Vec<String>) {
+    let model = outcome.model(id);
+    let check = model["checks"]
+        .as_array()
+        .and_then(|checks| checks.iter().find(|c| c["kind"] == "card").cloned())
+        .unwrap_or_else(|| panic!("no card check:\n{}", outcome.stdout));
+    let findings = check["findings"]
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .filter_map(|f| f.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    (check, findings)
+}
+
 #[test]
 fn malformed_yaml_names_file_line_and_column() {
     let mut repo = two_models();
     let broken = "---\nowners: [\"@acme/ml\"]\ngovernance:\n  risk_tier: {tier: high\n---\n# M\n";
     repo.commit("pr", Some("main"), &[write("models/a/card.md", broken)]);
     let outcome = repo.check("main", "pr");
-    assert_eq!(outcome.code, 2, "{}", outcome.stdout);
+    assert_eq!(outcome.code, 1, "{}{}", outcome.stdout, outcome.stderr);
+    let (check, findings) = card_findings(&outcome, "a");
+    assert_eq!(
+        (check["status"].as_str(), check["blocking"].as_bool()),
+        (Some("fail"), Some(true))
+    );
     assert!(
-        outcome.stderr.starts_with("error: models/a/card.md:4:14: "),
-        "{}",
-        outcome.stderr
+        findings[0].starts_with("models/a/card.md:4:14: "),
+        "{findings:?}"
     );
     assert!(!outcome.stderr.contains("panicked") && !outcome.stderr.contains("backtrace"));
 
@@ -251,11 +273,11 @@ fn malformed_yaml_names_file_line_and_column() {
         )],
     );
     let outcome = repo.check("main", "pr");
-    assert_eq!(outcome.code, 2);
+    assert_eq!(outcome.code, 1);
+    let (_, findings) = card_findings(&outcome, "a");
     assert!(
-        outcome.stderr.contains("models/a/metrics.json:2:"),
-        "{}",
-        outcome.stderr
+        findings[0].starts_with("models/a/metrics.json:2:"),
+        "{findings:?}"
     );
 }
 
@@ -268,11 +290,13 @@ fn an_unknown_tier_is_an_error_at_its_position() {
         &[write("models/a/card.md", card("critical", "", FULL_BODY))],
     );
     let outcome = repo.check("main", "pr");
-    assert_eq!(outcome.code, 2);
-    assert!(
-        outcome.stderr.contains("models/a/card.md:4:14: governance.risk_tier `critical` is not a tier of the policy; expected one of: low, medium, high"),
-        "{}",
-        outcome.stderr
+    assert_eq!(outcome.code, 1);
+    let (_, findings) = card_findings(&outcome, "a");
+    assert_eq!(
+        findings,
+        [
+            "models/a/card.md:4:14: governance.risk_tier `critical` is not a tier of the policy; expected one of: low, medium, high"
+        ]
     );
 }
 

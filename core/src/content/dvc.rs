@@ -356,4 +356,54 @@ mod tests {
         assert!(matches_md5(b"a,b\r\n1,2\r\n", &hex, CacheLayout::Dvc2));
         assert!(!matches_md5(b"a,b\r\n1,2\r\n", &hex, CacheLayout::Dvc3));
     }
+
+    #[test]
+    fn both_cache_layouts_are_read_and_damaged_copies_refused() {
+        let checkout = tempfile::tempdir().expect("temporary folder");
+        let content = b"a,b\r\n1,2\r\n";
+        let unix_md5: String = Md5::digest(b"a,b\n1,2\n")
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let raw_md5: String = Md5::digest(content)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let cache = checkout.path().join(".dvc/cache");
+        // DVC 2 kept text under the md5 of its LF form; DVC 3 under the bytes' md5.
+        let legacy = cache.join(&unix_md5[..2]).join(&unix_md5[2..]);
+        let current = cache
+            .join("files/md5")
+            .join(&raw_md5[..2])
+            .join(&raw_md5[2..]);
+        for file in [&legacy, &current] {
+            std::fs::create_dir_all(file.parent().expect("folder")).expect("folders");
+            std::fs::write(file, content).expect("write");
+        }
+        let stores = DvcStores::new(Some(checkout.path()), None);
+        let record = |md5: &str, layout| DvcTracked {
+            md5: md5.to_owned(),
+            layout,
+            recorded_in: "data/x.csv.dvc".to_owned(),
+        };
+        assert_eq!(
+            stores
+                .read(&record(&unix_md5, CacheLayout::Dvc2))
+                .as_deref(),
+            Ok(&content[..])
+        );
+        assert_eq!(
+            stores.read(&record(&raw_md5, CacheLayout::Dvc3)).as_deref(),
+            Ok(&content[..])
+        );
+        std::fs::write(&current, b"tampered").expect("write");
+        let problem = stores
+            .read(&record(&raw_md5, CacheLayout::Dvc3))
+            .expect_err("damaged");
+        assert!(problem.contains("the copy is damaged"), "{problem}");
+        let missing = stores
+            .read(&record(&"0".repeat(32), CacheLayout::Dvc3))
+            .expect_err("absent");
+        assert_eq!(missing, "it is not in the DVC cache");
+    }
 }
