@@ -162,9 +162,21 @@ pub fn evaluate(repo: &Repo, base_rev: &str, head_rev: &str) -> Result<Evaluatio
         let drift_policy = data_card
             .and_then(Card::drift_policy)
             .unwrap_or(&policy.drift);
+        // The card's row identifier (`governance.id`) is not a feature to test for drift.
+        let identifiers: Vec<String> = data_card
+            .and_then(Card::governance)
+            .and_then(|governance| governance.id.clone())
+            .into_iter()
+            .collect();
         let mut drift_reports = Vec::new();
         for path in changed_datasets(&id, &lineage, &models_before, &models_after, &changed) {
-            drift_reports.push(drift_cache.dataset(&before, &after, &path, drift_policy)?);
+            drift_reports.push(drift_cache.dataset(
+                &before,
+                &after,
+                &path,
+                drift_policy,
+                &identifiers,
+            )?);
         }
         let fairness = if change == Change::Removed {
             Check::new(CheckKind::Fairness, Status::Skipped, "model removed")
