@@ -179,7 +179,7 @@ impl Builder {
             },
             DataType::Date | DataType::Datetime(_, _) => Builder::Times(Vec::with_capacity(rows)),
             other => Builder::Counted {
-                type_name: Some(other.to_string()),
+                type_name: Some(type_name(other)),
                 rows: 0,
                 nulls: 0,
             },
@@ -369,6 +369,22 @@ impl Builder {
                 nulls,
             },
         }
+    }
+}
+
+/// A type as a report names it: polars' name, with a struct's fields spelled out (polars
+/// says only how many there are).
+fn type_name(dtype: &DataType) -> String {
+    match dtype {
+        DataType::List(inner) => format!("list[{}]", type_name(inner)),
+        DataType::Struct(fields) => {
+            let fields: Vec<String> = fields
+                .iter()
+                .map(|field| format!("{}: {}", field.name(), type_name(field.dtype())))
+                .collect();
+            format!("struct{{{}}}", fields.join(", "))
+        }
+        other => other.to_string(),
     }
 }
 
