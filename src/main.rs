@@ -102,9 +102,13 @@ struct DriftArgs {
     /// Threshold for every column (default: each test's own); a finite number >= 0.
     #[arg(long, value_parser = setting_parser(drift::check_threshold))]
     threshold: Option<f64>,
-    /// Only these columns (comma-separated).
+    /// Only these columns (comma-separated); a column named here is tested even when it
+    /// looks like an identifier.
     #[arg(long, value_delimiter = ',')]
     columns: Option<Vec<String>>,
+    /// Identifier columns (comma-separated), as a card's `governance.id`: not tested.
+    #[arg(long = "id", value_delimiter = ',', value_name = "COLUMN")]
+    identifiers: Vec<String>,
     /// Share of drifted columns at or above which the dataset has drifted, in (0, 1].
     #[arg(long, default_value_t = 0.5, value_parser = setting_parser(drift::check_drift_share))]
     drift_share: f64,
@@ -570,7 +574,12 @@ fn drift(args: DriftArgs) -> anyhow::Result<ExitCode> {
         seed: Some(args.seed),
         ..DriftPolicy::default()
     };
-    let options = policy.options();
+    let mut options = policy.options();
+    options.identifiers = args.identifiers;
+    // Named on the command line is named by the policy: tested, identifier or not.
+    for column in args.columns.iter().flatten() {
+        options.columns.entry(column.clone()).or_default();
+    }
     let reference = Table::from_path(&args.reference)?;
     let current = Table::from_path(&args.current)?;
     let drift = {

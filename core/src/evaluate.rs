@@ -297,6 +297,12 @@ fn model_report(
     let drift_policy = data_card
         .and_then(Card::drift_policy)
         .unwrap_or(&policy.drift);
+    // The card's row identifier (`governance.id`) is not a feature to test for drift.
+    let identifiers: Vec<String> = data_card
+        .and_then(Card::governance)
+        .and_then(|governance| governance.id.clone())
+        .into_iter()
+        .collect();
     let mut drift_reports = Vec::new();
     for path in changed_datasets(id, inputs) {
         drift_reports.push(drift_cache.dataset(
@@ -304,6 +310,7 @@ fn model_report(
             inputs.after,
             &path,
             drift_policy,
+            &identifiers,
         )?);
     }
     let fairness = if change == Change::Removed {

@@ -176,6 +176,7 @@ impl DriftPolicy {
             drift_share: self.drift_share,
             columns,
             ignore: self.ignore.clone(),
+            identifiers: Vec::new(),
             sample: drift::SampleLimit {
                 max_rows: self
                     .max_rows

@@ -298,3 +298,116 @@ fn datetime_is_tested_as_numbers_in_calibrated_mode_only() {
     let column = compare_columns("t", times(0), times(30), &evidently);
     assert!(column.skipped());
 }
+
+fn integers(values: impl IntoIterator<Item = f64>) -> ColumnValues {
+    ColumnValues::Integer(values.into_iter().collect())
+}
+
+fn only_column(
+    reference: ColumnValues,
+    current: ColumnValues,
+    options: &DriftOptions,
+) -> modelgate_core::drift::ColumnDrift {
+    let mut result = compare_datasets(
+        vec![Column::new("x", reference)],
+        vec![Column::new("x", current)],
+        options,
+    )
+    .expect("compared");
+    assert!(
+        result.schema_changes.is_empty(),
+        "{:?}",
+        result.schema_changes
+    );
+    result.columns.remove(0)
+}
+
+#[test]
+fn evidently_mode_infers_kinds_as_evidently_does() {
+    let evidently = DriftOptions {
+        mode: Mode::Evidently,
+        ..DriftOptions::default()
+    };
+    let few = |shift: usize| integers((0..400).map(|i| ((i + shift) % 8) as f64));
+    // At most 10 distinct integers: categorical to Evidently, numeric by default.
+    let column = only_column(few(0), few(1), &evidently);
+    assert_eq!(
+        (column.kind, column.stattest),
+        (Kind::Categorical, Some(StatTest::ChiSquare))
+    );
+    let column = only_column(few(0), few(1), &DriftOptions::default());
+    assert_eq!(
+        (column.kind, column.stattest),
+        (Kind::Numeric, Some(StatTest::Ks))
+    );
+    // A missing value makes pandas read floats: numeric.
+    let mut gappy = (0..400).map(|i| (i % 8) as f64).collect::<Vec<_>>();
+    gappy[3] = f64::NAN;
+    let column = only_column(few(0), ColumnValues::Integer(gappy), &evidently);
+    assert_eq!(
+        (column.kind, column.stattest),
+        (Kind::Numeric, Some(StatTest::Ks))
+    );
+    // Strings mostly distinct are text to Evidently.
+    let names: Vec<String> = (0..40).map(|i| format!("n{}", i % 30)).collect();
+    let text = || categorical(&names.iter().map(|n| Some(n.as_str())).collect::<Vec<_>>());
+    let column = only_column(text(), text(), &evidently);
+    assert_eq!(column.kind, Kind::Text);
+    assert!(column.skipped());
+    assert_eq!(
+        only_column(text(), text(), &DriftOptions::default()).kind,
+        Kind::Categorical
+    );
+}
+
+#[test]
+fn identifiers_are_skipped_unless_the_policy_names_them() {
+    let ids = |first: usize| integers((first..first + 50).map(|i| i as f64));
+    let column = only_column(ids(0), ids(1000), &DriftOptions::default());
+    assert!(column.skipped());
+    assert!(first_note(&column).contains("all 50 reference and 50 current values are distinct"));
+    // Too few values to tell.
+    let few = |first: usize| integers((first..first + 19).map(|i| i as f64));
+    assert!(!only_column(few(0), few(100), &DriftOptions::default()).skipped());
+    // Distinct integers of a wide range are measurements (amounts in cents), not ids.
+    let cents = |first: usize| integers((0..50).map(|i| (first + i * 7919) as f64));
+    assert!(!only_column(cents(0), cents(3), &DriftOptions::default()).skipped());
+    // Distinct floating-point measurements are not identifiers.
+    let floats = ColumnValues::Numeric((0..50).map(|i| i as f64 / 7.0).collect());
+    assert!(!only_column(floats.clone(), floats, &DriftOptions::default()).skipped());
+    // Named by the policy: tested.
+    let mut named = DriftOptions::default();
+    named.columns.insert("x".into(), Default::default());
+    assert!(!only_column(ids(0), ids(1000), &named).skipped());
+    // Declared by the card, even with repeated values.
+    let declared = DriftOptions {
+        identifiers: vec!["x".into()],
+        ..DriftOptions::default()
+    };
+    let column = only_column(
+        categorical(&[Some("a"), Some("a")]),
+        categorical(&[Some("b")]),
+        &declared,
+    );
+    assert!(first_note(&column).contains("governance.id"), "{column:?}");
+}
+
+#[test]
+fn an_all_missing_side_takes_the_other_sides_kind() {
+    let empty_text = categorical(&[None, None, None]);
+    let column = only_column(
+        numeric(&[1.0, 2.0, 3.0]),
+        empty_text,
+        &DriftOptions::default(),
+    );
+    assert_eq!(column.kind, Kind::Numeric);
+    assert!(first_note(&column).contains("current sample has no values"));
+    let nulls = ColumnValues::Unsupported {
+        type_name: "null".into(),
+        rows: 2,
+        nulls: 2,
+    };
+    let column = only_column(nulls, categorical(&[Some("a")]), &DriftOptions::default());
+    assert_eq!(column.kind, Kind::Categorical);
+    assert_eq!(column.reference_nulls, 2);
+}

@@ -6,6 +6,7 @@ mod approvals;
 mod audit;
 mod bot;
 mod check;
+mod data_columns;
 mod demo;
 mod drift;
 mod fake_github;

@@ -25,8 +25,12 @@ impl DriftCache {
         after: &Snapshot<'_>,
         path: &RepoPath,
         policy: &DriftPolicy,
+        identifiers: &[String],
     ) -> Result<DatasetDriftReport> {
-        let options = policy.options();
+        let options = DriftOptions {
+            identifiers: identifiers.to_vec(),
+            ..policy.options()
+        };
         if let Some((_, _, hit)) = self
             .results
             .iter()

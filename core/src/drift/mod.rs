@@ -186,6 +186,8 @@ pub enum Kind {
     Categorical,
     Datetime,
     Text,
+    /// A type no test applies to (nested, binary, time of day, duration): listed, not tested.
+    Unsupported,
 }
 
 impl Kind {
@@ -195,6 +197,7 @@ impl Kind {
             Kind::Categorical => "categorical",
             Kind::Datetime => "datetime",
             Kind::Text => "text",
+            Kind::Unsupported => "unsupported",
         }
     }
 }
@@ -256,6 +259,13 @@ pub enum ColumnValues {
         rows: usize,
         nulls: usize,
     },
+    /// A type no test applies to, named as the file stores it (`list[i64]`, `binary`):
+    /// counted only.
+    Unsupported {
+        type_name: String,
+        rows: usize,
+        nulls: usize,
+    },
 }
 
 impl ColumnValues {
@@ -265,6 +275,7 @@ impl ColumnValues {
             ColumnValues::Categorical(_) => Kind::Categorical,
             ColumnValues::Datetime(_) => Kind::Datetime,
             ColumnValues::Text { .. } => Kind::Text,
+            ColumnValues::Unsupported { .. } => Kind::Unsupported,
         }
     }
 
@@ -273,7 +284,51 @@ impl ColumnValues {
             ColumnValues::Numeric(v) | ColumnValues::Integer(v) => v.len(),
             ColumnValues::Categorical(c) => c.codes.len(),
             ColumnValues::Datetime(v) => v.len(),
-            ColumnValues::Text { rows, .. } => *rows,
+            ColumnValues::Text { rows, .. } | ColumnValues::Unsupported { rows, .. } => *rows,
+        }
+    }
+
+    /// Missing values: NaN, null, a missing category.
+    pub fn nulls(&self) -> usize {
+        match self {
+            ColumnValues::Numeric(v) | ColumnValues::Integer(v) => {
+                v.iter().filter(|x| x.is_nan()).count()
+            }
+            ColumnValues::Categorical(c) => c
+                .codes
+                .iter()
+                .filter(|&&code| code == CategoricalValues::MISSING)
+                .count(),
+            ColumnValues::Datetime(v) => v.iter().filter(|x| x.is_none()).count(),
+            ColumnValues::Text { nulls, .. } | ColumnValues::Unsupported { nulls, .. } => *nulls,
+        }
+    }
+
+    /// True when every row is missing (or there are no rows): such a column has no kind of
+    /// its own, whatever type the file gave it (a CSV column of empty fields reads as text,
+    /// a Parquet column of nulls as `null`).
+    pub fn all_missing(&self) -> bool {
+        self.nulls() == self.rows()
+    }
+
+    /// As many missing values as this column has rows, in the kind of `like`: an all-missing
+    /// column compared with a typed one is a column without values, not a change of kind.
+    fn missing_like(&self, like: &ColumnValues) -> ColumnValues {
+        let rows = self.rows();
+        match like {
+            ColumnValues::Numeric(_) => ColumnValues::Numeric(vec![f64::NAN; rows]),
+            ColumnValues::Integer(_) => ColumnValues::Integer(vec![f64::NAN; rows]),
+            ColumnValues::Categorical(_) => ColumnValues::Categorical(CategoricalValues {
+                codes: vec![CategoricalValues::MISSING; rows],
+                levels: Vec::new(),
+            }),
+            ColumnValues::Datetime(_) => ColumnValues::Datetime(vec![None; rows]),
+            ColumnValues::Text { .. } => ColumnValues::Text { rows, nulls: rows },
+            ColumnValues::Unsupported { type_name, .. } => ColumnValues::Unsupported {
+                type_name: type_name.clone(),
+                rows,
+                nulls: rows,
+            },
         }
     }
 }
@@ -314,6 +369,9 @@ pub struct DriftOptions {
     pub drift_share: f64,
     pub columns: IndexMap<String, ColumnOverride>,
     pub ignore: Vec<String>,
+    /// Identifier columns declared by the card (`governance.id`): not tested unless
+    /// `columns` names them.
+    pub identifiers: Vec<String>,
     pub sample: SampleLimit,
 }
 
@@ -349,6 +407,7 @@ impl Default for DriftOptions {
             drift_share: 0.5,
             columns: IndexMap::new(),
             ignore: Vec::new(),
+            identifiers: Vec::new(),
             sample: SampleLimit::default(),
         }
     }
@@ -367,6 +426,12 @@ impl DriftOptions {
             dataset_stattest: self.stattest,
             threshold: column.threshold.or(self.threshold),
         })
+    }
+
+    /// True when the policy names the column (`drift.columns`): it is then tested even when
+    /// it looks like an identifier.
+    pub fn names_column(&self, name: &str) -> bool {
+        self.columns.contains_key(name)
     }
 }
 
@@ -571,8 +636,8 @@ pub fn compare_datasets(
     }
     let mut planned = Vec::new();
     let mut schema_changes = Vec::new();
-    for Column { name, values } in reference {
-        let Some(current_values) = current.shift_remove(&name) else {
+    for Column { name, mut values } in reference {
+        let Some(mut current_values) = current.shift_remove(&name) else {
             if options.for_column(&name).is_some() {
                 schema_changes.push(SchemaChange {
                     column: name,
@@ -593,6 +658,26 @@ pub fn compare_datasets(
             )));
             continue;
         };
+        if current_values.all_missing() && !values.all_missing() {
+            current_values = current_values.missing_like(&values);
+        } else if values.all_missing() && !current_values.all_missing() {
+            values = values.missing_like(&current_values);
+        }
+        if !options.names_column(&name)
+            && let Some(reason) = identifier_reason(&name, &values, &current_values, options)
+        {
+            planned.push(Planned::Done(ColumnDrift::skipped_with(
+                &name,
+                current_values.kind(),
+                (values.rows(), values.nulls()),
+                (current_values.rows(), current_values.nulls()),
+                reason,
+            )));
+            continue;
+        }
+        if options.mode == Mode::Evidently {
+            (values, current_values) = evidently_kinds(values, current_values);
+        }
         if values.kind() != current_values.kind() {
             schema_changes.push(SchemaChange {
                 column: name.clone(),
@@ -628,6 +713,169 @@ pub fn compare_datasets(
         columns,
         schema_changes,
         options.drift_share,
+    ))
+}
+
+/// Values on each side before a column whose values are all distinct counts as an
+/// identifier: in a handful of rows, distinct values are common in any column.
+pub const MIN_IDENTIFIER_VALUES: usize = 20;
+
+/// Why a column is an identifier and not tested, if it is one: the card declares it
+/// (`governance.id`), or every value of both samples is distinct: strings, and integers
+/// that are dense like row numbers (at least half the integers between the smallest and the
+/// largest present). Distinct values alone are the norm for measurements: floats, and
+/// integers of a wide range such as amounts in cents.
+fn identifier_reason(
+    name: &str,
+    reference: &ColumnValues,
+    current: &ColumnValues,
+    options: &DriftOptions,
+) -> Option<String> {
+    if options.identifiers.iter().any(|id| id == name) {
+        return Some(
+            "identifier column (the card's governance.id); name it in drift.columns to test it"
+                .to_owned(),
+        );
+    }
+    match (distinct_values(reference), distinct_values(current)) {
+        (Some(r), Some(c)) if r >= MIN_IDENTIFIER_VALUES && c >= MIN_IDENTIFIER_VALUES => {
+            Some(format!(
+                "identifier column: all {r} reference and {c} current values are distinct; name it in drift.columns to test it"
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// The number of values when every non-missing value of a string column, or of an integer
+/// column dense like row numbers, is distinct; `None` otherwise.
+fn distinct_values(values: &ColumnValues) -> Option<usize> {
+    match values {
+        ColumnValues::Integer(v) => {
+            let mut present: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect();
+            present.sort_unstable_by(f64::total_cmp);
+            let repeated = present.windows(2).any(|pair| pair[0] == pair[1]);
+            let span = match (present.first(), present.last()) {
+                (Some(first), Some(last)) => last - first + 1.0,
+                _ => 0.0,
+            };
+            (!repeated && span <= 2.0 * present.len() as f64).then_some(present.len())
+        }
+        ColumnValues::Categorical(c) => {
+            let mut seen = vec![false; c.levels.len()];
+            let mut present = 0;
+            for &code in &c.codes {
+                if code == CategoricalValues::MISSING {
+                    continue;
+                }
+                let slot = seen.get_mut(code as usize)?;
+                if *slot {
+                    return None;
+                }
+                *slot = true;
+                present += 1;
+            }
+            Some(present)
+        }
+        _ => None,
+    }
+}
+
+/// Integer columns with at most this many distinct values are categorical to Evidently
+/// (its `INTEGER_CARDINALITY_LIMIT`).
+const EVIDENTLY_INTEGER_CATEGORIES: usize = 10;
+
+/// The kinds Evidently 0.7.23 infers when it is given no data definition
+/// (`infer_column_type`), decided on the current sample as its report does, and the
+/// reference read in that kind:
+///
+/// * an integer column with a missing value is float to pandas, hence numeric (binned as
+///   floats) on both sides;
+/// * an integer column (no missing values in the current sample) with at most 10 distinct
+///   values is categorical;
+/// * a string column whose distinct values are more than half its values is text.
+fn evidently_kinds(reference: ColumnValues, current: ColumnValues) -> (ColumnValues, ColumnValues) {
+    match (reference, current) {
+        (reference, ColumnValues::Integer(current)) => {
+            let current_has_missing = current.iter().any(|x| x.is_nan());
+            let reference_has_missing = match &reference {
+                ColumnValues::Integer(v) => v.iter().any(|x| x.is_nan()),
+                _ => false,
+            };
+            if !current_has_missing && count_distinct(&current) <= EVIDENTLY_INTEGER_CATEGORIES {
+                let reference = match reference {
+                    ColumnValues::Integer(v) | ColumnValues::Numeric(v) => {
+                        numbers_as_categories(&v)
+                    }
+                    other => other,
+                };
+                (reference, numbers_as_categories(&current))
+            } else if current_has_missing || reference_has_missing {
+                let reference = match reference {
+                    ColumnValues::Integer(v) => ColumnValues::Numeric(v),
+                    other => other,
+                };
+                (reference, ColumnValues::Numeric(current))
+            } else {
+                (reference, ColumnValues::Integer(current))
+            }
+        }
+        (ColumnValues::Integer(reference), current @ ColumnValues::Numeric(_)) => {
+            // pandas concatenates an int and a float column as floats.
+            (ColumnValues::Numeric(reference), current)
+        }
+        (reference, ColumnValues::Categorical(current)) => {
+            let present = current
+                .codes
+                .iter()
+                .filter(|&&code| code != CategoricalValues::MISSING)
+                .count();
+            let mut used = vec![false; current.levels.len()];
+            for &code in &current.codes {
+                if let Some(slot) = used.get_mut(code as usize) {
+                    *slot = true;
+                }
+            }
+            let distinct = used.iter().filter(|&&u| u).count();
+            if distinct as f64 > 0.5 * present as f64 {
+                let as_text = |values: &ColumnValues| ColumnValues::Text {
+                    rows: values.rows(),
+                    nulls: values.nulls(),
+                };
+                let reference = match reference {
+                    reference @ ColumnValues::Categorical(_) => as_text(&reference),
+                    other => other,
+                };
+                let rows = current.codes.len();
+                (
+                    reference,
+                    ColumnValues::Text {
+                        rows,
+                        nulls: rows - present,
+                    },
+                )
+            } else {
+                (reference, ColumnValues::Categorical(current))
+            }
+        }
+        pair => pair,
+    }
+}
+
+fn count_distinct(values: &[f64]) -> usize {
+    let mut present: Vec<f64> = values.iter().copied().filter(|x| !x.is_nan()).collect();
+    present.sort_unstable_by(f64::total_cmp);
+    present.dedup();
+    present.len()
+}
+
+/// Integer-valued numbers as categories named by their value (`3`, not `3.0`, as Python
+/// counts `3` and `3.0` as one key).
+fn numbers_as_categories(values: &[f64]) -> ColumnValues {
+    ColumnValues::Categorical(CategoricalValues::from_strings(
+        values
+            .iter()
+            .map(|&x| (!x.is_nan()).then(|| format!("{x}"))),
     ))
 }
 
@@ -720,8 +968,29 @@ pub fn compare_columns(
             0,
         );
     }
+    if reference.all_missing() && current.all_missing() {
+        return skip(
+            "no values: every value is missing in both samples".into(),
+            reference.nulls(),
+            current.nulls(),
+        );
+    }
     let mut notes = Vec::new();
     let prepared = match (reference, current) {
+        (
+            ColumnValues::Unsupported { nulls: rn, .. },
+            ColumnValues::Unsupported {
+                type_name,
+                nulls: cn,
+                ..
+            },
+        ) => {
+            return skip(
+                format!("{type_name} columns are not tested (no drift test applies to them)"),
+                rn,
+                cn,
+            );
+        }
         (ColumnValues::Text { nulls: rn, .. }, ColumnValues::Text { nulls: cn, .. }) => {
             return skip(
                 "text columns are not tested (Evidently's text drift trains a classifier)".into(),

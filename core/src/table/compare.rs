@@ -266,7 +266,7 @@ fn names(schema: &[(String, DataType)]) -> Vec<String> {
 /// values to tell, so an unread string column is reported as categorical).
 fn kind_of(current: &DataType, reference: &DataType) -> Kind {
     let of = |dtype: &DataType| match dtype {
-        dtype if dtype.is_primitive_numeric() => Some(Kind::Numeric),
+        dtype if dtype.is_primitive_numeric() || dtype.is_decimal() => Some(Kind::Numeric),
         DataType::String
         | DataType::Boolean
         | DataType::Categorical(_, _)
@@ -274,7 +274,9 @@ fn kind_of(current: &DataType, reference: &DataType) -> Kind {
         DataType::Date | DataType::Datetime(_, _) => Some(Kind::Datetime),
         _ => None,
     };
-    of(current).or_else(|| of(reference)).unwrap_or(Kind::Text)
+    of(current)
+        .or_else(|| of(reference))
+        .unwrap_or(Kind::Unsupported)
 }
 
 /// Columns per group: as many as `budget` holds, rounded down to a multiple of the worker

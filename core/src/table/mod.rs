@@ -20,6 +20,14 @@ pub(crate) const TEXT_MEAN_LENGTH: f64 = 50.0;
 /// Rows read to infer a CSV column's type.
 const INFER_ROWS: usize = 10_000;
 
+/// The fields pandas' `read_csv` reads as missing by default (its `STR_NA_VALUES`, pandas 2
+/// and 3), quoted or not: a CSV written by pandas (`""` for NaN) or read by it means the
+/// same here, and a numeric column with gaps stays numeric.
+pub const PANDAS_MISSING_MARKERS: [&str; 19] = [
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+];
+
 #[derive(Debug, thiserror::Error)]
 pub enum TableError {
     #[error("{file}: unknown data format; expected a .csv, .parquet or .ndjson file")]
@@ -61,6 +69,25 @@ impl Format {
 enum Data {
     Path(PathBuf),
     Bytes(Arc<Vec<u8>>),
+}
+
+thread_local! {
+    /// How deep this thread is inside [`Table::guarded`].
+    static GUARDED: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Installs, once, a panic hook that stays silent for a panic [`Table::guarded`] turns into
+/// an error (the error says what failed) and hands every other panic to the hook before it.
+fn quiet_panics_when_guarded() {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if GUARDED.with(std::cell::Cell::get) == 0 {
+                previous(info);
+            }
+        }));
+    });
 }
 
 /// A dataset to scan: a file on disk, or a blob read from git.
@@ -150,6 +177,9 @@ impl Table {
                 .with_has_header(true)
                 .with_infer_schema_length(Some(INFER_ROWS))
                 .with_try_parse_dates(true)
+                .with_null_values(Some(NullValues::AllColumns(
+                    PANDAS_MISSING_MARKERS.map(PlSmallStr::from_static).to_vec(),
+                )))
                 .finish(),
             Format::Parquet => {
                 let mut args = ScanArgsParquet::default();
@@ -164,18 +194,51 @@ impl Table {
         frame.map_err(|e| self.error(e))
     }
 
+    /// Runs polars on this table, turning a panic inside it into an error naming the file:
+    /// polars panics on some Arrow types it cannot read (e.g. `list_view`) instead of
+    /// returning an error, and a file from a pull request must never stop modelgate.
+    pub(crate) fn guarded<T>(
+        &self,
+        work: impl FnOnce() -> Result<T, TableError>,
+    ) -> Result<T, TableError> {
+        quiet_panics_when_guarded();
+        GUARDED.with(|depth| depth.set(depth.get() + 1));
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
+        GUARDED.with(|depth| depth.set(depth.get() - 1));
+        outcome.unwrap_or_else(|panic| {
+            let reason = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no reason given".to_owned());
+            Err(TableError::Read {
+                file: self.name.clone(),
+                message: format!(
+                    "the file holds a type that cannot be read (polars failed: {})",
+                    reason.lines().next().unwrap_or_default()
+                ),
+            })
+        })
+    }
+
     /// Column names and types, without reading the data (Parquet) or after inferring from the
     /// first rows (CSV, NDJSON).
     pub fn schema(&self) -> Result<Vec<(String, DataType)>, TableError> {
-        let schema = self.scan()?.collect_schema().map_err(|e| self.error(e))?;
-        Ok(schema
-            .iter()
-            .map(|(name, dtype)| (name.to_string(), dtype.clone()))
-            .collect())
+        self.guarded(|| {
+            let schema = self.scan()?.collect_schema().map_err(|e| self.error(e))?;
+            Ok(schema
+                .iter()
+                .map(|(name, dtype)| (name.to_string(), dtype.clone()))
+                .collect())
+        })
     }
 
     /// Reads the named columns (all when `columns` is `None`).
     pub fn read(&self, columns: Option<&[String]>) -> Result<DataFrame, TableError> {
+        self.guarded(|| self.read_unguarded(columns))
+    }
+
+    fn read_unguarded(&self, columns: Option<&[String]>) -> Result<DataFrame, TableError> {
         let mut frame = self.scan()?;
         if let Some(columns) = columns {
             let available = self.schema()?;

@@ -139,8 +139,9 @@ enum Builder {
     },
     Booleans(Vec<u32>),
     Times(Vec<Option<i64>>),
-    /// Free text and types no test applies to: counted only.
+    /// Free text (`type_name: None`) and types no test applies to: counted only.
     Counted {
+        type_name: Option<String>,
         rows: usize,
         nulls: usize,
     },
@@ -151,10 +152,14 @@ impl Builder {
     /// millions of values are never copied by a growing buffer.
     fn for_type(dtype: &DataType, rows: usize) -> Builder {
         match dtype {
-            DataType::Float32 | DataType::Float64 => Builder::Floats {
-                values: Vec::with_capacity(rows),
-                integer: false,
-            },
+            // Decimals (money, in pipelines' Parquet) are numbers; read as f64, as pandas'
+            // arithmetic on them would.
+            DataType::Float16 | DataType::Float32 | DataType::Float64 | DataType::Decimal(_, _) => {
+                Builder::Floats {
+                    values: Vec::with_capacity(rows),
+                    integer: false,
+                }
+            }
             dtype if dtype.is_integer() => Builder::Floats {
                 values: Vec::with_capacity(rows),
                 integer: true,
@@ -173,7 +178,11 @@ impl Builder {
                 translation: Vec::new(),
             },
             DataType::Date | DataType::Datetime(_, _) => Builder::Times(Vec::with_capacity(rows)),
-            _ => Builder::Counted { rows: 0, nulls: 0 },
+            other => Builder::Counted {
+                type_name: Some(type_name(other)),
+                rows: 0,
+                nulls: 0,
+            },
         }
     }
 
@@ -233,6 +242,7 @@ impl Builder {
                         .filter(|&&c| c == CategoricalValues::MISSING)
                         .count();
                     *self = Builder::Counted {
+                        type_name: None,
                         rows: codes.len(),
                         nulls,
                     };
@@ -297,7 +307,7 @@ impl Builder {
                         .map(|(_, v)| v),
                 );
             }
-            Builder::Counted { rows, nulls } => match keep {
+            Builder::Counted { rows, nulls, .. } => match keep {
                 None => {
                     *rows += series.len();
                     *nulls += series.null_count();
@@ -344,8 +354,37 @@ impl Builder {
                 levels: vec!["false".to_owned(), "true".to_owned()],
             }),
             Builder::Times(values) => ColumnValues::Datetime(values),
-            Builder::Counted { rows, nulls } => ColumnValues::Text { rows, nulls },
+            Builder::Counted {
+                type_name: None,
+                rows,
+                nulls,
+            } => ColumnValues::Text { rows, nulls },
+            Builder::Counted {
+                type_name: Some(type_name),
+                rows,
+                nulls,
+            } => ColumnValues::Unsupported {
+                type_name,
+                rows,
+                nulls,
+            },
         }
+    }
+}
+
+/// A type as a report names it: polars' name, with a struct's fields spelled out (polars
+/// says only how many there are).
+fn type_name(dtype: &DataType) -> String {
+    match dtype {
+        DataType::List(inner) => format!("list[{}]", type_name(inner)),
+        DataType::Struct(fields) => {
+            let fields: Vec<String> = fields
+                .iter()
+                .map(|field| format!("{}: {}", field.name(), type_name(field.dtype())))
+                .collect();
+            format!("struct{{{}}}", fields.join(", "))
+        }
+        other => other.to_string(),
     }
 }
 
@@ -423,16 +462,18 @@ impl Table {
             // `false`: keep streaming.
             Ok(false)
         });
-        self.scan()?
-            .select(
-                names
-                    .iter()
-                    .map(|name| col(name.as_str()))
-                    .collect::<Vec<_>>(),
-            )
-            .sink_batches(callback, true, None)
-            .and_then(|plan| plan.collect_with_engine(Engine::Streaming))
-            .map_err(|e| self.error(e))?;
+        self.guarded(|| {
+            self.scan()?
+                .select(
+                    names
+                        .iter()
+                        .map(|name| col(name.as_str()))
+                        .collect::<Vec<_>>(),
+                )
+                .sink_batches(callback, true, None)
+                .and_then(|plan| plan.collect_with_engine(Engine::Streaming))
+                .map_err(|e| self.error(e))
+        })?;
         let mut sink = sink.lock().map_err(|_| TableError::Read {
             file: self.name.clone(),
             message: "reading failed in a worker thread".to_owned(),
@@ -448,11 +489,12 @@ impl Table {
     /// The number of rows, without reading the values (Parquet: from the footer; CSV and
     /// NDJSON: one pass over the records).
     pub(crate) fn count_rows(&self) -> Result<u64, TableError> {
-        let counted = self
-            .scan()?
-            .select([len().alias("rows")])
-            .collect()
-            .map_err(|e| self.error(e))?;
+        let counted = self.guarded(|| {
+            self.scan()?
+                .select([len().alias("rows")])
+                .collect()
+                .map_err(|e| self.error(e))
+        })?;
         let rows = counted
             .column("rows")
             .and_then(|c| c.as_materialized_series().cast(&DataType::UInt64))
