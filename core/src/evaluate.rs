@@ -157,7 +157,6 @@ pub fn evaluate(repo: &Repo, base_rev: &str, head_rev: &str) -> Result<Evaluatio
             .unwrap_or(&policy.default_tier)
             .to_owned();
 
-        let rules_card = card_before.or(card_after);
         let data_card = card_after.or(card_before);
         let drift_policy = data_card
             .and_then(Card::drift_policy)
@@ -172,7 +171,15 @@ pub fn evaluate(repo: &Repo, base_rev: &str, head_rev: &str) -> Result<Evaluatio
             fairness_check(&after, &id, card_after, &policy)?
         };
         let checks = vec![
-            regression_check(&before, &after, &id, change, rules_card, data_card, &policy)?,
+            regression_check(
+                &before,
+                &after,
+                &id,
+                change,
+                card_before,
+                card_after,
+                &policy,
+            )?,
             drift_check(drift_reports),
             fairness,
             card_check(&after, &id, change, card_after, &model_tier, &policy),

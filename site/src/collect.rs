@@ -286,8 +286,8 @@ fn card_view(card: &Card) -> CardView {
         body: card.body().to_owned(),
         tier: card.risk_tier().map(|t| t.value.clone()),
         owners: fm.owners.clone(),
-        license: fm.license.as_ref().map(|l| l.value.clone()),
-        tags: fm.tags.clone().unwrap_or_default(),
+        license: fm.license.clone(),
+        tags: fm.tags.clone(),
         library_name: fm.library_name.clone(),
         task: governance
             .and_then(|g| g.task)
