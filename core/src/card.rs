@@ -322,6 +322,19 @@ impl Card {
             front.datasets = self.dataset_entries_of(datasets);
         }
         if let Some(index) = root.get("model-index") {
+            if let Value::List(entries) = &index.value {
+                for entry in entries {
+                    // huggingface_hub takes an empty name; leaderboards then show none.
+                    if let Some(name) = entry.get("name")
+                        && name.text().is_some_and(str::is_empty)
+                    {
+                        self.warnings.push(self.node_diagnostic(
+                            name,
+                            "model-index: `name` is empty; expected the model's name, which the Hub shows with its results".to_owned(),
+                        ));
+                    }
+                }
+            }
             front.model_index = index_results(index);
             for result in &mut front.model_index {
                 result.line = self.file_line(result.line);
@@ -818,10 +831,10 @@ mod tests {
         assert_eq!(
             messages,
             [
-                "card.md:5:15: model-index: missing `task.type`",
-                "card.md:5:9: model-index: missing `dataset.type`",
-                "card.md:5:9: model-index: missing `dataset.name`",
-                "card.md:7:13: model-index: missing `metrics[].value`",
+                "card.md:5:15: model-index: missing `task.type`; the Hub expects `task.type`, `dataset.type`, `dataset.name` and `metrics` in every result",
+                "card.md:5:9: model-index: missing `dataset.type`; the Hub expects `task.type`, `dataset.type`, `dataset.name` and `metrics` in every result",
+                "card.md:5:9: model-index: missing `dataset.name`; the Hub expects `task.type`, `dataset.type`, `dataset.name` and `metrics` in every result",
+                "card.md:7:13: model-index: missing `metrics[].value`; the Hub expects `type` and `value` in every metric",
             ]
         );
     }
@@ -859,6 +872,14 @@ mod tests {
         assert_eq!(fm.language, ["en", "no"]);
         assert_eq!(card.base_models(), ["org/base"]);
         assert_eq!(card.sections[0].line, 11);
+        assert_eq!(card.warnings.len(), 1, "{:?}", card.warnings);
+        assert!(
+            card.warnings[0]
+                .to_string()
+                .starts_with("c.md:8:9: model-index: `name` is empty"),
+            "{}",
+            card.warnings[0]
+        );
 
         let card = Card::parse("c.md", b"# Just a body\n").expect("no front matter");
         assert!(!card.has_front_matter && card.problems.is_empty());

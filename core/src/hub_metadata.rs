@@ -624,7 +624,19 @@ fn license_problems(license: &Node, licenses: &[&str], problems: &mut Vec<HubPro
 /// and `results`; every result `task.type`, `dataset.type`, `dataset.name` and `metrics`;
 /// every metric `type` and `value`. A key must be present; its value may be empty.
 fn model_index_problems(index: &Node, problems: &mut Vec<HubProblem>) {
-    let missing = |node: &Node, what: &str| problem(node, format!("model-index: missing `{what}`"));
+    let missing = |node: &Node, what: &str| {
+        let expected = if what.starts_with("metrics[].") {
+            "`type` and `value` in every metric"
+        } else if what == "name" || what == "results" {
+            "`name` and `results` in every entry"
+        } else {
+            "`task.type`, `dataset.type`, `dataset.name` and `metrics` in every result"
+        };
+        problem(
+            node,
+            format!("model-index: missing `{what}`; the Hub expects {expected}"),
+        )
+    };
     let not_mapping = |node: &Node, what: &str| {
         problem(
             node,
@@ -848,7 +860,7 @@ mod tests {
             refused,
             [
                 "4:11: model-index: `task` is text; expected a mapping",
-                "5:14: model-index: missing `dataset.name`",
+                "5:14: model-index: missing `dataset.name`; the Hub expects `task.type`, `dataset.type`, `dataset.name` and `metrics` in every result",
                 "2:3: model-index: `name` is empty; expected the model's name",
             ]
         );

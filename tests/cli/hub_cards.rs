@@ -152,7 +152,7 @@ fn a_rejected_card_is_named_at_the_key_with_what_was_expected() {
         errors,
         [
             "error: models/nb/card.md:7:3: license `yes` is not a Hugging Face Hub license id; expected one such as apache-2.0 or mit, or `other` with license_name and license_link",
-            "error: models/vit/card.md:8:3: model-index: missing `results`",
+            "error: models/vit/card.md:8:3: model-index: missing `results`; the Hub expects `name` and `results` in every entry",
         ],
         "{}",
         outcome.stdout
