@@ -5,8 +5,11 @@ A card is rejected when huggingface_hub's ModelCard refuses it (the parser the H
 with its metadata errors not ignored) or when its `license` is not a Hub license id (the list
 of core/src/hub-licenses.txt, taken from hub-docs; the Hub refuses other ids on push).
 
-    hub-card-verdicts.py           writes fixtures/hub-cards/verdicts.json
-    hub-card-verdicts.py --check   compares with verdicts.json; exit 1 on any difference
+    hub-card-verdicts.py           writes fixtures/hub-cards/verdicts.json, and the verdicts of
+                                   the YAML edge cases in fixtures/hub-cards/yaml-cases.json
+    hub-card-verdicts.py --check   compares with both files; exit 1 on any difference
+
+Each edge case is a front matter's YAML, judged as the card `---\n<yaml>\n---\n# x\n`.
 """
 
 import json
@@ -20,6 +23,7 @@ from huggingface_hub.utils import logging
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CARDS = ROOT / "fixtures" / "hub-cards"
 VERDICTS = CARDS / "verdicts.json"
+CASES = CARDS / "yaml-cases.json"
 LICENSES = {
     line.strip()
     for line in (ROOT / "core" / "src" / "hub-licenses.txt").read_text(encoding="utf-8").splitlines()
@@ -37,7 +41,10 @@ def license_problem(value):
 
 def verdict(path):
     # Bytes as the Hub stores them: line endings and any byte-order mark kept.
-    text = path.read_bytes().decode("utf-8")
+    return verdict_of(path.read_bytes().decode("utf-8"))
+
+
+def verdict_of(text):
     try:
         card = ModelCard(text)
     except Exception as error:  # every refusal counts, whatever its class
@@ -52,6 +59,8 @@ def verdict(path):
 def main():
     logging.set_verbosity_error()
     found = {path.name: verdict(path) for path in sorted(CARDS.glob("*.md")) if path.name != "SOURCE.md"}
+    cases = json.loads(CASES.read_text(encoding="utf-8"))
+    case_verdicts = [dict(case, **verdict_of(f"---\n{case['yaml']}\n---\n# x\n")) for case in cases["cards"]]
     if "--check" in sys.argv[1:]:
         recorded = json.loads(VERDICTS.read_text(encoding="utf-8"))["cards"]
         differences = [
@@ -60,10 +69,19 @@ def main():
             if recorded.get(name, {}).get("verdict") != now["verdict"]
         ]
         differences += [f"{name}: recorded but no such card" for name in recorded if name not in found]
-        print("\n".join(differences) or f"{len(found)} cards: every recorded verdict holds")
+        differences += [
+            f"YAML case {now['yaml']!r}: recorded {then['verdict']}, huggingface_hub says {now['verdict']}"
+            for then, now in zip(cases["cards"], case_verdicts)
+            if then["verdict"] != now["verdict"]
+        ]
+        print("\n".join(differences) or f"{len(found)} cards and {len(case_verdicts)} YAML cases: every recorded verdict holds")
         return 1 if differences else 0
     document = {"huggingface_hub": huggingface_hub.__version__, "cards": found}
     VERDICTS.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    cases = {"huggingface_hub": huggingface_hub.__version__, "cards": [
+        {"yaml": case["yaml"], "verdict": case["verdict"], "reason": case.get("reason", "")} for case in case_verdicts
+    ]}
+    CASES.write_text(json.dumps(cases, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     rejected = sum(1 for v in found.values() if v["verdict"] == "reject")
     print(f"{len(found)} cards, {rejected} rejected: {VERDICTS.relative_to(ROOT)}")
     return 0

@@ -902,6 +902,34 @@ mod tests {
         );
     }
 
+    /// YAML edge cases with huggingface_hub's verdict on each (recorded by
+    /// scripts/hub-card-verdicts.py, which the CLI tests re-run against huggingface_hub).
+    #[test]
+    fn yaml_edge_cases_get_huggingface_hubs_verdict() {
+        let cases: serde_json::Value =
+            serde_json::from_str(include_str!("../../fixtures/hub-cards/yaml-cases.json"))
+                .expect("yaml-cases.json is JSON");
+        let cases = cases["cards"].as_array().expect("cases");
+        assert!(cases.len() >= 70);
+        let mut disagreements = Vec::new();
+        for case in cases {
+            let yaml = case["yaml"].as_str().expect("yaml");
+            let text = format!("---\n{yaml}\n---\n# x\n");
+            let ours = match Card::parse("c.md", text.as_bytes()) {
+                Ok(card) if card.problems.is_empty() => "accept".to_owned(),
+                Ok(card) => format!("reject ({})", card.problems[0]),
+                Err(error) => format!("reject ({error})"),
+            };
+            let hub = case["verdict"].as_str().expect("verdict");
+            if !ours.starts_with(hub) {
+                disagreements.push(format!(
+                    "{yaml:?}: huggingface_hub {hub}s, modelgate {ours}"
+                ));
+            }
+        }
+        assert!(disagreements.is_empty(), "{disagreements:#?}");
+    }
+
     #[test]
     fn model_index_results_are_metrics_named_by_type() {
         let text = "---\nmodel-index:\n- name: m\n  results:\n  - task: {type: t}\n    dataset: {type: arc, name: ARC, split: test}\n    metrics:\n    - {type: accuracy, value: 0.61}\n    - {type: f1, value: 0.5}\n  - task: {type: t}\n    dataset: {type: hellaswag, name: HS, split: validation}\n    metrics:\n    - {type: accuracy, value: 0.79}\n    - {type: perplexity, value: '20 +- 1'}\n---\n";

@@ -147,7 +147,42 @@ pub(crate) fn parse_nodes(
     first_line: u64,
 ) -> Result<Node, crate::diagnostic::Diagnostic> {
     let raw: Spanned<Raw> = crate::yaml::parse_card_yaml(file, yaml, first_line - 1)?;
-    Ok(to_node(raw, yaml))
+    let mut quoted = Vec::new();
+    let root = to_node(raw, yaml, &mut quoted);
+    if let Some((line, column)) = misplaced_tab(yaml, &quoted) {
+        return Err(crate::diagnostic::Diagnostic::at(
+            file,
+            first_line + line - 1,
+            column,
+            "a tab outside quoted text, a block scalar or a comment, which the Hub's YAML loader refuses; expected spaces",
+        ));
+    }
+    Ok(root)
+}
+
+/// The first tab PyYAML's scanner refuses: it skips only spaces between tokens, so a tab is
+/// allowed inside quoted and block scalars (`quoted`, byte ranges of `yaml`) and comments.
+fn misplaced_tab(yaml: &str, quoted: &[(usize, usize)]) -> Option<(u64, u64)> {
+    let mut offset = 0;
+    for (index, line) in yaml.split_inclusive('\n').enumerate() {
+        let mut previous = ' ';
+        for (column, (at, c)) in line.char_indices().enumerate() {
+            let inside = quoted
+                .iter()
+                .any(|&(start, end)| (start..end).contains(&(offset + at)));
+            if !inside {
+                if c == '#' && (previous == ' ' || column == 0) {
+                    break;
+                }
+                if c == '\t' {
+                    return Some((index as u64 + 1, column as u64 + 1));
+                }
+            }
+            previous = c;
+        }
+        offset += line.len();
+    }
+    None
 }
 
 /// The tree as serde-saphyr gives it, before scalars are typed from their source text.
@@ -224,15 +259,36 @@ impl<'de> Visitor<'de> for RawVisitor {
     }
 }
 
-/// The source text of the node at `location` (an alias's is its anchor's node).
-fn source_text(yaml: &str, location: Location) -> Option<&str> {
+/// Whether the scalar whose content starts at `start` is a block scalar: its span covers the
+/// content only, so the indicator (`|`, `>-`, `|2`) is the last token before it.
+fn after_block_indicator(yaml: &str, start: usize) -> bool {
+    let before = yaml.get(..start).unwrap_or_default().trim_end();
+    let token = before
+        .rsplit(char::is_whitespace)
+        .next()
+        .unwrap_or_default();
+    token.starts_with(['|', '>'])
+        && token[1..]
+            .chars()
+            .all(|c| matches!(c, '+' | '-' | '1'..='9'))
+}
+
+/// The byte range of the node at `location` in the YAML text.
+fn byte_range(location: Location) -> Option<(usize, usize)> {
     let span = location.span();
     let start = usize::try_from(span.byte_offset()?).ok()?;
     let len = usize::try_from(span.byte_len()?).ok()?;
-    yaml.get(start..start.checked_add(len)?)
+    Some((start, start.checked_add(len)?))
 }
 
-fn to_node(raw: Spanned<Raw>, yaml: &str) -> Node {
+/// The source text of the node at `location` (an alias's is its anchor's node).
+fn source_text(yaml: &str, location: Location) -> Option<&str> {
+    let (start, end) = byte_range(location)?;
+    yaml.get(start..end)
+}
+
+/// `quoted` collects the byte ranges of quoted and block scalars, where tabs are text.
+fn to_node(raw: Spanned<Raw>, yaml: &str, quoted: &mut Vec<(usize, usize)>) -> Node {
     let (line, column) = (raw.referenced.line(), raw.referenced.column());
     let source = source_text(yaml, raw.defined)
         .or_else(|| source_text(yaml, raw.referenced))
@@ -241,7 +297,12 @@ fn to_node(raw: Spanned<Raw>, yaml: &str) -> Node {
     let mut plain = false;
     let value = match raw.value {
         Raw::Text(text) => {
-            plain = !source.starts_with(['"', '\'', '|', '>', '!']);
+            let range = byte_range(raw.defined);
+            let block = range.is_some_and(|(start, _)| after_block_indicator(yaml, start));
+            plain = !block && !source.starts_with(['"', '\'', '!']);
+            if !plain {
+                quoted.extend(range);
+            }
             let kind = if plain {
                 pyyaml_kind(&text)
             } else {
@@ -258,11 +319,16 @@ fn to_node(raw: Spanned<Raw>, yaml: &str) -> Node {
                 text: text.to_owned(),
             }
         }
-        Raw::List(items) => Value::List(items.into_iter().map(|i| to_node(i, yaml)).collect()),
+        Raw::List(items) => Value::List(
+            items
+                .into_iter()
+                .map(|i| to_node(i, yaml, quoted))
+                .collect(),
+        ),
         Raw::Map(entries) => Value::Map(
             entries
                 .into_iter()
-                .map(|(k, v)| (to_node(k, yaml), to_node(v, yaml)))
+                .map(|(k, v)| (to_node(k, yaml, quoted), to_node(v, yaml, quoted)))
                 .collect(),
         ),
     };
