@@ -1,25 +1,39 @@
 //! Model cards: `models/<id>/card.md`, YAML front matter plus a Markdown body.
 //!
 //! The front matter uses the Hugging Face Hub's keys where the Hub defines one and keeps
-//! modelgate's own settings under `governance`. Hub keys are validated the way the Hub
-//! validates them, so a card that passes here is also accepted there.
+//! modelgate's own settings under `governance`. A card is accepted exactly when the Hub's
+//! tools accept it (see [`crate::hub_metadata`]): the Hub's keys are read as they read them,
+//! and what they refuse is an error at the key's line and column.
+
+use std::sync::LazyLock;
 
 use indexmap::IndexMap;
 use pulldown_cmark::{Event, HeadingLevel, Parser, Tag, TagEnd};
-use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use crate::diagnostic::Diagnostic;
+use crate::hub_metadata::{Node, ScalarKind, Value, hub_problems, parse_nodes, parse_number};
+use crate::metrics_file::Metrics;
 use crate::path::RepoPath;
 use crate::policy::{DriftPolicy, DriftPolicyFile};
 
 /// File extensions of datasets, per the repository convention.
 pub const DATASET_EXTENSIONS: [&str; 3] = ["csv", "parquet", "ndjson"];
 
+/// License ids the Hub accepts, from hub-docs (`hub-licenses.txt`, one per line).
+static HUB_LICENSES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    include_str!("hub-licenses.txt")
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .collect()
+});
+
 /// A parsed card. Parsing fails only when the front matter cannot be read at all; problems
 /// of content (an incomplete `model-index`, an unknown license, a path out of the
-/// repository) are collected in `problems`, all of them, with their positions.
+/// repository) are collected in `problems`, all of them, with their positions; what the Hub
+/// accepts but a reader should fix (`license: other` without a name) in `warnings`.
 #[derive(Debug)]
 pub struct Card {
     pub file: String,
@@ -27,10 +41,13 @@ pub struct Card {
     pub has_front_matter: bool,
     pub sections: Vec<Section>,
     pub problems: Vec<Diagnostic>,
+    pub warnings: Vec<Diagnostic>,
     /// The card's text with a byte-order mark removed and CRLF line endings made LF.
     pub text: String,
     /// Where the Markdown body starts in `text`.
     body_start: usize,
+    /// The line of the file on which the YAML starts (after the opening `---`).
+    yaml_line: u64,
     /// `governance.drift`, checked; `None` when absent or invalid (see `problems`).
     drift: Option<DriftPolicy>,
 }
@@ -44,102 +61,56 @@ pub struct Section {
     pub non_empty: bool,
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// What modelgate reads from the front matter. Hub keys are read as the Hub reads them: a
+/// scalar where a list is usual is a one-item list, and every scalar is its text.
+#[derive(Debug, Default)]
 pub struct FrontMatter {
-    #[serde(default)]
-    pub version: Option<Scalar>,
-    #[serde(default)]
+    pub version: Option<String>,
     pub owners: Vec<String>,
-    pub license: Option<Spanned<String>>,
+    /// The license id (a one-item list is read as its item).
+    pub license: Option<String>,
     pub license_name: Option<String>,
     pub license_link: Option<String>,
-    pub base_model: Option<Spanned<OneOrMany>>,
-    pub datasets: Option<Spanned<DatasetRefs>>,
-    pub tags: Option<Vec<String>>,
+    pub base_model: Vec<String>,
+    pub datasets: Vec<DatasetEntry>,
+    pub tags: Vec<String>,
     pub library_name: Option<String>,
     pub pipeline_tag: Option<String>,
-    pub language: Option<OneOrMany>,
+    pub language: Vec<String>,
     /// The Hub's list of metric names (not ours: our rules are under `governance.metrics`).
-    pub metrics: Option<OneOrMany>,
-    #[serde(rename = "model-index")]
-    pub model_index: Option<Spanned<Vec<Spanned<ModelIndexEntry>>>>,
+    pub metrics: Vec<String>,
+    /// Every metric of every `model-index` result.
+    pub model_index: Vec<IndexResult>,
     pub governance: Option<Spanned<Governance>>,
 }
 
-/// A YAML scalar kept as text, so `version: 2.1.0` and `version: 3` both read naturally.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-pub enum Scalar {
-    Text(String),
-    Integer(i64),
-    Float(f64),
-    Bool(bool),
+/// An entry of `datasets`: the Hub's list of dataset ids, or modelgate's mapping of role to
+/// path (`{train: data/train.parquet}`). List entries with a dataset extension are
+/// repository paths; other entries are Hub dataset ids and play no part in lineage.
+#[derive(Debug, Clone)]
+pub struct DatasetEntry {
+    pub role: Option<String>,
+    pub value: String,
+    line: u64,
+    column: u64,
 }
 
-impl std::fmt::Display for Scalar {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Scalar::Text(text) => f.write_str(text),
-            Scalar::Integer(value) => write!(f, "{value}"),
-            Scalar::Float(value) => write!(f, "{value}"),
-            Scalar::Bool(value) => write!(f, "{value}"),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-pub enum OneOrMany {
-    One(String),
-    Many(Vec<String>),
-}
-
-impl OneOrMany {
-    pub fn items(&self) -> Vec<&str> {
-        match self {
-            OneOrMany::One(item) => vec![item.as_str()],
-            OneOrMany::Many(items) => items.iter().map(String::as_str).collect(),
-        }
-    }
-}
-
-/// `datasets`: the Hub's list of dataset ids, or modelgate's mapping of role to path
-/// (`{train: data/train.parquet}`). List entries with a dataset extension are repository
-/// paths; other entries are Hub dataset ids and play no part in lineage.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-pub enum DatasetRefs {
-    One(String),
-    List(Vec<String>),
-    Roles(IndexMap<String, String>),
-}
-
-#[derive(Debug, Deserialize)]
-pub struct ModelIndexEntry {
-    pub name: Option<String>,
-    pub results: Option<Vec<Spanned<ModelIndexResult>>>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct ModelIndexResult {
-    pub task: Option<Spanned<TypedRef>>,
-    pub dataset: Option<Spanned<TypedRef>>,
-    pub metrics: Option<Vec<Spanned<ModelIndexMetric>>>,
-}
-
-/// The `task` and `dataset` of a `model-index` result: both need `type`; datasets also `name`.
-#[derive(Debug, Deserialize)]
-pub struct TypedRef {
-    #[serde(rename = "type")]
-    pub kind: Option<String>,
-    pub name: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct ModelIndexMetric {
-    #[serde(rename = "type")]
-    pub kind: Option<String>,
-    pub value: Option<IgnoredAny>,
+/// One metric of a `model-index` result, with the dataset it was measured on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexResult {
+    /// `metrics[].type`, the metric's id (`accuracy`, `wer`).
+    pub metric: String,
+    /// `metrics[].name`, a display name.
+    pub metric_name: Option<String>,
+    /// `dataset.type` (a Hub dataset id), else `dataset.name`.
+    pub dataset: Option<String>,
+    pub config: Option<String>,
+    pub split: Option<String>,
+    /// `None` when the value is not a number (`20.0 ± 1.2`, a placeholder).
+    pub value: Option<f64>,
+    /// Where the metric stands in the card (file line and column).
+    pub line: u64,
+    pub column: u64,
 }
 
 /// modelgate's own settings in a card.
@@ -160,6 +131,12 @@ pub struct Governance {
     /// Drift settings for this model's datasets; replaces the policy's `drift` block.
     /// Checked by [`Card::parse`]: see [`Card::drift_policy`].
     pub drift: Option<DriftPolicyFile>,
+}
+
+/// The one key of ours that is read with serde: `governance`, strict about its fields.
+#[derive(Debug, Default, Deserialize)]
+struct OwnKeys {
+    governance: Option<Spanned<Governance>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -222,26 +199,37 @@ impl Card {
             )
         })?;
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        // Cards written on Windows keep their CRLF endings on the Hub; lines stay the same.
-        let text = text.replace("\r\n", "\n");
-        let split = split_front_matter(file, &text)?;
-        let front_matter: FrontMatter = match split.yaml {
-            Some(yaml) if !yaml.trim().is_empty() => crate::yaml::parse(file, yaml, 1)?,
-            _ => FrontMatter::default(),
-        };
+        // Cards written on Windows keep their CRLF endings on the Hub; a lone CR is a line
+        // break to the Hub too. Lines stay the same.
+        let text = text.replace("\r\n", "\n").replace('\r', "\n");
+        let split = split_front_matter(&text);
         let body_start = text.len() - split.body.len();
         let mut card = Card {
             file: file.to_owned(),
             has_front_matter: split.yaml.is_some(),
             sections: sections(split.body, split.body_line),
-            front_matter,
+            front_matter: FrontMatter::default(),
             problems: Vec::new(),
+            warnings: Vec::new(),
             body_start,
+            yaml_line: split.yaml_line,
             text: String::new(),
             drift: None,
         };
+        if let Some(line) = split.unclosed_at {
+            card.warnings.push(Diagnostic::at(
+                file,
+                line,
+                1,
+                "front matter opened with `---` is never closed, so the Hub reads this card as having no metadata; expected a line `---` after the YAML",
+            ));
+        }
+        if let Some(yaml) = split.yaml {
+            card.read_front_matter(yaml)?;
+        }
         card.text = text;
-        card.problems = card.validate();
+        let mut problems = card.validate();
+        card.problems.append(&mut problems);
         if let Some(drift) = card.governance().and_then(|g| g.drift.as_ref()) {
             let at = |location: serde_saphyr::Location, message: String| {
                 card.diagnostic_at(location, message)
@@ -254,6 +242,150 @@ impl Card {
         Ok(card)
     }
 
+    /// Reads the YAML of the front matter: refused where the Hub refuses it, the Hub's keys
+    /// read leniently, `governance` strictly.
+    fn read_front_matter(&mut self, yaml: &str) -> Result<(), Diagnostic> {
+        let file = self.file.clone();
+        if let Some((line, column, c)) = unreadable_character(yaml) {
+            return Err(Diagnostic::at(
+                &file,
+                self.yaml_line + line - 1,
+                column,
+                format!(
+                    "character U+{:04X} is not allowed in YAML (the Hub's loader refuses it); expected printable text",
+                    c as u32
+                ),
+            ));
+        }
+        let root = parse_nodes(&file, yaml, self.yaml_line)?;
+        match &root.value {
+            Value::Map(_) => {}
+            _ if root.is_null() => return Ok(()),
+            _ => {
+                return Err(self.node_diagnostic(
+                    &root,
+                    "front matter is not a mapping; expected a mapping of keys to values (`key: value` lines)".to_owned(),
+                ));
+            }
+        }
+        for found in hub_problems(&root, &HUB_LICENSES) {
+            let line = self.file_line(found.line);
+            self.problems
+                .push(Diagnostic::at(&file, line, found.column, found.message));
+        }
+        self.front_matter = self.hub_keys(&root);
+        if root.get("governance").is_some() {
+            let own: OwnKeys = crate::yaml::parse_card_yaml(&file, yaml, self.yaml_line - 1)?;
+            self.front_matter.governance = own.governance;
+        }
+        Ok(())
+    }
+
+    /// The keys modelgate reads, from the typed YAML. A shape the Hub keeps but that does
+    /// not fit (a mapping as `tags`) is a warning, never an error.
+    fn hub_keys(&mut self, root: &Node) -> FrontMatter {
+        let mut front = FrontMatter {
+            version: root.get("version").and_then(Node::text).map(str::to_owned),
+            ..FrontMatter::default()
+        };
+        let list = |card: &mut Card, key: &str| -> Vec<String> {
+            let Some(node) = root.get(key) else {
+                return Vec::new();
+            };
+            match node.texts() {
+                Some(items) => items.into_iter().map(str::to_owned).collect(),
+                None => {
+                    card.warnings.push(card.node_diagnostic(
+                        node,
+                        format!(
+                            "{key}: {} is not read; expected text or a list of text",
+                            describe(node)
+                        ),
+                    ));
+                    Vec::new()
+                }
+            }
+        };
+        front.owners = list(self, "owners");
+        front.base_model = list(self, "base_model");
+        front.tags = list(self, "tags");
+        front.language = list(self, "language");
+        front.metrics = list(self, "metrics");
+        let licenses = list(self, "license");
+        front.license = licenses.first().cloned();
+        let text_of = |key: &str| root.get(key).and_then(Node::text).map(str::to_owned);
+        front.license_name = text_of("license_name");
+        front.license_link = text_of("license_link");
+        front.library_name = text_of("library_name");
+        front.pipeline_tag = text_of("pipeline_tag");
+        if let Some(datasets) = root.get("datasets") {
+            front.datasets = self.dataset_entries_of(datasets);
+        }
+        if let Some(index) = root.get("model-index") {
+            if let Value::List(entries) = &index.value {
+                for entry in entries {
+                    // huggingface_hub takes an empty name; leaderboards then show none.
+                    if let Some(name) = entry.get("name")
+                        && name.text().is_some_and(str::is_empty)
+                    {
+                        self.warnings.push(self.node_diagnostic(
+                            name,
+                            "model-index: `name` is empty; expected the model's name, which the Hub shows with its results".to_owned(),
+                        ));
+                    }
+                }
+            }
+            front.model_index = index_results(index);
+            for result in &mut front.model_index {
+                result.line = self.file_line(result.line);
+            }
+        }
+        front
+    }
+
+    fn dataset_entries_of(&mut self, node: &Node) -> Vec<DatasetEntry> {
+        let entry = |role: Option<String>, item: &Node| {
+            item.text().map(|value| DatasetEntry {
+                role,
+                value: value.to_owned(),
+                line: item.line,
+                column: item.column,
+            })
+        };
+        let mut entries = Vec::new();
+        let mut unread = Vec::new();
+        match &node.value {
+            Value::Scalar { .. } if node.is_null() => {}
+            Value::Scalar { .. } => entries.extend(entry(None, node)),
+            Value::List(items) => {
+                for item in items {
+                    match entry(None, item) {
+                        Some(found) => entries.push(found),
+                        None => unread.push(item),
+                    }
+                }
+            }
+            Value::Map(pairs) => {
+                for (role, path) in pairs {
+                    match entry(role.text().map(str::to_owned), path) {
+                        Some(found) => entries.push(found),
+                        None => unread.push(path),
+                    }
+                }
+            }
+        }
+        for item in unread {
+            self.warnings.push(self.node_diagnostic(
+                item,
+                format!(
+                    "datasets: {} is not read; expected a dataset id or a repository path",
+                    describe(item)
+                ),
+            ));
+        }
+        entries
+    }
+
     /// The Markdown body, after the front matter.
     pub fn body(&self) -> &str {
         self.text.get(self.body_start..).unwrap_or_default()
@@ -262,10 +394,9 @@ impl Card {
     /// Every key of the front matter as a generic value (Hub keys, ours and unknown ones),
     /// for displays and exports that show the card as written. `None` without front matter.
     pub fn front_matter_value(&self) -> Result<Option<serde_json::Value>, Diagnostic> {
-        let split = split_front_matter(&self.file, &self.text)?;
-        match split.yaml {
+        match split_front_matter(&self.text).yaml {
             Some(yaml) if !yaml.trim().is_empty() => {
-                crate::yaml::parse(&self.file, yaml, 1).map(Some)
+                crate::yaml::parse_card_yaml(&self.file, yaml, self.yaml_line - 1).map(Some)
             }
             _ => Ok(None),
         }
@@ -286,16 +417,16 @@ impl Card {
     }
 
     pub fn version(&self) -> Option<String> {
-        self.front_matter.version.as_ref().map(ToString::to_string)
+        self.front_matter.version.clone()
     }
 
     /// Upstream model ids named by `base_model`.
     pub fn base_models(&self) -> Vec<&str> {
         self.front_matter
             .base_model
-            .as_ref()
-            .map(|b| b.value.items())
-            .unwrap_or_default()
+            .iter()
+            .map(String::as_str)
+            .collect()
     }
 
     /// The datasets of the repository that this card names (invalid paths are left out
@@ -303,9 +434,9 @@ impl Card {
     pub fn datasets(&self) -> Vec<DatasetUse> {
         self.dataset_entries()
             .into_iter()
-            .filter_map(|(role, raw)| match RepoPath::parse(raw) {
+            .filter_map(|entry| match RepoPath::parse(&entry.value) {
                 Ok(path) => Some(DatasetUse {
-                    role: role.map(str::to_owned),
+                    role: entry.role.clone(),
                     path,
                 }),
                 Err(_) => None,
@@ -313,35 +444,86 @@ impl Card {
             .collect()
     }
 
-    /// Raw dataset entries that name repository files: every value of a role mapping, and
+    /// Dataset entries that name repository files: every value of a role mapping, and
     /// list entries with a dataset extension.
-    fn dataset_entries(&self) -> Vec<(Option<&str>, &str)> {
-        let Some(datasets) = &self.front_matter.datasets else {
-            return Vec::new();
-        };
+    fn dataset_entries(&self) -> Vec<&DatasetEntry> {
         let looks_like_file = |raw: &str| {
             raw.rsplit_once('.').is_some_and(|(_, ext)| {
                 DATASET_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str())
             })
         };
-        match &datasets.value {
-            DatasetRefs::One(raw) => {
-                if looks_like_file(raw) {
-                    vec![(None, raw.as_str())]
-                } else {
-                    Vec::new()
-                }
+        self.front_matter
+            .datasets
+            .iter()
+            .filter(|entry| entry.role.is_some() || looks_like_file(&entry.value))
+            .collect()
+    }
+
+    /// The card's `model-index` results as metrics, named by metric type; where one type
+    /// occurs more than once, the dataset and split are added (`accuracy (imdb, test)`),
+    /// then the metric's display name, so every name is distinct. Results whose value is
+    /// not a number are left out.
+    pub fn model_index_metrics(&self) -> Metrics {
+        self.named_model_index()
+            .into_iter()
+            .filter_map(|(name, result)| result.value.map(|value| (name, value)))
+            .collect()
+    }
+
+    /// [`Card::model_index_metrics`] with the result each name stands for.
+    pub fn named_model_index(&self) -> Vec<(String, &IndexResult)> {
+        let results: Vec<&IndexResult> = self
+            .front_matter
+            .model_index
+            .iter()
+            .filter(|r| r.value.is_some())
+            .collect();
+        // The name at each level of detail: the type; with dataset, config and split; with
+        // the metric's display name too.
+        let name_at = |r: &IndexResult, detail: u8| {
+            let mut place: Vec<&str> = Vec::new();
+            if detail >= 1 {
+                place.extend(
+                    [
+                        r.dataset.as_deref(),
+                        r.config.as_deref(),
+                        r.split.as_deref(),
+                    ]
+                    .into_iter()
+                    .flatten(),
+                );
             }
-            DatasetRefs::List(list) => list
+            if detail >= 2 {
+                place.extend(r.metric_name.as_deref());
+            }
+            if place.is_empty() {
+                r.metric.clone()
+            } else {
+                format!("{} ({})", r.metric, place.join(", "))
+            }
+        };
+        let shared = |of: &IndexResult, detail: u8| {
+            let name = name_at(of, detail);
+            results
                 .iter()
-                .filter(|raw| looks_like_file(raw))
-                .map(|raw| (None, raw.as_str()))
-                .collect(),
-            DatasetRefs::Roles(roles) => roles
-                .iter()
-                .map(|(role, raw)| (Some(role.as_str()), raw.as_str()))
-                .collect(),
+                .filter(|r| name_at(r, detail) == name)
+                .count()
+                > 1
+        };
+        let mut named: Vec<(String, &IndexResult)> = Vec::new();
+        for result in &results {
+            let detail = (0..2).find(|&d| !shared(result, d)).unwrap_or(2);
+            let name = name_at(result, detail);
+            // Still the same name (a result listed twice): number the later ones.
+            let mut unique = name.clone();
+            let mut n = 2;
+            while named.iter().any(|(taken, _)| *taken == unique) {
+                unique = format!("{name} #{n}");
+                n += 1;
+            }
+            named.push((unique, *result));
         }
+        named
     }
 
     pub fn section(&self, title: &str) -> Option<&Section> {
@@ -351,49 +533,49 @@ impl Card {
             .find(|section| normalize_title(&section.title) == wanted)
     }
 
-    fn diagnostic_at(&self, location: serde_saphyr::Location, message: String) -> Diagnostic {
-        // Front matter starts on line 2, after the opening `---`.
-        let line = if location.line() == 0 {
+    /// The line of the file for a line of the YAML (1-based; 0 stays unknown).
+    pub fn file_line(&self, yaml_line: u64) -> u64 {
+        if yaml_line == 0 {
             0
         } else {
-            location.line() + 1
-        };
-        Diagnostic::at(&self.file, line, location.column(), message)
+            yaml_line + self.yaml_line - 1
+        }
     }
 
-    fn validate(&self) -> Vec<Diagnostic> {
+    fn diagnostic_at(&self, location: serde_saphyr::Location, message: String) -> Diagnostic {
+        Diagnostic::at(
+            &self.file,
+            self.file_line(location.line()),
+            location.column(),
+            message,
+        )
+    }
+
+    fn node_diagnostic(&self, node: &Node, message: String) -> Diagnostic {
+        Diagnostic::at(&self.file, self.file_line(node.line), node.column, message)
+    }
+
+    fn validate(&mut self) -> Vec<Diagnostic> {
         let mut problems = Vec::new();
         let fm = &self.front_matter;
-        if let Some(license) = &fm.license {
-            let id = license.value.trim();
-            if !HUB_LICENSES.contains(&id) {
-                problems.push(self.diagnostic_at(
-                    license.referenced,
-                    format!("license `{id}` is not a Hugging Face Hub license id; expected one such as apache-2.0 or mit, or `other` with license_name and license_link"),
+        if fm.license.as_deref() == Some("other") && fm.license_name.is_none() {
+            // The Hub asks for a name beside `other` but accepts the card without one.
+            self.warnings.push(Diagnostic::whole_file(
+                &self.file,
+                "license `other` without `license_name`; the Hub asks for license_name (and license_link) beside it",
+            ));
+        }
+        for entry in self.dataset_entries() {
+            if let Err(error) = RepoPath::parse(&entry.value) {
+                problems.push(Diagnostic::at(
+                    &self.file,
+                    self.file_line(entry.line),
+                    entry.column,
+                    format!("datasets: {error}"),
                 ));
-            } else if id == "other" && fm.license_name.is_none() {
-                problems.push(
-                    self.diagnostic_at(
-                        license.referenced,
-                        "license `other` needs `license_name` (and `license_link`) beside it"
-                            .to_owned(),
-                    ),
-                );
             }
         }
-        if let Some(datasets) = &fm.datasets {
-            for (_, raw) in self.dataset_entries() {
-                if let Err(error) = RepoPath::parse(raw) {
-                    problems.push(
-                        self.diagnostic_at(datasets.referenced, format!("datasets: {error}")),
-                    );
-                }
-            }
-        }
-        if let Some(index) = &fm.model_index {
-            self.validate_model_index(index, &mut problems);
-        }
-        if let Some(governance) = &fm.governance {
+        if let Some(governance) = &self.front_matter.governance {
             for (metric, rule) in &governance.value.metrics {
                 let value = &rule.value;
                 let bounds = [
@@ -424,114 +606,127 @@ impl Card {
         }
         problems
     }
+}
 
-    fn validate_model_index(
-        &self,
-        index: &Spanned<Vec<Spanned<ModelIndexEntry>>>,
-        problems: &mut Vec<Diagnostic>,
-    ) {
-        let mut missing = |location, what: &str| {
-            problems.push(self.diagnostic_at(location, format!("model-index: missing `{what}`")));
-        };
-        for entry in &index.value {
-            if entry.value.name.as_deref().is_none_or(str::is_empty) {
-                missing(entry.referenced, "name");
-            }
-            let Some(results) = &entry.value.results else {
-                missing(entry.referenced, "results");
-                continue;
-            };
-            for result in results {
-                let result_at = result.referenced;
-                match &result.value.task {
-                    None => missing(result_at, "task.type"),
-                    Some(task) if task.value.kind.is_none() => {
-                        missing(task.referenced, "task.type")
+fn describe(node: &Node) -> &'static str {
+    match &node.value {
+        Value::List(_) => "a list",
+        Value::Map(_) => "a mapping",
+        Value::Scalar { .. } => "a value",
+    }
+}
+
+/// Every metric of every result of a `model-index`, as far as it can be read (its problems
+/// are reported by [`hub_problems`]).
+fn index_results(index: &Node) -> Vec<IndexResult> {
+    let text = |node: Option<&Node>| {
+        node.filter(|n| !n.is_null())
+            .and_then(Node::text)
+            .map(str::to_owned)
+    };
+    let items = |node: Option<&Node>| match node.map(|n| &n.value) {
+        Some(Value::List(items)) => items.clone(),
+        _ => Vec::new(),
+    };
+    let mut found = Vec::new();
+    for entry in items(Some(index)) {
+        for result in items(entry.get("results")) {
+            let dataset = result.get("dataset");
+            let dataset_id = text(dataset.and_then(|d| d.get("type")))
+                .or_else(|| text(dataset.and_then(|d| d.get("name"))));
+            for metric in items(result.get("metrics")) {
+                let Some(kind) = text(metric.get("type")) else {
+                    continue;
+                };
+                let value = metric.get("value").and_then(|v| match v.kind() {
+                    Some(ScalarKind::Int | ScalarKind::Float | ScalarKind::Text) => {
+                        v.text().and_then(parse_number)
                     }
-                    Some(_) => {}
-                }
-                match &result.value.dataset {
-                    None => {
-                        missing(result_at, "dataset.type");
-                        missing(result_at, "dataset.name");
-                    }
-                    Some(dataset) => {
-                        if dataset.value.kind.is_none() {
-                            missing(dataset.referenced, "dataset.type");
-                        }
-                        if dataset.value.name.is_none() {
-                            missing(dataset.referenced, "dataset.name");
-                        }
-                    }
-                }
-                match &result.value.metrics {
-                    None => missing(result_at, "metrics"),
-                    Some(metrics) => {
-                        for metric in metrics {
-                            if metric.value.kind.is_none() {
-                                missing(metric.referenced, "metrics[].type");
-                            }
-                            if metric.value.value.is_none() {
-                                missing(metric.referenced, "metrics[].value");
-                            }
-                        }
-                    }
-                }
+                    _ => None,
+                });
+                found.push(IndexResult {
+                    metric: kind,
+                    metric_name: text(metric.get("name")),
+                    dataset: dataset_id.clone(),
+                    config: text(dataset.and_then(|d| d.get("config"))),
+                    split: text(dataset.and_then(|d| d.get("split"))),
+                    value,
+                    line: metric.line,
+                    column: metric.column,
+                });
             }
         }
     }
+    found
+}
+
+/// The first character PyYAML's reader refuses, with its line and column in `yaml`.
+fn unreadable_character(yaml: &str) -> Option<(u64, u64, char)> {
+    let allowed = |c: char| matches!(c, '\t' | '\n' | '\r' | ' '..='~' | '\u{85}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..='\u{10ffff}');
+    let mut line = 1u64;
+    let mut column = 1u64;
+    for c in yaml.chars() {
+        if !allowed(c) {
+            return Some((line, column, c));
+        }
+        if c == '\n' {
+            line += 1;
+            column = 1;
+        } else {
+            column += 1;
+        }
+    }
+    None
 }
 
 struct Split<'a> {
     yaml: Option<&'a str>,
+    /// The file line on which the YAML starts.
+    yaml_line: u64,
     body: &'a str,
     body_line: u64,
+    /// The line of an opening `---` that is never closed.
+    unclosed_at: Option<u64>,
 }
 
-/// Splits `---` front matter from the body. The closing line is `---` or `...`.
-fn split_front_matter<'a>(file: &str, text: &'a str) -> Result<Split<'a>, Diagnostic> {
-    let Some(first_end) = text.find('\n') else {
-        return Ok(if text.trim_end() == "---" {
-            Split {
-                yaml: Some(""),
-                body: "",
-                body_line: 2,
-            }
-        } else {
-            Split {
-                yaml: None,
-                body: text,
-                body_line: 1,
-            }
-        });
+/// Splits front matter from the body the way the Hub does (huggingface_hub's
+/// `REGEX_YAML_BLOCK`, the same as the Hub server's): blank space may precede the opening
+/// `---`, which ends its line; the YAML ends at the first later line that is `---` (spaces
+/// or tabs may follow). Without both, the whole text is the body and the card has no
+/// metadata. `text` has LF line endings.
+fn split_front_matter(text: &str) -> Split<'_> {
+    let no_front_matter = |unclosed_at| Split {
+        yaml: None,
+        yaml_line: 1,
+        body: text,
+        body_line: 1,
+        unclosed_at,
     };
-    if text[..first_end].trim_end() != "---" {
-        return Ok(Split {
-            yaml: None,
-            body: text,
-            body_line: 1,
-        });
-    }
-    let yaml_start = first_end + 1;
-    let mut offset = yaml_start;
-    // The YAML starts on line 2, after the opening `---`.
-    for (line, raw_line) in (2u64..).zip(text[yaml_start..].split_inclusive('\n')) {
-        let trimmed = raw_line.trim_end();
-        if trimmed == "---" || trimmed == "..." {
-            return Ok(Split {
-                yaml: Some(&text[yaml_start..offset]),
-                body: &text[offset + raw_line.len()..],
-                body_line: line + 1,
-            });
+    let start = text.len() - text.trim_start().len();
+    let Some(after_open) = text[start..].strip_prefix("---\n") else {
+        return no_front_matter(None);
+    };
+    let open_line = text[..start].matches('\n').count() as u64 + 1;
+    let mut search = 0;
+    while let Some(found) = after_open[search..].find("\n---") {
+        let close = search + found;
+        let rest = &after_open[close + 4..];
+        let line_end = rest.find('\n').unwrap_or(rest.len());
+        if rest[..line_end].chars().all(|c| c == ' ' || c == '\t') {
+            let body_offset = (close + 4 + line_end + 1).min(after_open.len());
+            let body = &after_open[body_offset..];
+            let yaml = &after_open[..close];
+            return Split {
+                yaml: Some(yaml),
+                yaml_line: open_line + 1,
+                body,
+                body_line: text[..text.len() - body.len()].matches('\n').count() as u64 + 1,
+                unclosed_at: None,
+            };
         }
-        offset += raw_line.len();
+        search = close + 1;
     }
-    Err(Diagnostic::at(
-        file,
-        1,
-        1,
-        "front matter opened with `---` is never closed; expected a line `---` after the YAML",
-    ))
+    no_front_matter(Some(open_line))
 }
 
 /// Headings of the Markdown body with their line and whether content stands under them
@@ -608,89 +803,6 @@ pub fn normalize_title(title: &str) -> String {
     lowered.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// License identifiers the Hugging Face Hub accepts in `license:`.
-const HUB_LICENSES: &[&str] = &[
-    "apache-2.0",
-    "mit",
-    "openrail",
-    "bigscience-openrail-m",
-    "creativeml-openrail-m",
-    "bigscience-bloom-rail-1.0",
-    "bigcode-openrail-m",
-    "afl-3.0",
-    "artistic-2.0",
-    "bsl-1.0",
-    "bsd",
-    "bsd-2-clause",
-    "bsd-3-clause",
-    "bsd-3-clause-clear",
-    "c-uda",
-    "cc",
-    "cc0-1.0",
-    "cc-by-2.0",
-    "cc-by-2.5",
-    "cc-by-3.0",
-    "cc-by-4.0",
-    "cc-by-sa-3.0",
-    "cc-by-sa-4.0",
-    "cc-by-nc-2.0",
-    "cc-by-nc-3.0",
-    "cc-by-nc-4.0",
-    "cc-by-nd-4.0",
-    "cc-by-nc-nd-3.0",
-    "cc-by-nc-nd-4.0",
-    "cc-by-nc-sa-2.0",
-    "cc-by-nc-sa-3.0",
-    "cc-by-nc-sa-4.0",
-    "cdla-sharing-1.0",
-    "cdla-permissive-1.0",
-    "cdla-permissive-2.0",
-    "wtfpl",
-    "ecl-2.0",
-    "epl-1.0",
-    "epl-2.0",
-    "etalab-2.0",
-    "eupl-1.1",
-    "eupl-1.2",
-    "agpl-3.0",
-    "gfdl",
-    "gpl",
-    "gpl-2.0",
-    "gpl-3.0",
-    "lgpl",
-    "lgpl-2.1",
-    "lgpl-3.0",
-    "isc",
-    "h-research",
-    "intel-research",
-    "lppl-1.3c",
-    "ms-pl",
-    "apple-ascl",
-    "apple-amlr",
-    "mpl-2.0",
-    "odc-by",
-    "odbl",
-    "openrail++",
-    "osl-3.0",
-    "postgresql",
-    "ofl-1.1",
-    "ncsa",
-    "unlicense",
-    "zlib",
-    "pddl",
-    "lgpl-lr",
-    "deepfloyd-if-license",
-    "fair-noncommercial-research-license",
-    "llama2",
-    "llama3",
-    "llama3.1",
-    "llama3.2",
-    "llama3.3",
-    "llama4",
-    "gemma",
-    "other",
-];
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -719,10 +831,10 @@ mod tests {
         assert_eq!(
             messages,
             [
-                "card.md:5:15: model-index: missing `task.type`",
-                "card.md:5:9: model-index: missing `dataset.type`",
-                "card.md:5:9: model-index: missing `dataset.name`",
-                "card.md:7:13: model-index: missing `metrics[].value`",
+                "card.md:5:15: model-index: missing `task.type`; the Hub expects `task.type`, `dataset.type`, `dataset.name` and `metrics` in every result",
+                "card.md:5:9: model-index: missing `dataset.type`; the Hub expects `task.type`, `dataset.type`, `dataset.name` and `metrics` in every result",
+                "card.md:5:9: model-index: missing `dataset.name`; the Hub expects `task.type`, `dataset.type`, `dataset.name` and `metrics` in every result",
+                "card.md:7:13: model-index: missing `metrics[].value`; the Hub expects `type` and `value` in every metric",
             ]
         );
     }
@@ -735,11 +847,102 @@ mod tests {
     }
 
     #[test]
-    fn unclosed_front_matter_is_an_error() {
-        let error = Card::parse("c.md", b"---\nlicense: mit\n# Title\n").expect_err("unclosed");
+    fn unclosed_front_matter_is_no_metadata_with_a_warning() {
+        let card = Card::parse("c.md", b"---\nlicense: mit\n# Title\n").expect("read as body");
+        assert!(!card.has_front_matter);
+        assert!(card.problems.is_empty(), "{:?}", card.problems);
         assert!(
-            error.to_string().starts_with("c.md:1:1: front matter"),
-            "{error}"
+            card.warnings[0]
+                .to_string()
+                .starts_with("c.md:1:1: front matter opened"),
+            "{:?}",
+            card.warnings
+        );
+    }
+
+    #[test]
+    fn cards_the_hub_accepts_are_accepted() {
+        // A blank line before `---`, a scalar tag, a one-item license list, Norwegian.
+        let text = "\n---\ntags: autotrain\nlicense: [apache-2.0]\nlanguage: [en, no]\nbase_model: org/base\nmodel-index:\n- name: ''\n  results: []\n---\n# M\n";
+        let card = Card::parse("c.md", text.as_bytes()).expect("parses");
+        assert!(card.problems.is_empty(), "{:?}", card.problems);
+        let fm = &card.front_matter;
+        assert_eq!(fm.tags, ["autotrain"]);
+        assert_eq!(fm.license.as_deref(), Some("apache-2.0"));
+        assert_eq!(fm.language, ["en", "no"]);
+        assert_eq!(card.base_models(), ["org/base"]);
+        assert_eq!(card.sections[0].line, 11);
+        assert_eq!(card.warnings.len(), 1, "{:?}", card.warnings);
+        assert!(
+            card.warnings[0]
+                .to_string()
+                .starts_with("c.md:8:9: model-index: `name` is empty"),
+            "{}",
+            card.warnings[0]
+        );
+
+        let card = Card::parse("c.md", b"# Just a body\n").expect("no front matter");
+        assert!(!card.has_front_matter && card.problems.is_empty());
+
+        let card = Card::parse("c.md", b"---\nlicense: other\n---\n").expect("parses");
+        assert!(card.problems.is_empty(), "{:?}", card.problems);
+        assert!(card.warnings[0].message.contains("license_name"));
+    }
+
+    #[test]
+    fn what_the_hub_refuses_is_refused_at_the_item() {
+        let text = "---\nlanguage:\n  - en\nlicense:\n  - apache-2.0\n  - no\n---\n";
+        let card = Card::parse("c.md", text.as_bytes()).expect("parses");
+        let messages: Vec<String> = card.problems.iter().map(ToString::to_string).collect();
+        assert_eq!(messages.len(), 1, "{messages:?}");
+        assert!(
+            messages[0].starts_with("c.md:6:5: license `no` is not a Hugging Face Hub license id"),
+            "{}",
+            messages[0]
+        );
+    }
+
+    /// YAML edge cases with huggingface_hub's verdict on each (recorded by
+    /// scripts/hub-card-verdicts.py, which the CLI tests re-run against huggingface_hub).
+    #[test]
+    fn yaml_edge_cases_get_huggingface_hubs_verdict() {
+        let cases: serde_json::Value =
+            serde_json::from_str(include_str!("../../fixtures/hub-cards/yaml-cases.json"))
+                .expect("yaml-cases.json is JSON");
+        let cases = cases["cards"].as_array().expect("cases");
+        assert!(cases.len() >= 70);
+        let mut disagreements = Vec::new();
+        for case in cases {
+            let yaml = case["yaml"].as_str().expect("yaml");
+            let text = format!("---\n{yaml}\n---\n# x\n");
+            let ours = match Card::parse("c.md", text.as_bytes()) {
+                Ok(card) if card.problems.is_empty() => "accept".to_owned(),
+                Ok(card) => format!("reject ({})", card.problems[0]),
+                Err(error) => format!("reject ({error})"),
+            };
+            let hub = case["verdict"].as_str().expect("verdict");
+            if !ours.starts_with(hub) {
+                disagreements.push(format!(
+                    "{yaml:?}: huggingface_hub {hub}s, modelgate {ours}"
+                ));
+            }
+        }
+        assert!(disagreements.is_empty(), "{disagreements:#?}");
+    }
+
+    #[test]
+    fn model_index_results_are_metrics_named_by_type() {
+        let text = "---\nmodel-index:\n- name: m\n  results:\n  - task: {type: t}\n    dataset: {type: arc, name: ARC, split: test}\n    metrics:\n    - {type: accuracy, value: 0.61}\n    - {type: f1, value: 0.5}\n  - task: {type: t}\n    dataset: {type: hellaswag, name: HS, split: validation}\n    metrics:\n    - {type: accuracy, value: 0.79}\n    - {type: perplexity, value: '20 +- 1'}\n---\n";
+        let card = Card::parse("c.md", text.as_bytes()).expect("parses");
+        assert!(card.problems.is_empty(), "{:?}", card.problems);
+        let metrics: Vec<(String, f64)> = card.model_index_metrics().into_iter().collect();
+        assert_eq!(
+            metrics,
+            [
+                ("accuracy (arc, test)".to_owned(), 0.61),
+                ("f1".to_owned(), 0.5),
+                ("accuracy (hellaswag, validation)".to_owned(), 0.79),
+            ]
         );
     }
 

@@ -292,7 +292,6 @@ fn model_report(
         .unwrap_or(&policy.default_tier)
         .to_owned();
 
-    let rules_card = card_before.or(card_after);
     let data_card = card_after.or(card_before);
     let drift_policy = data_card
         .and_then(Card::drift_policy)
@@ -326,8 +325,8 @@ fn model_report(
         inputs.after,
         id,
         change,
-        rules_card,
-        data_card,
+        card_before,
+        card_after,
         policy,
     );
     let checks = vec![

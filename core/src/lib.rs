@@ -13,6 +13,7 @@ pub mod error;
 pub mod evaluate;
 pub mod git;
 pub mod history;
+pub mod hub_metadata;
 pub mod lineage;
 pub mod lint;
 pub mod metrics_file;

@@ -3,12 +3,14 @@
 
 use serde::Serialize;
 
+use crate::card::Card;
 use crate::checks::card::review_card;
 use crate::convention::{CardCache, metrics_path, read_metrics, read_policy};
 use crate::diagnostic::Diagnostic;
 use crate::error::{Error, Result};
 use crate::git::Repo;
 use crate::lineage::Lineage;
+use crate::metrics_file::Metrics;
 use crate::policy::{Policy, unknown_tier_message};
 
 #[derive(Debug, Clone, Serialize)]
@@ -41,6 +43,30 @@ impl LintReport {
     }
 }
 
+/// Results of the card's `model-index` that metrics.json gives another value for. modelgate
+/// judges metrics.json; the card shows the other value to every reader on the Hub.
+fn index_disagreements(card: &Card, metrics_file: &str, metrics: &Metrics) -> Vec<Diagnostic> {
+    card.named_model_index()
+        .into_iter()
+        .filter_map(|(name, result)| {
+            let (Some(in_card), Some(in_file)) = (result.value, metrics.get(&name)) else {
+                return None;
+            };
+            let differs = (in_card - in_file).abs() > 1e-9 * in_file.abs().max(1.0);
+            differs.then(|| {
+                Diagnostic::at(
+                    &card.file,
+                    result.line,
+                    result.column,
+                    format!(
+                        "model-index gives {name} = {in_card} but {metrics_file} gives {in_file}; expected the same value in both (regressions are judged on {metrics_file})"
+                    ),
+                )
+            })
+        })
+        .collect()
+}
+
 pub fn lint(repo: &Repo, rev: &str) -> Result<LintReport> {
     let commit = repo.resolve(rev)?;
     let snapshot = repo.snapshot(commit)?;
@@ -71,7 +97,7 @@ pub fn lint(repo: &Repo, rev: &str) -> Result<LintReport> {
                     Some(tier) => {
                         errors.push(Diagnostic::at(
                             &card.file,
-                            tier.referenced.line() + 1,
+                            card.file_line(tier.referenced.line()),
                             tier.referenced.column(),
                             unknown_tier_message(
                                 "governance.risk_tier",
@@ -88,7 +114,12 @@ pub fn lint(repo: &Repo, rev: &str) -> Result<LintReport> {
             }
         }
         match read_metrics(&snapshot, id) {
-            Ok(_) => {}
+            Ok(Some(metrics)) => {
+                if let Some(card) = entry.parsed_card() {
+                    warnings.extend(index_disagreements(card, &metrics_path(id), &metrics));
+                }
+            }
+            Ok(None) => {}
             Err(Error::Invalid(problems)) => errors.extend(problems),
             Err(Error::NotAFile { .. }) => {
                 errors.push(Diagnostic::whole_file(metrics_path(id), "expected a file"));

@@ -492,6 +492,9 @@ pub enum MetricSource {
     Predictions,
     #[serde(rename = "metrics.json")]
     MetricsJson,
+    /// The card's `model-index` results, for a model without metrics.json.
+    #[serde(rename = "model-index")]
+    ModelIndex,
 }
 
 impl MetricSource {
@@ -499,6 +502,7 @@ impl MetricSource {
         match self {
             MetricSource::Predictions => "predictions",
             MetricSource::MetricsJson => "metrics.json",
+            MetricSource::ModelIndex => "model-index",
         }
     }
 }

@@ -17,6 +17,34 @@ pub(crate) fn parse<T: DeserializeOwned>(
     text: &str,
     line_offset: u64,
 ) -> Result<T, Diagnostic> {
+    parse_with(file, text, line_offset, Dialect::Strict)
+}
+
+/// How far YAML is read the way the Hub reads card front matter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dialect {
+    /// Policies: a repeated key is an error.
+    Strict,
+    /// Card front matter as PyYAML (the Hub's loader) reads it: a repeated key keeps its last
+    /// value, `.nan` and `.inf` are numbers, and a tag it does not know is an error.
+    Hub,
+}
+
+/// [`parse`] for card front matter, in the Hub's dialect.
+pub(crate) fn parse_card_yaml<T: DeserializeOwned>(
+    file: &str,
+    text: &str,
+    line_offset: u64,
+) -> Result<T, Diagnostic> {
+    parse_with(file, text, line_offset, Dialect::Hub)
+}
+
+fn parse_with<T: DeserializeOwned>(
+    file: &str,
+    text: &str,
+    line_offset: u64,
+    dialect: Dialect,
+) -> Result<T, Diagnostic> {
     if text.len() > MAX_YAML_BYTES {
         return Err(Diagnostic::at(
             file,
@@ -28,7 +56,7 @@ pub(crate) fn parse<T: DeserializeOwned>(
             ),
         ));
     }
-    let options = serde_saphyr::options! {
+    let mut options = serde_saphyr::options! {
         budget: serde_saphyr::budget! {
             max_depth: 64,
             max_nodes: 100_000,
@@ -38,6 +66,11 @@ pub(crate) fn parse<T: DeserializeOwned>(
             max_documents: 1,
         },
     };
+    if dialect == Dialect::Hub {
+        options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::LastWins;
+        options.non_finite_float_policy = serde_saphyr::NonFiniteFloatPolicy::PassThrough;
+        options.reject_unsupported_tags = true;
+    }
     serde_saphyr::from_str_with_options(text, options).map_err(|error| {
         let (line, column) = error
             .location()

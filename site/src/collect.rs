@@ -221,9 +221,13 @@ pub fn collect(repo: &Repo, rev: &str) -> Result<Site> {
                     name: id.clone(),
                     oid: folder,
                 };
+                // Without metrics.json, the card's model-index results are the metrics.
+                let mut card_metrics = None;
                 match cards.card_in(&snapshot, &folder) {
                     Ok(Some(parsed)) => match parsed.as_ref() {
                         Ok(card) => {
+                            card_metrics =
+                                Some(card.model_index_metrics()).filter(|m| !m.is_empty());
                             let view = views
                                 .entry(Rc::as_ptr(&parsed))
                                 .or_insert_with(|| Arc::new(card_view(card)))
@@ -236,7 +240,7 @@ pub fn collect(repo: &Repo, rev: &str) -> Result<Site> {
                     Err(error) => entry.card_error = Some(error.to_string()),
                 }
                 match read_metrics_in(&snapshot, &folder) {
-                    Ok(metrics) => entry.metrics = metrics,
+                    Ok(metrics) => entry.metrics = metrics.or(card_metrics),
                     Err(error) => entry.metrics_error = Some(error.to_string()),
                 }
             }
@@ -286,8 +290,8 @@ fn card_view(card: &Card) -> CardView {
         body: card.body().to_owned(),
         tier: card.risk_tier().map(|t| t.value.clone()),
         owners: fm.owners.clone(),
-        license: fm.license.as_ref().map(|l| l.value.clone()),
-        tags: fm.tags.clone().unwrap_or_default(),
+        license: fm.license.clone(),
+        tags: fm.tags.clone(),
         library_name: fm.library_name.clone(),
         task: governance
             .and_then(|g| g.task)

@@ -110,6 +110,14 @@ impl Outcome {
             .unwrap_or_else(|| panic!("model {id} not in the report:\n{}", self.stdout))
     }
 
+    /// The lines of stdout that start with `prefix` (`error: `, `warning: `).
+    pub fn lines_starting(&self, prefix: &str) -> Vec<&str> {
+        self.stdout
+            .lines()
+            .filter(|line| line.starts_with(prefix))
+            .collect()
+    }
+
     pub fn model_ids(&self) -> Vec<String> {
         self.json()["models"]
             .as_array()

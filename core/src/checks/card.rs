@@ -22,12 +22,14 @@ pub(crate) fn review_card(
     at: &Snapshot<'_>,
 ) -> CardReview {
     let mut errors = card.problems.clone();
+    let mut warnings = card.warnings.clone();
     if !card.has_front_matter {
-        errors.push(Diagnostic::at(
+        // A valid Hub card, but nothing of ours (owners, tier) can be read from it.
+        warnings.push(Diagnostic::at(
             &card.file,
             1,
             1,
-            "no YAML front matter; expected `---` on the first line",
+            "no YAML front matter; expected `---` on the first line, then the card's metadata",
         ));
     }
     let required = policy
@@ -56,7 +58,6 @@ pub(crate) fn review_card(
             Some(_) => {}
         }
     }
-    let mut warnings = Vec::new();
     if card.front_matter.owners.is_empty() {
         warnings.push(Diagnostic::whole_file(
             &card.file,

@@ -62,7 +62,7 @@ pub fn check_regression(
         return Check::new(
             CheckKind::Regression,
             Status::Skipped,
-            "no metrics.json at base or head",
+            "no metrics.json (nor model-index results in the card) at base or head",
         );
     }
     let empty = Metrics::new();
@@ -102,7 +102,7 @@ pub fn check_regression(
             "new model: {} metric(s), no baseline to compare",
             metrics.len()
         ),
-        (true, false) => "metrics.json removed: nothing to compare at head".to_owned(),
+        (true, false) => "metrics removed: nothing to compare at head".to_owned(),
         _ if !failed.is_empty() => format!(
             "{} of {} metric(s) regressed: {}",
             failed.len(),
@@ -311,14 +311,15 @@ fn fmt(value: f64) -> String {
 }
 
 /// The regression check of a touched model: its metrics at base and head (recomputed from
-/// predictions when both revisions have them) under the base card's rules.
+/// predictions when both revisions have them) under the base card's rules. A revision
+/// without metrics.json takes its card's `model-index` results as its metrics.
 pub(crate) fn regression_check(
     before: &Snapshot<'_>,
     after: &Snapshot<'_>,
     id: &str,
     change: Change,
-    rules_card: Option<&Card>,
-    data_card: Option<&Card>,
+    card_before: Option<&Card>,
+    card_after: Option<&Card>,
     policy: &Policy,
 ) -> Result<Check> {
     if change == Change::Removed {
@@ -328,10 +329,11 @@ pub(crate) fn regression_check(
             "model removed",
         ));
     }
-    let mut base = read_metrics(before, id)?;
-    let mut head = read_metrics(after, id)?;
+    let (mut base, base_source) = metrics_at(before, id, card_before)?;
+    let (mut head, head_source) = metrics_at(after, id, card_after)?;
     let committed_head = head.clone();
     // With predictions at both revisions, metrics are recomputed from them.
+    let data_card = card_after.or(card_before);
     let evidence = prediction_evidence(before, after, id, data_card, policy)?;
     if let Some(evidence) = &evidence {
         base.get_or_insert_with(Default::default)
@@ -341,7 +343,8 @@ pub(crate) fn regression_check(
     }
     // Rules come from the base card when there is one: a pull request that loosens its
     // own rules is judged by the rules it wants to change.
-    let rules: IndexMap<String, MetricRule> = rules_card
+    let rules: IndexMap<String, MetricRule> = card_before
+        .or(card_after)
         .and_then(Card::governance)
         .map(|g| {
             g.metrics
@@ -351,10 +354,35 @@ pub(crate) fn regression_check(
         })
         .unwrap_or_default();
     let mut check = check_regression(base.as_ref(), head.as_ref(), &rules, &policy.regression);
+    for delta in check.metrics.iter_mut().flatten() {
+        delta.source = if delta.head.is_some() {
+            head_source
+        } else {
+            base_source
+        };
+    }
     if let Some(evidence) = &evidence {
         apply_evidence(&mut check, evidence, committed_head.as_ref());
     }
     Ok(check)
+}
+
+/// A revision's metrics: its metrics.json, else its card's `model-index` results.
+fn metrics_at(
+    at: &Snapshot<'_>,
+    id: &str,
+    card: Option<&Card>,
+) -> Result<(Option<Metrics>, MetricSource)> {
+    if let Some(metrics) = read_metrics(at, id)? {
+        return Ok((Some(metrics), MetricSource::MetricsJson));
+    }
+    let from_card = card
+        .map(Card::model_index_metrics)
+        .filter(|metrics| !metrics.is_empty());
+    Ok(match from_card {
+        Some(metrics) => (Some(metrics), MetricSource::ModelIndex),
+        None => (None, MetricSource::MetricsJson),
+    })
 }
 
 /// Metrics recomputed from predictions at both revisions, with bootstrap intervals.
