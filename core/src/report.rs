@@ -385,9 +385,10 @@ pub struct DatasetDriftReport {
     pub change: DatasetChange,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub drift: Option<DatasetDrift>,
-    /// Why a version could not be compared: its content could not be read.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub unavailable: Option<Unavailable>,
+    /// The versions (base, head or both) that could not be compared: their content could
+    /// not be read.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unavailable: Vec<Unavailable>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

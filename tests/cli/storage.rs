@@ -175,6 +175,18 @@ fn git_lfs_data_is_compared_by_its_content_and_missing_objects_are_never_a_pass(
             && finding.contains(&format!("`git lfs fetch origin {base}`")),
         "{finding}"
     );
+    // Both revisions are named: neither object is in the store.
+    let head_finding = scorer["findings"][1].as_str().unwrap_or_default();
+    assert!(
+        head_finding.contains(&format!("`git lfs fetch origin {head}`")),
+        "{scorer}"
+    );
+    assert_eq!(
+        scorer["datasets"][0]["unavailable"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
     let (checkout, base, head) = lfs_pull_request("low");
     std::fs::remove_dir_all(checkout.path.join(".git/lfs/objects")).expect("remove objects");
     let outcome = checkout.check(&base, &head);

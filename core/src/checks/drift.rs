@@ -2,6 +2,7 @@
 //! model's), base version against head version, column by column.
 
 use super::read_table;
+use crate::content::Unavailable;
 use crate::drift::DriftOptions;
 use crate::error::{Error, Result};
 use crate::git::Snapshot;
@@ -44,18 +45,27 @@ impl DriftCache {
             drift,
             unavailable,
         };
-        let versions = read_table(before, path).and_then(|b| Ok((b, read_table(after, path)?)));
-        let report = match versions {
-            Err(Error::Unavailable(unavailable)) => {
-                report(DatasetChange::Modified, None, Some(*unavailable))
+        // Both sides are read even when one cannot be, so the report names every revision
+        // whose content is missing.
+        let (reference, current) = (read_table(before, path), read_table(after, path));
+        let unavailable: Vec<Unavailable> = [&reference, &current]
+            .into_iter()
+            .filter_map(|side| match side {
+                Err(Error::Unavailable(missing)) => Some((**missing).clone()),
+                _ => None,
+            })
+            .collect();
+        let report = if unavailable.is_empty() {
+            match (reference?, current?) {
+                (Some(reference), Some(current)) => {
+                    let drift = compare_tables(&reference, &current, None, &options, None)?;
+                    report(DatasetChange::Modified, Some(drift), Vec::new())
+                }
+                (None, _) => report(DatasetChange::Added, None, Vec::new()),
+                (_, None) => report(DatasetChange::Removed, None, Vec::new()),
             }
-            Err(other) => return Err(other),
-            Ok((Some(reference), Some(current))) => {
-                let drift = compare_tables(&reference, &current, None, &options, None)?;
-                report(DatasetChange::Modified, Some(drift), None)
-            }
-            Ok((None, _)) => report(DatasetChange::Added, None, None),
-            Ok((_, None)) => report(DatasetChange::Removed, None, None),
+        } else {
+            report(DatasetChange::Modified, None, unavailable)
         };
         self.results.push((path.clone(), options, report.clone()));
         Ok(report)
@@ -77,9 +87,9 @@ pub fn drift_check(reports: Vec<DatasetDriftReport>) -> Check {
     let mut unread = Vec::new();
     for report in &reports {
         let dataset = || report.path.clone();
-        if let Some(unavailable) = &report.unavailable {
+        if !report.unavailable.is_empty() {
             unread.push(report.path.clone());
-            findings.push(Finding::Unavailable(unavailable.clone()));
+            findings.extend(report.unavailable.iter().cloned().map(Finding::Unavailable));
             continue;
         }
         match &report.drift {
