@@ -577,3 +577,47 @@ fn a_pointer_file_on_disk_is_refused_as_data() {
         outcome.stderr
     );
 }
+
+#[test]
+fn a_file_inside_a_folder_dvc_tracks_as_a_whole_is_read_through_its_manifest() {
+    let Some(bin) = dvc_bin() else { return };
+    let checkout = Checkout::new(Some(&bin));
+    checkout.run("dvc", &["init", "-q"]);
+    model_files(&checkout, "high");
+    checkout.write("data/applications.csv", &applications(0.0));
+    checkout.write("data/notes.txt", "unrelated\n");
+    checkout.run("dvc", &["add", "-q", "data"]);
+    let base = checkout.commit("the data folder under DVC");
+    checkout.run("git", &["checkout", "-q", "-b", "notes-only"]);
+    checkout.write("data/notes.txt", "still unrelated\n");
+    checkout.run("dvc", &["add", "-q", "data"]);
+    let notes_only = checkout.commit("notes change");
+    checkout.run("git", &["checkout", "-q", "-b", "shift"]);
+    checkout.write("data/applications.csv", &applications(40.0));
+    checkout.run("dvc", &["add", "-q", "data"]);
+    let head = checkout.commit("incomes shift");
+
+    // Another file of the folder changed: the dataset's own md5 did not, so nothing is touched.
+    let outcome = checkout.check(&base, &notes_only);
+    assert_eq!(
+        outcome.model_ids(),
+        Vec::<String>::new(),
+        "{}",
+        outcome.stdout
+    );
+    let drift = drift_check(&checkout.check(&base, &head), "scorer");
+    assert_eq!(
+        tested_columns(&drift),
+        [("income".to_owned(), true), ("segment".to_owned(), false)],
+        "{drift}"
+    );
+    std::fs::remove_dir_all(checkout.path.join(".dvc/cache")).expect("remove cache");
+    let drift = drift_check(&checkout.check(&base, &head), "scorer");
+    let finding = drift["findings"][0].as_str().unwrap_or_default();
+    assert!(
+        drift["status"] == "fail"
+            && finding.contains("tracked by DVC in data.dvc, md5 ")
+            && finding.contains("(a folder tracked as a whole, holding applications.csv)"),
+        "{drift}"
+    );
+}

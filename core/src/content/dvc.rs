@@ -56,6 +56,9 @@ pub struct DvcTracked {
     pub layout: CacheLayout,
     /// `data/train.csv.dvc`, or `dvc.lock (stage train)`.
     pub recorded_in: String,
+    /// For a file inside a folder DVC tracks as a whole (`md5` ends in `.dir`): its path
+    /// inside that folder, found through the folder's manifest in the cache.
+    pub inside: Option<String>,
 }
 
 impl fmt::Display for DvcTracked {
@@ -64,7 +67,11 @@ impl fmt::Display for DvcTracked {
             f,
             "tracked by DVC in {}, md5 {}",
             self.recorded_in, self.md5
-        )
+        )?;
+        match &self.inside {
+            Some(inside) => write!(f, " (a folder tracked as a whole, holding {inside})"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -138,7 +145,15 @@ fn tracked(out: &RecordedFile, recorded_in: String) -> Option<DvcTracked> {
         md5,
         layout,
         recorded_in,
+        inside: None,
     })
+}
+
+/// One entry of a `.dir` manifest, as DVC writes it into the cache.
+#[derive(Debug, Deserialize)]
+struct ManifestEntry {
+    md5: String,
+    relpath: String,
 }
 
 /// `./a/../b` and `a//b` as DVC would resolve them, `/`-separated.
@@ -222,15 +237,44 @@ impl DvcStores {
         stores
     }
 
+    /// The record of the file itself: for a file inside a folder DVC tracks as a whole,
+    /// its entry in the folder's manifest (read from a cache or remote).
+    pub(crate) fn file_record(&self, tracked: &DvcTracked) -> Result<DvcTracked, String> {
+        let Some(inside) = &tracked.inside else {
+            return Ok(tracked.clone());
+        };
+        let manifest = self.read_object(tracked)?;
+        let entries: Vec<ManifestEntry> = serde_json::from_slice(&manifest).map_err(|e| {
+            format!(
+                "the folder's manifest {} is not DVC's JSON: {e}",
+                tracked.md5
+            )
+        })?;
+        let entry = entries
+            .into_iter()
+            .find(|entry| normalize(&entry.relpath) == *inside)
+            .ok_or_else(|| format!("the folder's manifest {} has no {inside}", tracked.md5))?;
+        Ok(DvcTracked {
+            md5: entry.md5,
+            layout: tracked.layout,
+            recorded_in: tracked.recorded_in.clone(),
+            inside: None,
+        })
+    }
+
     /// The verified content of `tracked`, or why it could not be had.
     pub(crate) fn read(&self, tracked: &DvcTracked) -> Result<Vec<u8>, String> {
-        if tracked.md5.ends_with(".dir") {
-            return Err(
-                "it is inside a folder DVC tracks as a whole; modelgate reads files DVC tracks one by one"
-                    .to_owned(),
-            );
+        let file = self.file_record(tracked)?;
+        if file.md5.ends_with(".dir") {
+            return Err("it is a folder DVC tracks as a whole, not a file".to_owned());
         }
-        if tracked.md5.len() != 32 || !tracked.md5.bytes().all(|b| b.is_ascii_hexdigit()) {
+        self.read_object(&file)
+    }
+
+    /// A cache object by its md5 (a file, or a folder's `.dir` manifest).
+    fn read_object(&self, tracked: &DvcTracked) -> Result<Vec<u8>, String> {
+        let digest = tracked.md5.strip_suffix(".dir").unwrap_or(&tracked.md5);
+        if digest.len() != 32 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(format!("`{}` is not an md5", tracked.md5));
         }
         let (head, rest) = tracked.md5.split_at(2);
@@ -250,7 +294,11 @@ impl DvcStores {
                 let Ok(content) = std::fs::read(&file) else {
                     continue;
                 };
-                if matches_md5(&content, &tracked.md5, tracked.layout) {
+                // A manifest is DVC's own JSON, named by the md5 of its serialization; the
+                // files it lists are verified one by one.
+                if tracked.md5.ends_with(".dir")
+                    || matches_md5(&content, &tracked.md5, tracked.layout)
+                {
                     return Ok(content);
                 }
                 return Err(format!(
@@ -385,6 +433,7 @@ mod tests {
             md5: md5.to_owned(),
             layout,
             recorded_in: "data/x.csv.dvc".to_owned(),
+            inside: None,
         };
         assert_eq!(
             stores

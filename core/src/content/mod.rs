@@ -130,11 +130,7 @@ impl<'r> Snapshot<'r> {
         let Some(tracked) = self.dvc_tracked(path)? else {
             return Ok(DataFile::Absent);
         };
-        let stores = DvcStores::new(
-            self.sources().workdir.as_deref(),
-            self.text_file(".dvc/config")?.as_deref(),
-        );
-        Ok(match stores.read(&tracked) {
+        Ok(match self.dvc_stores()?.read(&tracked) {
             Ok(content) => DataFile::Read(content),
             Err(problem) => DataFile::Unavailable(Unavailable {
                 path: path.clone(),
@@ -160,7 +156,20 @@ impl<'r> Snapshot<'r> {
         if let Some(file) = self.read(path)? {
             return Ok(Some(DataVersion::Git(file.oid)));
         }
-        Ok(self.dvc_tracked(path)?.map(|t| DataVersion::Dvc(t.md5)))
+        let Some(tracked) = self.dvc_tracked(path)? else {
+            return Ok(None);
+        };
+        // A file inside a tracked folder is versioned by its own md5 when the manifest can
+        // be read, else by the folder's: any change to the folder then counts as its change.
+        let file_md5 = match tracked.inside {
+            Some(_) => self
+                .dvc_stores()?
+                .file_record(&tracked)
+                .map(|file| file.md5)
+                .unwrap_or(tracked.md5),
+            None => tracked.md5,
+        };
+        Ok(Some(DataVersion::Dvc(file_md5)))
     }
 
     /// The stages of the root `dvc.lock`; empty when there is none.
@@ -187,12 +196,43 @@ impl<'r> Snapshot<'r> {
                 return Ok(Some(tracked));
             }
         }
-        match self.text_file("dvc.lock")? {
-            None => Ok(None),
-            Some(text) => {
-                dvc::lock_output("dvc.lock", &text, path.as_str()).map_err(Error::invalid)
+        let lock = self.text_file("dvc.lock")?;
+        if let Some(text) = &lock
+            && let Some(tracked) =
+                dvc::lock_output("dvc.lock", text, path.as_str()).map_err(Error::invalid)?
+        {
+            return Ok(Some(tracked));
+        }
+        // Inside a folder tracked as a whole (`dvc add data/`), deepest folder first.
+        let parts: Vec<&str> = path.components().collect();
+        for depth in (1..parts.len()).rev() {
+            let folder = parts[..depth].join("/");
+            let inside = parts[depth..].join("/");
+            let dvc_file = format!("{folder}.dvc");
+            let parent = parts[..depth - 1].join("/");
+            let mut found = match self.text_file(&dvc_file)? {
+                Some(text) => dvc::dvc_file_output(&dvc_file, &parent, &text, &folder)
+                    .map_err(Error::invalid)?,
+                None => None,
+            };
+            if found.is_none()
+                && let Some(text) = &lock
+            {
+                found = dvc::lock_output("dvc.lock", text, &folder).map_err(Error::invalid)?;
+            }
+            if let Some(mut tracked) = found.filter(|t| t.md5.ends_with(".dir")) {
+                tracked.inside = Some(inside);
+                return Ok(Some(tracked));
             }
         }
+        Ok(None)
+    }
+
+    fn dvc_stores(&self) -> Result<DvcStores> {
+        Ok(DvcStores::new(
+            self.sources().workdir.as_deref(),
+            self.text_file(".dvc/config")?.as_deref(),
+        ))
     }
 
     /// A small text file of the snapshot (DVC's records), `None` when absent.
