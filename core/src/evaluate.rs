@@ -155,19 +155,29 @@ pub fn evaluate(repo: &Repo, base_rev: &str, head_rev: &str) -> Result<Evaluatio
             models_before.contains_key(&id),
             models_after.contains_key(&id),
         );
-        let report = match model_report(&inputs, &mut cards, &mut drift_cache, &id, change) {
-            Ok(mut report) => {
-                report.reasons = touch.reasons;
-                report
-            }
+        let judged = match judge_model(&inputs, &mut cards, &mut drift_cache, &id, change) {
+            Ok(judged) => judged,
             // A model that cannot be read cannot be governed: its card check fails on every
             // tier, and the other models are still evaluated.
-            Err(Error::Invalid(problems)) => {
-                unreadable_model(&inputs, &id, change, touch, problems)
-            }
+            Err(Error::Invalid(problems)) => unreadable_model(&inputs, &id, problems),
             Err(other) => return Err(other),
         };
-        models.push(report);
+        let card_before = models_before.get(&id).and_then(ModelEntry::parsed_card);
+        let card_after = models_after.get(&id).and_then(ModelEntry::parsed_card);
+        models.push(ModelReport {
+            change,
+            reasons: touch.reasons,
+            version_base: card_before.and_then(Card::version),
+            version_head: card_after.and_then(Card::version),
+            owners: card_after
+                .or(card_before)
+                .map(|c| c.front_matter.owners.clone())
+                .unwrap_or_default(),
+            tier_base: judged.tier_base,
+            tier_head: judged.tier_head,
+            checks: judged.checks,
+            id,
+        });
     }
 
     let touched_tier = policy
@@ -247,15 +257,22 @@ struct Inputs<'a, 'r> {
     changed_data: &'a BTreeSet<RepoPath>,
 }
 
-/// The report of one touched model (its reasons are the caller's). `Error::Invalid` when
-/// its card, tier or metrics cannot be read.
-fn model_report(
+/// A touched model's tiers and checks.
+struct JudgedModel {
+    tier_base: Option<String>,
+    tier_head: Option<String>,
+    checks: Vec<Check>,
+}
+
+/// The tiers and checks of one touched model. `Error::Invalid` when its card, tier or
+/// metrics cannot be read.
+fn judge_model(
     inputs: &Inputs<'_, '_>,
     cards: &mut CardCache,
     drift_cache: &mut DriftCache,
     id: &str,
     change: Change,
-) -> Result<ModelReport> {
+) -> Result<JudgedModel> {
     let policy = inputs.policy;
     let at_base_tip = cards.card(inputs.base_tip, id)?;
     // A card broken at base may be what the pull request fixes: the head card must be
@@ -335,16 +352,7 @@ fn model_report(
         fairness,
         card_check(inputs.after, id, change, card_after, &model_tier, policy),
     ];
-    Ok(ModelReport {
-        id: id.to_owned(),
-        change,
-        reasons: Vec::new(),
-        version_base: card_before.and_then(Card::version),
-        version_head: card_after.and_then(Card::version),
-        owners: card_after
-            .or(card_before)
-            .map(|c| c.front_matter.owners.clone())
-            .unwrap_or_default(),
+    Ok(JudgedModel {
         tier_base,
         tier_head,
         checks,
@@ -359,16 +367,10 @@ fn unless_unavailable(kind: CheckKind, check: Result<Check>) -> Result<Check> {
     }
 }
 
-/// The report of a touched model whose card, tier or metrics cannot be read: a failing card
-/// check with every problem at its place, blocking on every tier; the other checks are not
-/// run. Its tiers are those its readable cards give.
-fn unreadable_model(
-    inputs: &Inputs<'_, '_>,
-    id: &str,
-    change: Change,
-    touch: Touch,
-    problems: Vec<Diagnostic>,
-) -> ModelReport {
+/// A touched model whose card, tier or metrics cannot be read: a failing card check with
+/// every problem at its place, blocking on every tier; the other checks are not run. Its
+/// tiers are those its readable cards give.
+fn unreadable_model(inputs: &Inputs<'_, '_>, id: &str, problems: Vec<Diagnostic>) -> JudgedModel {
     let card_before = inputs
         .models_before
         .get(id)
@@ -395,18 +397,9 @@ fn unreadable_model(
             "not run: the model's card or metrics cannot be read",
         )
     };
-    ModelReport {
-        id: id.to_owned(),
-        change,
-        reasons: touch.reasons,
+    JudgedModel {
         tier_base: readable_tier(card_before),
         tier_head: readable_tier(card_after),
-        version_base: card_before.and_then(Card::version),
-        version_head: card_after.and_then(Card::version),
-        owners: card_after
-            .or(card_before)
-            .map(|c| c.front_matter.owners.clone())
-            .unwrap_or_default(),
         checks: vec![
             not_run(CheckKind::Regression),
             not_run(CheckKind::Drift),
