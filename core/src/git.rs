@@ -1,12 +1,14 @@
 //! Read-only access to a repository's content at any revision, straight from git objects:
 //! no checkout, so bare repositories and the bot's cache work the same way.
 
+use std::cell::OnceCell;
 use std::path::Path;
 use std::sync::Arc;
 
 use git2::{ObjectType, Oid, Repository, Tree};
 
 use crate::content::DataSources;
+use crate::content::dvc::DvcLock;
 use crate::content::lfs::LfsDownload;
 use crate::error::{Error, Result};
 use crate::path::{PathError, RepoPath};
@@ -111,6 +113,7 @@ impl Repo {
             sources: &self.sources,
             commit,
             tree,
+            dvc_lock: OnceCell::new(),
         })
     }
 
@@ -149,6 +152,8 @@ pub struct Snapshot<'r> {
     sources: &'r DataSources,
     commit: Oid,
     tree: Tree<'r>,
+    /// The root `dvc.lock`, parsed on first use (`None` inside: there is none).
+    dvc_lock: OnceCell<Option<DvcLock>>,
 }
 
 impl std::fmt::Debug for Snapshot<'_> {
@@ -166,6 +171,10 @@ impl<'r> Snapshot<'r> {
 
     pub(crate) fn sources(&self) -> &DataSources {
         self.sources
+    }
+
+    pub(crate) fn dvc_lock_cell(&self) -> &OnceCell<Option<DvcLock>> {
+        &self.dvc_lock
     }
 
     /// Reads the file at `path`, following symlinks that stay inside the repository.

@@ -83,35 +83,41 @@ pub struct Stage {
     pub outs: Vec<String>,
 }
 
-/// The stages of `dvc.lock` text at the repository root, with paths made relative to it.
-pub(crate) fn parse_lock(file: &str, text: &str) -> Result<Vec<Stage>, crate::Diagnostic> {
-    let lock: DvcLockFile = crate::yaml::parse(file, text, 0)?;
-    Ok(lock
-        .stages
-        .into_iter()
-        .map(|(name, stage)| Stage {
-            name,
-            deps: stage.deps.into_iter().map(|d| normalize(&d.path)).collect(),
-            outs: stage.outs.into_iter().map(|o| normalize(&o.path)).collect(),
-        })
-        .collect())
+/// The root `dvc.lock`, parsed once per revision: its stages, and what it records of each
+/// output.
+#[derive(Debug, Default)]
+pub(crate) struct DvcLock {
+    pub stages: Vec<Stage>,
+    outputs: Vec<(String, DvcTracked)>,
 }
 
-/// The md5 `dvc.lock` records for `path` as some stage's output.
-pub(crate) fn lock_output(
-    file: &str,
-    text: &str,
-    path: &str,
-) -> Result<Option<DvcTracked>, crate::Diagnostic> {
-    let lock: DvcLockFile = crate::yaml::parse(file, text, 0)?;
-    for (name, stage) in lock.stages {
-        for out in stage.outs {
-            if normalize(&out.path) == path {
-                return Ok(tracked(&out, format!("{file} (stage {name})")));
+impl DvcLock {
+    /// `text` of `file` (at the repository root), with paths made relative to it.
+    pub(crate) fn parse(file: &str, text: &str) -> Result<DvcLock, crate::Diagnostic> {
+        let lock: DvcLockFile = crate::yaml::parse(file, text, 0)?;
+        let mut parsed = DvcLock::default();
+        for (name, stage) in lock.stages {
+            for out in &stage.outs {
+                if let Some(tracked) = tracked(out, format!("{file} (stage {name})")) {
+                    parsed.outputs.push((normalize(&out.path), tracked));
+                }
             }
+            parsed.stages.push(Stage {
+                deps: stage.deps.iter().map(|d| normalize(&d.path)).collect(),
+                outs: stage.outs.iter().map(|o| normalize(&o.path)).collect(),
+                name,
+            });
         }
+        Ok(parsed)
     }
-    Ok(None)
+
+    /// What the lock records for `path` as some stage's output.
+    pub(crate) fn output(&self, path: &str) -> Option<&DvcTracked> {
+        self.outputs
+            .iter()
+            .find(|(out, _)| out == path)
+            .map(|(_, tracked)| tracked)
+    }
 }
 
 /// The md5 a `.dvc` file (at `file`, in folder `folder`) records for `path`.
@@ -378,9 +384,9 @@ mod tests {
         assert_eq!(tracked.layout, CacheLayout::Dvc3);
         assert_eq!(tracked.recorded_in, "data/train.csv.dvc");
         let lock = "schema: '2.0'\nstages:\n  train:\n    cmd: python train.py\n    deps:\n    - path: data/train.csv\n      md5: 0cc175b9c0f1b6a831c399e269772661\n    outs:\n    - path: models/a/model.pkl\n      md5: 92eb5ffee6ae2fec3ad71c777531578f\n";
-        let stages = parse_lock("dvc.lock", lock).expect("valid");
-        assert_eq!(stages[0].deps, ["data/train.csv"]);
-        let out = lock_output("dvc.lock", lock, "models/a/model.pkl").expect("valid");
+        let lock = DvcLock::parse("dvc.lock", lock).expect("valid");
+        assert_eq!(lock.stages[0].deps, ["data/train.csv"]);
+        let out = lock.output("models/a/model.pkl").cloned();
         assert_eq!(
             out.map(|o| (o.recorded_in, o.layout)),
             Some(("dvc.lock (stage train)".to_owned(), CacheLayout::Dvc2))

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::git::Snapshot;
 use crate::path::RepoPath;
 use crate::sha::ShortSha;
-use dvc::{DvcStores, DvcTracked, Stage};
+use dvc::{DvcLock, DvcStores, DvcTracked, Stage};
 use lfs::{LfsDownload, LfsPointer};
 
 /// Where a repository's content outside git is looked for: its git dir (the LFS store), its
@@ -153,6 +153,10 @@ impl<'r> Snapshot<'r> {
 
     /// The version of the data file at `path`; `None` when nothing is there.
     pub fn data_version(&self, path: &RepoPath) -> Result<Option<DataVersion>> {
+        // The tree entry's id, without reading the blob; a path through a symlink is read.
+        if let Some(oid) = self.entry_oid(path) {
+            return Ok(Some(DataVersion::Git(oid)));
+        }
         if let Some(file) = self.read(path)? {
             return Ok(Some(DataVersion::Git(file.oid)));
         }
@@ -174,54 +178,50 @@ impl<'r> Snapshot<'r> {
 
     /// The stages of the root `dvc.lock`; empty when there is none.
     pub fn dvc_stages(&self) -> Result<Vec<Stage>> {
-        match self.text_file("dvc.lock")? {
-            None => Ok(Vec::new()),
-            Some(text) => dvc::parse_lock("dvc.lock", &text).map_err(Error::invalid),
-        }
+        Ok(self
+            .dvc_lock()?
+            .map(|lock| lock.stages.clone())
+            .unwrap_or_default())
     }
 
-    /// What DVC records for `path`: its own `<path>.dvc`, else an output of the root
-    /// `dvc.lock`.
+    /// The root `dvc.lock`, parsed on first use.
+    fn dvc_lock(&self) -> Result<Option<&DvcLock>> {
+        if let Some(lock) = self.dvc_lock_cell().get() {
+            return Ok(lock.as_ref());
+        }
+        let lock = match self.text_file("dvc.lock")? {
+            None => None,
+            Some(text) => Some(DvcLock::parse("dvc.lock", &text).map_err(Error::invalid)?),
+        };
+        Ok(self.dvc_lock_cell().get_or_init(|| lock).as_ref())
+    }
+
+    /// What DVC records for `path`: `<path>.dvc` or an output of the root `dvc.lock`; else,
+    /// for a file inside a folder tracked as a whole (`dvc add data/`), the folder's record,
+    /// deepest folder first.
     fn dvc_tracked(&self, path: &RepoPath) -> Result<Option<DvcTracked>> {
-        let dvc_file = format!("{path}.dvc");
-        if let Some(text) = self.text_file(&dvc_file)? {
-            let folder = path
-                .as_str()
-                .rsplit_once('/')
-                .map(|(folder, _)| folder)
-                .unwrap_or("");
-            if let Some(tracked) = dvc::dvc_file_output(&dvc_file, folder, &text, path.as_str())
-                .map_err(Error::invalid)?
-            {
-                return Ok(Some(tracked));
-            }
-        }
-        let lock = self.text_file("dvc.lock")?;
-        if let Some(text) = &lock
-            && let Some(tracked) =
-                dvc::lock_output("dvc.lock", text, path.as_str()).map_err(Error::invalid)?
-        {
-            return Ok(Some(tracked));
-        }
-        // Inside a folder tracked as a whole (`dvc add data/`), deepest folder first.
         let parts: Vec<&str> = path.components().collect();
-        for depth in (1..parts.len()).rev() {
-            let folder = parts[..depth].join("/");
-            let inside = parts[depth..].join("/");
-            let dvc_file = format!("{folder}.dvc");
-            let parent = parts[..depth - 1].join("/");
+        for depth in (1..=parts.len()).rev() {
+            let recorded = parts[..depth].join("/");
+            let dvc_file = format!("{recorded}.dvc");
+            let folder = parts[..depth - 1].join("/");
             let mut found = match self.text_file(&dvc_file)? {
-                Some(text) => dvc::dvc_file_output(&dvc_file, &parent, &text, &folder)
+                Some(text) => dvc::dvc_file_output(&dvc_file, &folder, &text, &recorded)
                     .map_err(Error::invalid)?,
                 None => None,
             };
-            if found.is_none()
-                && let Some(text) = &lock
-            {
-                found = dvc::lock_output("dvc.lock", text, &folder).map_err(Error::invalid)?;
+            if found.is_none() {
+                found = self
+                    .dvc_lock()?
+                    .and_then(|lock| lock.output(&recorded))
+                    .cloned();
             }
-            if let Some(mut tracked) = found.filter(|t| t.md5.ends_with(".dir")) {
-                tracked.inside = Some(inside);
+            let Some(mut tracked) = found else { continue };
+            if depth == parts.len() {
+                return Ok(Some(tracked));
+            }
+            if tracked.md5.ends_with(".dir") {
+                tracked.inside = Some(parts[depth..].join("/"));
                 return Ok(Some(tracked));
             }
         }
