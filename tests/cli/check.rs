@@ -229,11 +229,7 @@ fn a_lineage_cycle_is_an_error_that_names_it() {
 
 /// The card check of model `id`, whose finding(s) name the unreadable file.
 fn card_findings(outcome: &crate::support::Outcome, id: &str) -> (serde_json::Value, Vec<String>) {
-    let model = outcome.model(id);
-    let check = model["checks"]
-        .as_array()
-        .and_then(|checks| checks.iter().find(|c| c["kind"] == "card").cloned())
-        .unwrap_or_else(|| panic!("no card check:\n{}", outcome.stdout));
+    let check = outcome.check(id, "card");
     let findings = check["findings"]
         .as_array()
         .map(|list| {
@@ -561,14 +557,7 @@ fn bad_drift_settings_are_reported_at_their_values() {
     );
     let outcome = repo.check("main", "pr");
     assert_eq!(outcome.code, 1, "medium blocks on card: {}", outcome.stderr);
-    let model = outcome.model("a");
-    let check = |kind: &str| {
-        model["checks"]
-            .as_array()
-            .and_then(|checks| checks.iter().find(|c| c["kind"] == kind).cloned())
-            .unwrap_or_else(|| panic!("no {kind} check: {model}"))
-    };
-    let card_check = check("card");
+    let card_check = outcome.check("a", "card");
     assert_eq!(card_check["status"], "fail", "{card_check}");
     let finding = card_check["findings"][0].as_str().unwrap_or_default();
     assert!(
@@ -578,6 +567,6 @@ fn bad_drift_settings_are_reported_at_their_values() {
         "{finding}"
     );
     // The drift check still runs, with the policy's settings.
-    let drift_check = check("drift");
+    let drift_check = outcome.check("a", "drift");
     assert_ne!(drift_check["status"], "skipped", "{drift_check}");
 }

@@ -44,11 +44,7 @@ fn write_file(dir: &tempfile::TempDir, name: &str, text: String) -> String {
 
 /// The drift check of `model` in a `check` report.
 fn drift_check(outcome: &crate::support::Outcome, model: &str) -> Value {
-    outcome.model(model)["checks"]
-        .as_array()
-        .and_then(|checks| checks.iter().find(|c| c["kind"] == "drift"))
-        .cloned()
-        .unwrap_or_else(|| panic!("no drift check: {}", outcome.stdout))
+    outcome.check(model, "drift")
 }
 
 /// A column of the first dataset of a drift check.

@@ -7,7 +7,8 @@ use std::process::Command;
 use serde_json::Value;
 
 use crate::support::{
-    FULL_BODY, Outcome, TestRepo, card, modelgate, program_on_path, test_python, write,
+    FULL_BODY, Outcome, TestRepo, card, external_tool, modelgate, modelgate_with_env,
+    program_on_path, test_python, write,
 };
 
 const POLICY: &str =
@@ -91,11 +92,7 @@ fn applications(shift: f64) -> String {
 }
 
 fn drift_check(outcome: &Outcome, model: &str) -> Value {
-    let report = outcome.model(model);
-    report["checks"]
-        .as_array()
-        .and_then(|checks| checks.iter().find(|c| c["kind"] == "drift").cloned())
-        .unwrap_or_else(|| panic!("no drift check:\n{}", outcome.stdout))
+    outcome.check(model, "drift")
 }
 
 fn tested_columns(check: &Value) -> Vec<(String, bool)> {
@@ -199,24 +196,12 @@ fn git_lfs_data_is_compared_by_its_content_and_missing_objects_are_never_a_pass(
     assert_eq!(outcome.json()["conclusion"], "pass", "{}", outcome.stdout);
 }
 
-/// The test venv's `dvc`, or `None` (skipped locally, a failure under CI).
+/// The folder of the test venv's `dvc`, or `None` (skipped locally, a failure under CI).
 fn dvc_bin() -> Option<PathBuf> {
-    let python = test_python()?;
-    let bin = python.parent().expect("venv bin folder").to_owned();
-    if bin.join("dvc").is_file() {
-        Some(bin)
-    } else if std::env::var_os("CI").is_some() {
-        panic!(
-            "dvc is not in {}; .ci/run installs tests/python-requirements.txt",
-            bin.display()
-        )
-    } else {
-        eprintln!(
-            "skipped: dvc not in {}; pip install -r tests/python-requirements.txt",
-            bin.display()
-        );
-        None
-    }
+    let bin = test_python()?.parent()?.to_owned();
+    let dvc = Some(bin.join("dvc")).filter(|dvc| dvc.is_file());
+    external_tool(dvc, "dvc", "pip install -r tests/python-requirements.txt")?;
+    Some(bin)
 }
 
 #[test]
@@ -368,11 +353,7 @@ fn a_broken_card_is_a_blocking_finding_and_the_other_models_are_still_evaluated(
     assert_eq!(outcome.code, 1, "{}{}", outcome.stdout, outcome.stderr);
     let good = outcome.model("good");
     assert_eq!(good["checks"][0]["status"], "pass", "{good}");
-    let broken = outcome.model("broken");
-    let card_check = broken["checks"]
-        .as_array()
-        .and_then(|checks| checks.iter().find(|c| c["kind"] == "card").cloned())
-        .expect("a card check");
+    let card_check = outcome.check("broken", "card");
     assert_eq!(
         (card_check["status"].clone(), card_check["blocking"].clone()),
         ("fail".into(), true.into())
@@ -479,10 +460,12 @@ async fn lfs_server(objects: &[&[u8]], token: &str) -> wiremock::MockServer {
 }
 
 fn check_with_lfs(checkout: &Checkout, base: &str, head: &str, url: &str, token: &str) -> Outcome {
-    let output = Command::new(env!("CARGO_BIN_EXE_modelgate"))
-        .args(["check", "--repo"])
-        .arg(&checkout.path)
-        .args([
+    let repo = checkout.path.to_str().expect("utf-8 path");
+    modelgate_with_env(
+        &[
+            "check",
+            "--repo",
+            repo,
             "--base",
             base,
             "--head",
@@ -491,16 +474,9 @@ fn check_with_lfs(checkout: &Checkout, base: &str, head: &str, url: &str, token:
             "json",
             "--lfs-url",
             url,
-        ])
-        .env("GITHUB_TOKEN", token)
-        .env("MODELGATE_LOG", "off")
-        .output()
-        .expect("run modelgate");
-    Outcome {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+        ],
+        &[("GITHUB_TOKEN", token)],
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -118,6 +118,14 @@ impl Outcome {
             .collect()
     }
 
+    /// The check of `kind` (`regression`, `drift`, `fairness`, `card`) of one model.
+    pub fn check(&self, model: &str, kind: &str) -> Value {
+        self.model(model)["checks"]
+            .as_array()
+            .and_then(|checks| checks.iter().find(|c| c["kind"] == kind).cloned())
+            .unwrap_or_else(|| panic!("model {model} has no {kind} check:\n{}", self.stdout))
+    }
+
     pub fn model_ids(&self) -> Vec<String> {
         self.json()["models"]
             .as_array()
@@ -132,9 +140,15 @@ impl Outcome {
 }
 
 pub fn modelgate(args: &[&str]) -> Outcome {
+    modelgate_with_env(args, &[])
+}
+
+/// `modelgate` with these environment variables set as well.
+pub fn modelgate_with_env(args: &[&str], env: &[(&str, &str)]) -> Outcome {
     let output = Command::new(env!("CARGO_BIN_EXE_modelgate"))
         .args(args)
         .env("MODELGATE_LOG", "off")
+        .envs(env.iter().copied())
         .output()
         .expect("run modelgate");
     Outcome {
