@@ -4,7 +4,7 @@ use modelgate_core::policy::FairnessPolicy;
 use modelgate_core::predictions::{FeatureFairness, Gap, Gaps, fairness};
 use modelgate_core::report::Status;
 
-use crate::fixtures::{Case, case, close};
+use super::fixtures::{Case, case, close};
 
 fn evaluate(case: &Case, policy: &FairnessPolicy) -> Vec<FeatureFairness> {
     let features: Vec<String> = case

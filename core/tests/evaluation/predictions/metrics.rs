@@ -2,7 +2,7 @@
 
 use modelgate_core::predictions::{Metric, Rows, compute_metrics, compute_selected};
 
-use crate::fixtures::{CASES, Case, case, close};
+use super::fixtures::{CASES, Case, case, close};
 
 /// Every metric a case names, computed from its rows and compared with scikit-learn's.
 fn check_metrics(case: &Case, rows: &Rows, expected: &serde_json::Value) -> f64 {
@@ -61,7 +61,7 @@ fn predictions_derived_from_probabilities_match_the_classifier() {
     }
     assert_eq!(compute_metrics(&rows).expect("valid"), with_predictions);
 
-    let case = crate::fixtures::case("wine_multiclass");
+    let case = super::fixtures::case("wine_multiclass");
     let mut rows = case.rows();
     let with_predictions = compute_metrics(&rows).expect("valid");
     if let Rows::Multiclass(classification) = &mut rows {

@@ -10,7 +10,7 @@ use modelgate_core::report::Status;
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
 
-use crate::fixtures::case;
+use super::fixtures::case;
 
 const METRICS: [Metric; 3] = [Metric::Accuracy, Metric::F1, Metric::RocAuc];
 
