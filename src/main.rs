@@ -490,8 +490,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let bot =
-            modelgate_bot::Bot::new(config, modelgate_bot::github::RetryPolicy::default()).await?;
+        let bot = modelgate_bot::Bot::new(config, modelgate_bot::github::RetryPolicy::from_env()?)
+            .await?;
         modelgate_bot::serve(bot, shutdown_signal()).await?;
         Ok::<_, anyhow::Error>(())
     })?;
@@ -513,7 +513,7 @@ fn action(args: ActionArgs) -> anyhow::Result<ExitCode> {
     let outcome = runtime.block_on(action::run(
         settings,
         &env,
-        modelgate_bot::github::RetryPolicy::default(),
+        modelgate_bot::github::RetryPolicy::from_env()?,
         &build_checked_out_site,
     ))?;
     Ok(if outcome.failed {

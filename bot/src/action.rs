@@ -27,14 +27,12 @@ use serde_json::Value;
 use crate::comment;
 use crate::error::JobError;
 use crate::events::{CommitSha, PullRequestNumber, RepoName};
-use crate::github::{GitHub, GitHubError, PullRequest, RetryPolicy};
+use crate::github::{CommentAuthor, GitHub, GitHubError, Identity, PullRequest, RetryPolicy};
 use crate::metrics::Metrics;
 use crate::pull_request::{self, ChecksDelivery, DataAccess, Delivery, Publication};
 use crate::remote::{self, RemoteError};
 use crate::secret::Secret;
 
-/// The login GitHub gives comments written with a workflow's `GITHUB_TOKEN`.
-const ACTIONS_LOGIN: &str = "github-actions[bot]";
 /// Where `actions/upload-pages-artifact` looks by default.
 const DEFAULT_SITE_DIR: &str = "_site";
 
@@ -306,10 +304,17 @@ async fn check(
     let data = data_access(env, checkout);
     let report =
         pull_request::evaluate_with_facts(github, &env.repository, &pr, &local, &data).await?;
-    let login = comment_login(github).await?;
+    let identity = identity(github).await?;
     let details_url = env.run_url.clone().or_else(|| pr.html_url.clone());
-    let publication =
-        pull_request::publish(github, &env.repository, &pr, &login, &report, details_url).await?;
+    let publication = pull_request::publish(
+        github,
+        &env.repository,
+        &pr,
+        &identity,
+        &report,
+        details_url,
+    )
+    .await?;
     let notes = publication_notes(&publication, fork);
     for note in &notes {
         println!("::warning title=modelgate::{}", workflow_command_data(note));
@@ -327,16 +332,19 @@ async fn check(
     })
 }
 
-/// The login the sticky comment is found by. A workflow's `GITHUB_TOKEN` may not read
-/// `/user`; its comments are `github-actions[bot]`'s.
-async fn comment_login(github: &GitHub) -> Result<String, ActionError> {
-    match github.own_login(false).await {
-        Ok(login) => Ok(login),
-        Err(GitHubError::Forbidden { .. } | GitHubError::NotFound { .. }) => {
-            Ok(ACTIONS_LOGIN.to_owned())
-        }
-        Err(other) => Err(other.into()),
-    }
+/// Who the step writes as. A personal token's login is `GET /user`; an installation token
+/// (the workflow's `GITHUB_TOKEN`, or an App's) may not read it, and its comments are its
+/// App's bot's: `github-actions[bot]`, or `<slug>[bot]` for an App the token cannot name.
+async fn identity(github: &GitHub) -> Result<Identity, ActionError> {
+    let comment_author = match github.own_login().await {
+        Ok(login) => CommentAuthor::Login(login),
+        Err(GitHubError::Forbidden { .. } | GitHubError::NotFound { .. }) => CommentAuthor::AnyBot,
+        Err(other) => return Err(other.into()),
+    };
+    Ok(Identity {
+        comment_author,
+        app: None,
+    })
 }
 
 /// Sentences for the job summary about what could not be posted, and why.

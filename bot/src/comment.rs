@@ -146,6 +146,66 @@ pub fn approvals_output(report: &Report) -> CheckOutput {
     }
 }
 
+/// What the pull request shows when it could not be evaluated (a broken card or policy, a
+/// file that cannot be read): the sticky comment, a failing `modelgate / evaluation` with
+/// every problem at its file:line:col, and an approvals check that judged nothing. Unknown is
+/// not pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unevaluated {
+    pub comment: String,
+    pub evaluation: CheckOutput,
+    pub approvals: CheckOutput,
+}
+
+pub fn unevaluated(problems: &[String]) -> Unevaluated {
+    let title = format!(
+        "Not evaluated: {} problem(s) to fix in the pull request",
+        problems.len()
+    );
+    let explanation = "modelgate could not evaluate this pull request, so it passes nothing. Fix these problems and push again (or comment `/modelgate rerun`):\n\n";
+    Unevaluated {
+        comment: fenced_within(
+            problems,
+            &format!("{MARKER}\n### 🔴 modelgate: NOT EVALUATED\n\n{explanation}"),
+            COMMENT_LIMIT,
+        ),
+        evaluation: CheckOutput {
+            title: title_within(title),
+            summary: fenced_within(problems, explanation, CHECK_TEXT_LIMIT),
+            text: String::new(),
+            conclusion: "failure",
+        },
+        approvals: CheckOutput {
+            title: "No approvals judged: the pull request was not evaluated".to_owned(),
+            summary: "The tier, and so the approvals it requires, come from the evaluation; see `modelgate / evaluation`.".to_owned(),
+            text: String::new(),
+            conclusion: "action_required",
+        },
+    }
+}
+
+/// `preface`, then the lines in a fence, as many as fit `limit`. Inside a fence because the
+/// messages quote the pull request's own files, which must not render as markdown (or
+/// mentions) on GitHub.
+fn fenced_within(lines: &[String], preface: &str, limit: Limit) -> String {
+    const FENCE: &str = "```";
+    let mut body = format!("{preface}{FENCE}text\n");
+    let closing = format!("{FENCE}\n");
+    let mut size = limit.size(&body) + limit.size(&closing);
+    for (index, line) in lines.iter().enumerate() {
+        let line = format!("{}\n", line.replace(FENCE, "'''"));
+        let more = format!("… and {} more\n", lines.len() - index);
+        if size + limit.size(&line) + limit.size(&more) > limit.max {
+            body.push_str(&more);
+            break;
+        }
+        size += limit.size(&line);
+        body.push_str(&line);
+    }
+    body.push_str(&closing);
+    body
+}
+
 /// A title within GitHub's limit, cut at a word: a title names checks, so a cut list is
 /// marked as such.
 fn title_within(title: String) -> String {

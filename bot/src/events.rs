@@ -65,6 +65,13 @@ pub enum Event {
         head: Option<CommitSha>,
         why: String,
     },
+    /// The open pull requests whose head is `head` (a rerequested check on a fork's pull
+    /// request, whose payload names none).
+    EvaluateHead {
+        repo: RepoRef,
+        head: CommitSha,
+        why: String,
+    },
     /// Several pull requests at once (a rerequested check suite).
     EvaluateMany {
         repo: RepoRef,
@@ -357,10 +364,11 @@ fn rerequested(
         .map(|p| PullRequestNumber(p.number))
         .collect();
     Ok(match prs.as_slice() {
-        [] => Event::Ignored(format!(
-            "{event}.rerequested on {} without a pull request",
-            body.head_sha
-        )),
+        [] => Event::EvaluateHead {
+            repo,
+            head: CommitSha(body.head_sha),
+            why: format!("{event}.rerequested"),
+        },
         [pr] => Event::Evaluate {
             repo,
             pr: *pr,

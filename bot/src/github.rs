@@ -2,7 +2,8 @@
 //! (GitHub Enterprise's `/api/v3`, or a fake on loopback in tests), typed errors and one
 //! explicit retry policy. Responses are read leniently into the few fields the bot uses.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use http::{Method, StatusCode};
@@ -22,6 +23,9 @@ pub enum GitHubError {
         method: String,
         path: String,
         retry_after: Duration,
+        /// A secondary rate limit: GitHub asks for a wait of at least a minute, then
+        /// exponential backoff.
+        secondary: bool,
     },
     #[error("{method} {path}: forbidden: {message}")]
     Forbidden {
@@ -53,6 +57,9 @@ pub struct RetryPolicy {
     pub first_backoff: Duration,
     /// The longest wait honoured for `retry-after` or a rate-limit reset.
     pub max_wait: Duration,
+    /// The first wait after a secondary rate limit, doubled on each further one (GitHub: "wait
+    /// for at least one minute", then back off exponentially).
+    pub secondary_wait: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -60,16 +67,51 @@ impl Default for RetryPolicy {
         RetryPolicy {
             attempts: 5,
             first_backoff: Duration::from_millis(500),
-            max_wait: Duration::from_secs(60),
+            max_wait: Duration::from_secs(10 * 60),
+            secondary_wait: Duration::from_secs(60),
         }
     }
 }
 
+impl RetryPolicy {
+    /// The defaults, with `MODELGATE_RATE_LIMIT_WAIT` (seconds) as the first wait after a
+    /// secondary rate limit.
+    pub fn from_env() -> Result<RetryPolicy, GitHubError> {
+        let mut policy = RetryPolicy::default();
+        if let Ok(text) = std::env::var("MODELGATE_RATE_LIMIT_WAIT") {
+            let seconds: f64 = text.trim().parse().ok().filter(|s: &f64| s.is_finite() && *s >= 0.0).ok_or_else(|| {
+                GitHubError::Client(format!(
+                    "MODELGATE_RATE_LIMIT_WAIT is `{text}`: expected a number of seconds, such as 60"
+                ))
+            })?;
+            policy.secondary_wait = Duration::from_secs_f64(seconds);
+        }
+        Ok(policy)
+    }
+}
+
+/// An installation token, kept until shortly before it expires.
+#[derive(Clone)]
+struct InstallationToken {
+    client: Octocrab,
+    token: String,
+    expires_at: jiff::Timestamp,
+}
+
+/// Tokens are renewed this long before GitHub says they expire (they last an hour).
+const TOKEN_RENEWAL_MARGIN: jiff::SignedDuration = jiff::SignedDuration::from_mins(5);
+
 #[derive(Clone)]
 pub struct GitHub {
     octo: Octocrab,
+    /// The API's base (`https://api.github.com`, `https://HOST/api/v3`): next-page links are
+    /// followed only within it, as paths, so that every page carries the credentials.
+    api: http::Uri,
     retry: RetryPolicy,
     metrics: Arc<Metrics>,
+    /// The App's installation tokens by installation id (shared by the clones of an App's
+    /// client).
+    installation_tokens: Arc<Mutex<HashMap<u64, InstallationToken>>>,
 }
 
 impl std::fmt::Debug for GitHub {
@@ -112,14 +154,55 @@ pub struct Login {
 #[derive(Debug, Clone, Deserialize)]
 pub struct IssueCommentRef {
     pub id: u64,
-    pub user: Option<Login>,
+    pub user: Option<CommentUser>,
     pub body: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CommentUser {
+    pub login: String,
+    /// `User` or `Bot`.
+    #[serde(rename = "type", default)]
+    pub kind: String,
+}
+
+/// Whose comment is the sticky one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommentAuthor {
+    Login(String),
+    /// The token cannot tell its own login (an App's installation token in a workflow may
+    /// not read `/user`): any bot's comment with the marker is the sticky one, since no
+    /// person's comment is a bot's and only modelgate writes the marker.
+    AnyBot,
+}
+
+impl CommentAuthor {
+    fn wrote(&self, user: &CommentUser) -> bool {
+        match self {
+            CommentAuthor::Login(login) => user.login.eq_ignore_ascii_case(login),
+            CommentAuthor::AnyBot => user.kind == "Bot",
+        }
+    }
+}
+
+/// Who the bot writes as: whose comment is the sticky one, and which App's check runs are
+/// its own (None: any check run of the name, for a token whose App is unknown).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub comment_author: CommentAuthor,
+    pub app: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct CheckRunRef {
     pub id: u64,
     pub name: String,
+    pub app: Option<AppRef>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AppRef {
+    pub slug: String,
 }
 
 impl GitHub {
@@ -151,8 +234,10 @@ impl GitHub {
             .map_err(|e| GitHubError::Client(e.to_string()))?;
         Ok(GitHub {
             octo,
+            api: api_uri(api_url)?,
             retry,
             metrics,
+            installation_tokens: Arc::default(),
         })
     }
 
@@ -172,27 +257,68 @@ impl GitHub {
             .map_err(|e| GitHubError::Client(e.to_string()))?;
         Ok(GitHub {
             octo,
+            api: api_uri(api_url)?,
             retry,
             metrics,
+            installation_tokens: Arc::default(),
         })
     }
 
-    /// A client acting as one installation of the app, and a token for cloning.
+    /// A client acting as one installation of the app, and a token for cloning. The token
+    /// is minted once and reused until five minutes before it expires.
     pub async fn installation(&self, id: u64) -> Result<(GitHub, String), GitHubError> {
-        let (octo, token) = self
-            .octo
-            .installation_and_token(octocrab::models::InstallationId(id))
-            .await
-            .map_err(|e| GitHubError::Client(format!("installation {id} token: {e}")))?;
-        use octocrab::secrecy::ExposeSecret;
+        let now = jiff::Timestamp::now();
+        let cached = self
+            .installation_tokens
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+            .filter(|t| t.expires_at > now + TOKEN_RENEWAL_MARGIN)
+            .cloned();
+        let token = match cached {
+            Some(token) => token,
+            None => {
+                let minted = self.mint_installation_token(id).await?;
+                self.installation_tokens
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(id, minted.clone());
+                minted
+            }
+        };
         Ok((
             GitHub {
-                octo,
+                octo: token.client,
+                api: self.api.clone(),
                 retry: self.retry,
                 metrics: self.metrics.clone(),
+                installation_tokens: Arc::default(),
             },
-            token.expose_secret().to_owned(),
+            token.token,
         ))
+    }
+
+    async fn mint_installation_token(&self, id: u64) -> Result<InstallationToken, GitHubError> {
+        let path = format!("/app/installations/{id}/access_tokens");
+        let (value, _) = self.request(Method::POST, &path, Some(&json!({}))).await?;
+        let token = value["token"]
+            .as_str()
+            .ok_or_else(|| GitHubError::Client(format!("POST {path}: no token")))?
+            .to_owned();
+        let expires_at = value["expires_at"]
+            .as_str()
+            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+            .ok_or_else(|| GitHubError::Client(format!("POST {path}: no valid expires_at")))?;
+        let client = Octocrab::builder()
+            .base_uri(self.api.to_string())
+            .and_then(|b| b.personal_token(token.clone()).build())
+            .map_err(|e| GitHubError::Client(format!("installation {id} client: {e}")))?;
+        tracing::debug!(installation = id, %expires_at, "installation token minted");
+        Ok(InstallationToken {
+            client,
+            token,
+            expires_at,
+        })
     }
 
     /// One request with the retry policy: 5xx are retried with exponential backoff; 403 and
@@ -204,12 +330,22 @@ impl GitHub {
         body: Option<&Value>,
     ) -> Result<(Value, Option<String>), GitHubError> {
         let mut backoff = self.retry.first_backoff;
+        let mut secondary_backoff = self.retry.secondary_wait;
         let mut attempt = 0;
         loop {
             attempt += 1;
             let outcome = self.send(&method, path, body).await;
             let wait = match &outcome {
                 Err(GitHubError::Transient { .. }) => Some(backoff),
+                Err(GitHubError::RateLimited {
+                    retry_after,
+                    secondary: true,
+                    ..
+                }) => {
+                    let wait = (*retry_after).max(secondary_backoff);
+                    secondary_backoff = secondary_backoff.saturating_mul(2);
+                    Some(wait)
+                }
                 Err(GitHubError::RateLimited { retry_after, .. }) => Some(*retry_after),
                 _ => None,
             };
@@ -282,12 +418,28 @@ impl GitHub {
                     .as_secs();
                 exhausted.then(|| Duration::from_secs(reset.saturating_sub(now) + 1))
             });
+        // GitHub tells a secondary rate limit from a missing permission only by the message,
+        // and may send a 429 with no header at all.
+        let secondary = matches!(
+            status,
+            StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS
+        ) && (message
+            .to_ascii_lowercase()
+            .contains("secondary rate limit")
+            || (status == StatusCode::TOO_MANY_REQUESTS && retry_after.is_none()));
         Err(match (status, retry_after) {
+            _ if secondary => GitHubError::RateLimited {
+                method: method_name,
+                path: path_name,
+                retry_after: retry_after.unwrap_or_default(),
+                secondary: true,
+            },
             (StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS, Some(retry_after)) => {
                 GitHubError::RateLimited {
                     method: method_name,
                     path: path_name,
                     retry_after,
+                    secondary: false,
                 }
             }
             (StatusCode::NOT_FOUND, _) => GitHubError::NotFound {
@@ -328,9 +480,34 @@ impl GitHub {
                 Value::Array(list) => items.extend(list),
                 other => items.push(other),
             }
-            next = link;
+            next = link.map(|link| self.api_path(&link)).transpose()?;
         }
         Ok(items)
+    }
+
+    /// A next-page link as a path within the API. Octocrab sends credentials only with a
+    /// path (or to api.github.com), so an absolute link on GitHub Enterprise Server would
+    /// go out without them; a link elsewhere is refused.
+    fn api_path(&self, link: &str) -> Result<String, GitHubError> {
+        let uri: http::Uri = link
+            .parse()
+            .map_err(|e| GitHubError::Client(format!("next-page link `{link}`: {e}")))?;
+        let same_host = uri.authority().is_none()
+            || (uri.scheme() == self.api.scheme() && uri.authority() == self.api.authority());
+        match uri.path_and_query() {
+            Some(path)
+                if same_host
+                    && uri
+                        .path()
+                        .starts_with(self.api.path().trim_end_matches('/')) =>
+            {
+                Ok(path.as_str().to_owned())
+            }
+            _ => Err(GitHubError::Client(format!(
+                "next-page link `{link}` is outside the API at {}",
+                self.api
+            ))),
+        }
     }
 
     fn parse<T: serde::de::DeserializeOwned>(path: &str, value: Value) -> Result<T, GitHubError> {
@@ -338,15 +515,21 @@ impl GitHub {
             .map_err(|e| GitHubError::Client(format!("GET {path}: unexpected response: {e}")))
     }
 
-    /// The login the bot comments as: `GET /user` for a token, `<slug>[bot]` for an app.
-    pub async fn own_login(&self, app: bool) -> Result<String, GitHubError> {
-        if app {
-            let value = self.get("/app").await?;
-            let slug = value["slug"]
-                .as_str()
-                .ok_or_else(|| GitHubError::Client("GET /app: no slug".to_owned()))?;
-            Ok(format!("{slug}[bot]"))
-        } else {
+    /// Who an App writes as: `<slug>[bot]`, and check runs of the App `<slug>`.
+    pub async fn app_identity(&self) -> Result<Identity, GitHubError> {
+        let value = self.get("/app").await?;
+        let slug = value["slug"]
+            .as_str()
+            .ok_or_else(|| GitHubError::Client("GET /app: no slug".to_owned()))?;
+        Ok(Identity {
+            comment_author: CommentAuthor::Login(format!("{slug}[bot]")),
+            app: Some(slug.to_owned()),
+        })
+    }
+
+    /// The login a token comments as (`GET /user`; installation tokens may not read it).
+    pub async fn own_login(&self) -> Result<String, GitHubError> {
+        {
             let value = self.get("/user").await?;
             value["login"]
                 .as_str()
@@ -420,6 +603,37 @@ impl GitHub {
         Ok(logins)
     }
 
+    /// `login`'s permission on the repository as GitHub's required reviews count it:
+    /// `admin`, `write` (maintainers too), `read` or `none`.
+    pub async fn collaborator_permission(
+        &self,
+        repo: &RepoName,
+        login: &str,
+    ) -> Result<String, GitHubError> {
+        let path = format!("/repos/{repo}/collaborators/{login}/permission");
+        match self.get(&path).await {
+            Ok(value) => Ok(value["permission"].as_str().unwrap_or("none").to_owned()),
+            // A deleted account, or a user GitHub does not know.
+            Err(GitHubError::NotFound { .. }) => Ok("none".to_owned()),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// The contexts of the commit statuses on `sha`.
+    pub async fn status_contexts(
+        &self,
+        repo: &RepoName,
+        sha: &CommitSha,
+    ) -> Result<Vec<String>, GitHubError> {
+        let statuses = self
+            .get_all(&format!("/repos/{repo}/commits/{sha}/statuses"))
+            .await?;
+        Ok(statuses
+            .iter()
+            .filter_map(|s| s["context"].as_str().map(str::to_owned))
+            .collect())
+    }
+
     /// Members of `org/team`, through the API (never by name matching).
     pub async fn team_members(&self, team: &str) -> Result<Vec<String>, GitHubError> {
         let (org, slug) = team
@@ -452,7 +666,7 @@ impl GitHub {
         &self,
         repo: &RepoName,
         pr: PullRequestNumber,
-        login: &str,
+        author: &CommentAuthor,
         marker: &str,
         body: &str,
     ) -> Result<bool, GitHubError> {
@@ -464,9 +678,7 @@ impl GitHub {
             .map(|v| Self::parse(&path, v))
             .collect::<Result<_, _>>()?;
         let mine = comments.iter().find(|c| {
-            c.user
-                .as_ref()
-                .is_some_and(|u| u.login.eq_ignore_ascii_case(login))
+            c.user.as_ref().is_some_and(|u| author.wrote(u))
                 && c.body.as_deref().is_some_and(|b| b.contains(marker))
         });
         match mine {
@@ -485,11 +697,13 @@ impl GitHub {
         }
     }
 
-    /// modelgate's check runs on a commit, by name.
+    /// modelgate's check runs on a commit: by name, and by `app` (the App's slug) when known,
+    /// since any App may name a check run `modelgate / …` and only its own can be updated.
     pub async fn check_runs(
         &self,
         repo: &RepoName,
         sha: &CommitSha,
+        app: Option<&str>,
     ) -> Result<Vec<CheckRunRef>, GitHubError> {
         let path = format!("/repos/{repo}/commits/{sha}/check-runs");
         let pages = self.get_all(&path).await?;
@@ -504,6 +718,7 @@ impl GitHub {
         Ok(runs
             .into_iter()
             .filter(|r| r.name.starts_with("modelgate / "))
+            .filter(|r| app.is_none_or(|app| r.app.as_ref().is_some_and(|a| a.slug == app)))
             .collect())
     }
 
@@ -590,25 +805,32 @@ impl GitHub {
             .collect()
     }
 
-    /// Repositories the app's installations can see (app mode).
+    /// The ids of the app's installations that are not suspended.
+    pub async fn installations(&self) -> Result<Vec<u64>, GitHubError> {
+        Ok(self
+            .get_all("/app/installations")
+            .await?
+            .iter()
+            .filter(|i| i["suspended_at"].is_null())
+            .filter_map(|i| i["id"].as_u64())
+            .collect())
+    }
+
+    /// The repositories one installation can see, with their clone URLs.
     pub async fn installation_repositories(
         &self,
-    ) -> Result<Vec<(u64, RepoName, String)>, GitHubError> {
+        id: u64,
+    ) -> Result<Vec<(RepoName, String)>, GitHubError> {
+        let (client, _) = self.installation(id).await?;
         let mut found = Vec::new();
-        for installation in self.get_all("/app/installations").await? {
-            let Some(id) = installation["id"].as_u64() else {
-                continue;
-            };
-            let (client, _) = self.installation(id).await?;
-            for page in client.get_all("/installation/repositories").await? {
-                for repo in page["repositories"].as_array().into_iter().flatten() {
-                    if let Some(name) = repo["full_name"].as_str().and_then(RepoName::parse) {
-                        let clone_url = repo["clone_url"]
-                            .as_str()
-                            .map(str::to_owned)
-                            .unwrap_or_else(|| format!("https://github.com/{name}.git"));
-                        found.push((id, name, clone_url));
-                    }
+        for page in client.get_all("/installation/repositories").await? {
+            for repo in page["repositories"].as_array().into_iter().flatten() {
+                if let Some(name) = repo["full_name"].as_str().and_then(RepoName::parse) {
+                    let clone_url = repo["clone_url"]
+                        .as_str()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| format!("https://github.com/{name}.git"));
+                    found.push((name, clone_url));
                 }
             }
         }
@@ -622,6 +844,13 @@ impl GitHub {
             .map(str::to_owned)
             .unwrap_or_else(|| format!("https://github.com/{repo}.git")))
     }
+}
+
+/// The API's base URL, parsed once.
+fn api_uri(api_url: &str) -> Result<http::Uri, GitHubError> {
+    api_url
+        .parse()
+        .map_err(|e| GitHubError::Client(format!("API URL `{api_url}`: {e}")))
 }
 
 /// A check run to write.

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 pub use crate::error::JobError;
 use crate::events::{CommitSha, PullRequestNumber, RepoRef};
-use crate::github::{GitHub, PullRequest};
+use crate::github::{GitHub, Identity, PullRequest};
 use crate::pull_request::{self, DataAccess, Delivery, blocking};
 use crate::remote;
 use crate::secret::Secret;
@@ -50,7 +50,7 @@ pub struct JobContext {
     pub github: GitHub,
     /// A token for cloning over HTTPS (None for local paths and anonymous access).
     pub clone_token: Option<Secret>,
-    pub bot_login: String,
+    pub identity: Identity,
     pub cache_dir: PathBuf,
 }
 
@@ -84,14 +84,35 @@ async fn evaluate_and_post(
         checkout: None,
         lfs: DataAccess::lfs_of_remote(&job.repo.clone_url, context.clone_token.clone()),
     };
-    let report =
-        pull_request::evaluate_with_facts(&context.github, &job.repo.name, pr, &local, &data)
+    let evaluated =
+        pull_request::evaluate_with_facts(&context.github, &job.repo.name, pr, &local, &data).await;
+    let report = match evaluated {
+        Ok(report) => report,
+        Err(error) => {
+            let Some(problems) = pull_request::problems_in_pull_request(&error) else {
+                return Err(error);
+            };
+            tracing::info!(%error, "the pull request could not be evaluated");
+            let publication = pull_request::publish_unevaluated(
+                &context.github,
+                &job.repo.name,
+                pr,
+                &context.identity,
+                &problems,
+                pr.html_url.clone(),
+            )
             .await?;
+            return Ok(JobOutcome::Posted {
+                conclusion: "not evaluated".to_owned(),
+                comment_written: publication.comment == Delivery::Written,
+            });
+        }
+    };
     let publication = pull_request::publish(
         &context.github,
         &job.repo.name,
         pr,
-        &context.bot_login,
+        &context.identity,
         &report,
         pr.html_url.clone(),
     )
@@ -173,7 +194,10 @@ mod tests {
         let context = JobContext {
             github,
             clone_token: Some(Secret::new("ghs_clone_token_42")),
-            bot_login: "modelgate[bot]".to_owned(),
+            identity: Identity {
+                comment_author: crate::github::CommentAuthor::Login("modelgate[bot]".to_owned()),
+                app: Some("modelgate".to_owned()),
+            },
             cache_dir: PathBuf::from("cache"),
         };
         let shown = format!("{context:?}");

@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::comment::{self, APPROVALS_CHECK, EVALUATION_CHECK, MARKER};
 use crate::error::JobError;
 use crate::events::{CommitSha, PullRequestNumber, RepoName};
-use crate::github::{CheckRun, GitHub, GitHubError, PullRequest};
+use crate::github::{CheckRun, GitHub, GitHubError, Identity, PullRequest};
 use crate::lfs::{self, LfsServer};
 use crate::remote;
 use crate::secret::Secret;
@@ -75,6 +75,19 @@ pub async fn evaluate_with_facts(
     .await??;
 
     let reviews = github.reviews(repo, number).await?;
+    let reviews = lenient::<Review>(reviews);
+    // GitHub's required reviews count only reviewers with write access; on a public
+    // repository anyone may review.
+    let mut permissions = BTreeMap::new();
+    for review in &reviews {
+        if let Some(user) = &review.user
+            && matches!(review.state.as_str(), "APPROVED" | "CHANGES_REQUESTED")
+            && !permissions.contains_key(&user.login)
+        {
+            let permission = github.collaborator_permission(repo, &user.login).await?;
+            permissions.insert(user.login.clone(), permission);
+        }
+    }
     let comments = github.issue_comments(repo, number).await?;
     let commit_authors = github.commit_authors(repo, number).await?;
     let mut team_members = BTreeMap::new();
@@ -92,7 +105,8 @@ pub async fn evaluate_with_facts(
         head_sha: Some(pr.head.sha.clone()),
         head_pushed_at: None,
         commit_authors,
-        reviews: lenient::<Review>(reviews),
+        reviews,
+        permissions: Some(permissions),
         team_members,
         comments: lenient::<IssueComment>(comments),
     };
@@ -154,15 +168,62 @@ pub async fn publish(
     github: &GitHub,
     repo: &RepoName,
     pr: &PullRequest,
-    login: &str,
+    identity: &Identity,
     report: &Report,
     details_url: Option<String>,
 ) -> Result<Publication, GitHubError> {
+    let runs = check_runs(
+        [
+            comment::evaluation_output(report),
+            comment::approvals_output(report),
+        ],
+        details_url,
+    );
+    publish_outputs(github, repo, pr, identity, &comment::comment(report), &runs).await
+}
+
+/// Posts, in place of a report, what keeps a pull request that could not be evaluated from
+/// passing: the comment and a failing evaluation check naming each problem.
+pub async fn publish_unevaluated(
+    github: &GitHub,
+    repo: &RepoName,
+    pr: &PullRequest,
+    identity: &Identity,
+    problems: &[String],
+    details_url: Option<String>,
+) -> Result<Publication, GitHubError> {
+    let outputs = comment::unevaluated(problems);
+    let runs = check_runs([outputs.evaluation, outputs.approvals], details_url);
+    publish_outputs(github, repo, pr, identity, &outputs.comment, &runs).await
+}
+
+/// The problems in the pull request that kept it from being evaluated, one line each (at
+/// file:line:col where known); None when the failure is the bot's own (git, the cache), to
+/// be retried rather than blamed on the pull request.
+pub fn problems_in_pull_request(error: &JobError) -> Option<Vec<String>> {
+    use modelgate_core::Error;
+    match error {
+        JobError::Evaluate(Error::Git { .. } | Error::OpenRepository { .. }) => None,
+        JobError::Evaluate(Error::Invalid(diagnostics)) => {
+            Some(diagnostics.iter().map(ToString::to_string).collect())
+        }
+        JobError::Evaluate(other) => Some(vec![other.to_string()]),
+        _ => None,
+    }
+}
+
+async fn publish_outputs(
+    github: &GitHub,
+    repo: &RepoName,
+    pr: &PullRequest,
+    identity: &Identity,
+    body: &str,
+    runs: &[CheckRun],
+) -> Result<Publication, GitHubError> {
     let number = PullRequestNumber(pr.number);
     let head = CommitSha(pr.head.sha.clone());
-    let body = comment::comment(report);
     let comment = match github
-        .upsert_comment(repo, number, login, MARKER, &body)
+        .upsert_comment(repo, number, &identity.comment_author, MARKER, body)
         .await
     {
         Ok(true) => Delivery::Written,
@@ -170,13 +231,12 @@ pub async fn publish(
         Err(GitHubError::Forbidden { message, .. }) => Delivery::Forbidden(message),
         Err(other) => return Err(other),
     };
-    let runs = check_runs(report, details_url);
-    let checks = match write_check_runs(github, repo, &head, &runs).await {
+    let checks = match write_check_runs(github, repo, &head, identity, runs).await {
         Ok(()) => ChecksDelivery::CheckRuns,
         // A token without `checks: write` may still have `statuses: write`.
         Err(GitHubError::Forbidden { message, .. }) => {
             tracing::info!(%message, "check runs refused; writing commit statuses");
-            match write_statuses(github, repo, &head, &runs).await {
+            match write_statuses(github, repo, &head, runs).await {
                 Ok(()) => ChecksDelivery::CommitStatuses { refused: message },
                 Err(GitHubError::Forbidden { message, .. }) => ChecksDelivery::Forbidden(message),
                 Err(other) => return Err(other),
@@ -187,12 +247,12 @@ pub async fn publish(
     Ok(Publication { comment, checks })
 }
 
-fn check_runs(report: &Report, details_url: Option<String>) -> [CheckRun; 2] {
-    [
-        (EVALUATION_CHECK, comment::evaluation_output(report)),
-        (APPROVALS_CHECK, comment::approvals_output(report)),
-    ]
-    .map(|(name, output)| CheckRun {
+/// The evaluation's and the approvals' outputs as the two check runs.
+fn check_runs(
+    [evaluation, approvals]: [comment::CheckOutput; 2],
+    details_url: Option<String>,
+) -> [CheckRun; 2] {
+    [(EVALUATION_CHECK, evaluation), (APPROVALS_CHECK, approvals)].map(|(name, output)| CheckRun {
         name,
         conclusion: output.conclusion,
         title: output.title,
@@ -206,9 +266,12 @@ async fn write_check_runs(
     github: &GitHub,
     repo: &RepoName,
     head: &CommitSha,
+    identity: &Identity,
     runs: &[CheckRun],
 ) -> Result<(), GitHubError> {
-    let existing = github.check_runs(repo, head).await?;
+    let existing = github
+        .check_runs(repo, head, identity.app.as_deref())
+        .await?;
     for run in runs {
         github.upsert_check_run(repo, head, &existing, run).await?;
     }

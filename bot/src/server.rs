@@ -14,9 +14,10 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use tracing::Instrument;
 
+use crate::comment::EVALUATION_CHECK;
 use crate::config::{Config, Credentials};
 use crate::events::{self, Event, PullRequestNumber, RepoRef};
-use crate::github::{GitHub, GitHubError, RetryPolicy};
+use crate::github::{CommentAuthor, GitHub, GitHubError, Identity, RetryPolicy};
 use crate::job::{self, Job, JobContext, JobKind};
 use crate::metrics::Metrics;
 use crate::queue::JobQueue;
@@ -64,7 +65,7 @@ impl SeenDeliveries {
 pub struct Bot {
     config: Config,
     github: GitHub,
-    login: String,
+    identity: Identity,
     queue: JobQueue,
     metrics: Arc<Metrics>,
     seen: Mutex<SeenDeliveries>,
@@ -75,7 +76,7 @@ pub struct Bot {
 impl std::fmt::Debug for Bot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Bot")
-            .field("login", &self.login)
+            .field("identity", &self.identity)
             .finish_non_exhaustive()
     }
 }
@@ -98,10 +99,14 @@ impl Bot {
                 metrics.clone(),
             )?,
         };
-        let login = github
-            .own_login(matches!(config.credentials, Credentials::App { .. }))
-            .await?;
-        tracing::info!(%login, api = %config.api_url, "authenticated");
+        let identity = match config.credentials {
+            Credentials::App { .. } => github.app_identity().await?,
+            Credentials::Token(_) => Identity {
+                comment_author: CommentAuthor::Login(github.own_login().await?),
+                app: None,
+            },
+        };
+        tracing::info!(?identity, api = %config.api_url, "authenticated");
         let mut known_repos = Vec::new();
         for name in &config.repositories {
             let clone_url = github.repository_clone_url(name).await?;
@@ -115,7 +120,7 @@ impl Bot {
             queue: JobQueue::new(metrics.clone()),
             config,
             github,
-            login,
+            identity,
             metrics,
             seen: Mutex::default(),
             known_repos: Mutex::new(known_repos),
@@ -143,7 +148,7 @@ impl Bot {
         Ok(JobContext {
             github,
             clone_token,
-            bot_login: self.login.clone(),
+            identity: self.identity.clone(),
             cache_dir: self.config.cache_dir.clone(),
         })
     }
@@ -174,20 +179,30 @@ impl Bot {
         });
     }
 
-    /// Queues every open pull request whose head has no modelgate check run.
+    /// Queues every open pull request whose head has no modelgate evaluation (a check run,
+    /// or in token mode, where only Apps may write check runs, a commit status). A
+    /// repository or installation that fails is logged and skipped: one suspended
+    /// installation must not stop the others.
     pub async fn reconcile(&self) -> Result<usize, GitHubError> {
         let repos: Vec<RepoRef> = match self.config.credentials {
-            Credentials::App { .. } => self
-                .github
-                .installation_repositories()
-                .await?
-                .into_iter()
-                .map(|(id, name, clone_url)| RepoRef {
-                    name,
-                    clone_url,
-                    installation: Some(id),
-                })
-                .collect(),
+            Credentials::App { .. } => {
+                let mut repos = Vec::new();
+                for id in self.github.installations().await? {
+                    match self.github.installation_repositories(id).await {
+                        Ok(found) => {
+                            repos.extend(found.into_iter().map(|(name, clone_url)| RepoRef {
+                                name,
+                                clone_url,
+                                installation: Some(id),
+                            }));
+                        }
+                        Err(error) => {
+                            tracing::warn!(installation = id, %error, "installation skipped by reconcile");
+                        }
+                    }
+                }
+                repos
+            }
             Credentials::Token(_) => self
                 .known_repos
                 .lock()
@@ -196,36 +211,108 @@ impl Bot {
         };
         let mut queued = 0;
         for repo in repos {
-            let context = self.job_context(repo.installation).await?;
-            for pr in context.github.open_pull_requests(&repo.name).await? {
-                let head = events::CommitSha(pr.head.sha.clone());
-                let runs = context.github.check_runs(&repo.name, &head).await?;
-                if !runs
-                    .iter()
-                    .any(|r| r.name == crate::comment::EVALUATION_CHECK)
-                {
-                    // No delivery asked for this job; its span says so in the same shape.
-                    let span = tracing::error_span!(
-                        parent: None,
-                        "delivery",
-                        event = "reconcile",
-                        delivery = "reconcile",
-                        repo = %repo.name,
-                        pr = pr.number
-                    );
-                    self.enqueue(
-                        repo.clone(),
-                        PullRequestNumber(pr.number),
-                        JobKind::Evaluate,
-                        "reconcile".to_owned(),
-                        &span,
-                    );
-                    queued += 1;
+            match self.reconcile_repository(&repo).await {
+                Ok(count) => queued += count,
+                Err(error) => {
+                    tracing::warn!(repo = %repo.name, %error, "repository skipped by reconcile");
                 }
             }
         }
         tracing::info!(queued, "reconciled open pull requests");
         Ok(queued)
+    }
+
+    async fn reconcile_repository(&self, repo: &RepoRef) -> Result<usize, GitHubError> {
+        let context = self.job_context(repo.installation).await?;
+        let mut queued = 0;
+        for pr in context.github.open_pull_requests(&repo.name).await? {
+            let head = events::CommitSha(pr.head.sha.clone());
+            if self.evaluated(&context.github, &repo.name, &head).await? {
+                continue;
+            }
+            // No delivery asked for this job; its span says so in the same shape.
+            let span = tracing::error_span!(
+                parent: None,
+                "delivery",
+                event = "reconcile",
+                delivery = "reconcile",
+                repo = %repo.name,
+                pr = pr.number
+            );
+            self.enqueue(
+                repo.clone(),
+                PullRequestNumber(pr.number),
+                JobKind::Evaluate,
+                "reconcile".to_owned(),
+                &span,
+            );
+            queued += 1;
+        }
+        Ok(queued)
+    }
+
+    /// Whether `head` carries the evaluation, as a check run of this App or a commit status.
+    async fn evaluated(
+        &self,
+        github: &GitHub,
+        repo: &events::RepoName,
+        head: &events::CommitSha,
+    ) -> Result<bool, GitHubError> {
+        let runs = github
+            .check_runs(repo, head, self.identity.app.as_deref())
+            .await?;
+        if runs.iter().any(|r| r.name == EVALUATION_CHECK) {
+            return Ok(true);
+        }
+        if self.identity.app.is_some() {
+            return Ok(false);
+        }
+        Ok(github
+            .status_contexts(repo, head)
+            .await?
+            .iter()
+            .any(|context| context == EVALUATION_CHECK))
+    }
+
+    /// Queues the open pull requests whose head is `head`: a rerequested check on a fork's
+    /// pull request names none (GitHub leaves `pull_requests` empty for forks).
+    async fn queue_pull_requests_of(
+        &self,
+        repo: RepoRef,
+        head: events::CommitSha,
+        why: String,
+        span: tracing::Span,
+    ) {
+        let found = async {
+            let context = self.job_context(repo.installation).await?;
+            context
+                .github
+                .pull_requests_for_commit(&repo.name, &head)
+                .await
+        }
+        .await;
+        match found {
+            Ok(pulls) => {
+                let open: Vec<_> = pulls
+                    .into_iter()
+                    .filter(|p| p.state == "open" && p.head.sha == head.0)
+                    .collect();
+                if open.is_empty() {
+                    span.in_scope(|| tracing::info!(%head, "no open pull request has this head"));
+                }
+                for pr in open {
+                    self.enqueue(
+                        repo.clone(),
+                        PullRequestNumber(pr.number),
+                        JobKind::Evaluate,
+                        why.clone(),
+                        &span,
+                    );
+                }
+            }
+            Err(error) => span
+                .in_scope(|| tracing::warn!(%head, %error, "pull requests of the head not found")),
+        }
     }
 
     async fn work(self: Arc<Self>) {
@@ -317,6 +404,16 @@ async fn webhook(
             span.record("repo", tracing::field::display(&repo.name));
             span.record("pr", pr.0);
             bot.enqueue(repo, pr, JobKind::Evaluate, why, &span);
+            (StatusCode::ACCEPTED, "queued", "queued".to_owned())
+        }
+        Event::EvaluateHead { repo, head, why } => {
+            span.record("repo", tracing::field::display(&repo.name));
+            let bot = bot.clone();
+            let job_span = span.clone();
+            tokio::spawn(
+                async move { bot.queue_pull_requests_of(repo, head, why, job_span).await }
+                    .instrument(span.clone()),
+            );
             (StatusCode::ACCEPTED, "queued", "queued".to_owned())
         }
         Event::EvaluateMany { repo, prs, why } => {

@@ -35,6 +35,14 @@ pub struct PrFacts {
     /// `GET /repos/{owner}/{repo}/pulls/{n}/reviews`, oldest first.
     #[serde(default)]
     pub reviews: Vec<Review>,
+    /// Each reviewer's permission on the repository, as
+    /// `GET /repos/{owner}/{repo}/collaborators/{username}/permission` gives it (`admin`,
+    /// `write`, `read`, `none`). Present, only reviews by `admin` and `write` (maintainers
+    /// read as `write`) count, as in GitHub's required reviews; a reviewer missing from it
+    /// counts as `none`. The bot and the Action always fill it; a facts file may leave it
+    /// out, and then write access is not checked.
+    #[serde(default)]
+    pub permissions: Option<BTreeMap<String, String>>,
     /// Members of each team that matters, `{"org/team": ["login", ...]}`.
     #[serde(default)]
     pub team_members: BTreeMap<String, Vec<String>>,
@@ -88,6 +96,17 @@ impl PrFacts {
             .iter()
             .find(|(name, _)| name.eq_ignore_ascii_case(team))
             .map_or(&[], |(_, members)| members.as_slice())
+    }
+
+    /// `login`'s permission when the facts give permissions (`none` when they omit it).
+    fn permission(&self, login: &str) -> Option<&str> {
+        let permissions = self.permissions.as_ref()?;
+        Some(
+            permissions
+                .iter()
+                .find(|(known, _)| same_login(known, login))
+                .map_or("none", |(_, permission)| permission.as_str()),
+        )
     }
 
     fn is_member(&self, login: &str, team: &str) -> bool {
@@ -179,6 +198,14 @@ pub fn judge(policy: &Policy, facts: &PrFacts, subject: &Subject<'_>) -> Approva
         if same_login(login, &facts.author) {
             ignored.push(format!(
                 "review by {login} ignored: the pull request's author never counts"
+            ));
+            continue;
+        }
+        if let Some(permission) = facts.permission(login)
+            && !matches!(permission, "admin" | "maintain" | "write")
+        {
+            ignored.push(format!(
+                "review by {login} ignored: {login} has `{permission}` permission on the repository, and only reviews by people with write access count"
             ));
             continue;
         }

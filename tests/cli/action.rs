@@ -8,7 +8,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::fake_github::{FakeGitHub, REPO};
+use crate::fake_github::{APP_SLUG, FakeGitHub, REPO, WORKFLOW_TOKEN};
 use crate::support::{Outcome, TestRepo, high_tier_pull_request, write};
 
 struct Workflow {
@@ -22,6 +22,8 @@ struct Workflow {
     head_sha: String,
     /// The test merge commit GitHub checks out for a pull request (GITHUB_SHA).
     merge_sha: String,
+    /// The step's `GITHUB_TOKEN`: the workflow's own, unless a test gives an App's.
+    token: String,
 }
 
 fn git(args: &[&str], dir: &Path) {
@@ -70,8 +72,10 @@ impl Workflow {
             merge.to_string()
         };
         let github = FakeGitHub::start(origin.path().to_str().expect("utf-8")).await;
+        github.grant_write(&["bob", "carol"]);
         github.open_pull(1, "ann", ("main", &main_sha), ("feature", &head_sha));
         Workflow {
+            token: WORKFLOW_TOKEN.to_owned(),
             origin,
             github,
             workspace: tempfile::tempdir().expect("workspace"),
@@ -164,7 +168,7 @@ impl Workflow {
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("GITHUB_ACTIONS", "true")
-            .env("GITHUB_TOKEN", "ghs_workflow-token")
+            .env("GITHUB_TOKEN", &self.token)
             .env("GITHUB_EVENT_NAME", event_name)
             .env("GITHUB_EVENT_PATH", &event)
             .env("GITHUB_REPOSITORY", REPO)
@@ -658,4 +662,39 @@ fn third_party_actions_are_pinned_to_a_commit_with_its_tag() {
             );
         }
     }
+}
+
+/// With an App's installation token in the workflow (which may not read `GET /user`), the
+/// sticky comment is found by its marker and its bot author and kept, not posted again on
+/// every run; a person's comment quoting the marker is left alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_token_keeps_one_sticky_comment() {
+    let mut w = Workflow::new("0.81").await;
+    w.token = "ghs_app-installation-token".to_owned();
+    let token = w.token.clone();
+    w.github.with(|s| {
+        s.tokens
+            .insert(token, crate::fake_github::TokenKind::Installation { id: 1 });
+        s.comments.push(crate::fake_github::Comment {
+            id: 9000,
+            issue: 1,
+            user: "ann".to_owned(),
+            user_type: "User".to_owned(),
+            body: "Quoting the bot: <!-- modelgate:report -->".to_owned(),
+        });
+    });
+    w.check_out_merge(false);
+    let opened = w.payload("pull_request/opened.payload.json");
+    for _ in 0..2 {
+        let run = w.run("pull_request", &opened, &["--mode", "check"]);
+        assert_eq!(run.code, 0, "{run:?}");
+    }
+    let comments = w.github.with(|s| s.comments.clone());
+    assert_eq!(comments.len(), 2, "{comments:#?}");
+    assert_eq!(comments[1].user, format!("{APP_SLUG}[bot]"));
+    assert_eq!(
+        comments[0].body, "Quoting the bot: <!-- modelgate:report -->",
+        "a person's comment is never edited"
+    );
+    w.github.assert_no_problems();
 }

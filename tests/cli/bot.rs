@@ -6,13 +6,23 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::fake_github::{BOT_LOGIN, Failure, FakeGitHub, REPO};
+use crate::fake_github::{
+    APP_ID, APP_PRIVATE_KEY, APP_SLUG, Failure, FakeGitHub, PERSONAL_TOKEN, REPO,
+};
 use crate::support::{TestRepo, high_tier_pull_request, write};
 
 const SECRET: &str = "It's a Secret to Everybody";
 const WAIT: Duration = Duration::from_secs(30);
 
+/// How the bot authenticates: as a GitHub App (the product), or with a personal token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Credentials {
+    App { installation: u64 },
+    Token,
+}
+
 struct Harness {
+    credentials: Credentials,
     repo: TestRepo,
     github: FakeGitHub,
     bot: Option<Child>,
@@ -21,6 +31,8 @@ struct Harness {
     client: reqwest::Client,
     main_sha: String,
     head_sha: String,
+    /// More variables for `modelgate serve`.
+    env: Vec<(&'static str, &'static str)>,
 }
 
 impl Drop for Harness {
@@ -40,12 +52,21 @@ fn free_port() -> u16 {
 }
 
 impl Harness {
-    /// A repository with a high-tier model and an open pull request #1 that improves it.
+    /// A repository with a high-tier model and an open pull request #1 that improves it,
+    /// evaluated by the bot as a GitHub App; bob and carol may approve (write access).
     async fn new() -> Harness {
+        Harness::with(Credentials::App { installation: 1 }, "").await
+    }
+
+    /// The same, with the bot's credentials and GitHub's API path (`/api/v3` on Enterprise
+    /// Server) chosen.
+    async fn with(credentials: Credentials, api_prefix: &str) -> Harness {
         let (repo, main_sha, head_sha) = high_tier_pull_request("pr", "0.81");
-        let github = FakeGitHub::start(repo.path().to_str().expect("utf-8")).await;
+        let github = FakeGitHub::start_at(repo.path().to_str().expect("utf-8"), api_prefix).await;
         github.open_pull(1, "ann", ("main", &main_sha), ("pr", &head_sha));
+        github.grant_write(&["bob", "carol"]);
         Harness {
+            credentials,
             repo,
             github,
             bot: None,
@@ -54,6 +75,7 @@ impl Harness {
             client: reqwest::Client::new(),
             main_sha,
             head_sha,
+            env: Vec::new(),
         }
     }
 
@@ -69,7 +91,6 @@ impl Harness {
             .arg("serve")
             .env("MODELGATE_LISTEN", format!("127.0.0.1:{}", self.port))
             .env("MODELGATE_WEBHOOK_SECRET", format!("rotated-out,{SECRET}"))
-            .env("MODELGATE_GITHUB_TOKEN", "test-token")
             .env("MODELGATE_API_URL", self.github.url())
             .env("MODELGATE_CACHE_DIR", self.cache.path())
             .env("MODELGATE_WORKERS", "2")
@@ -86,10 +107,34 @@ impl Harness {
                 .env("NO_COLOR", "1")
                 .stderr(file);
         }
-        if reconcile_repos {
-            command.env("MODELGATE_REPOSITORIES", REPO);
-        } else {
-            command.env_remove("MODELGATE_REPOSITORIES");
+        command.env_remove("MODELGATE_REPOSITORIES");
+        command.envs(self.env.iter().copied());
+        match self.credentials {
+            Credentials::App { installation } => {
+                let key = self.cache.path().join("app-key.pem");
+                std::fs::write(&key, APP_PRIVATE_KEY).expect("key");
+                command
+                    .env("MODELGATE_APP_ID", APP_ID.to_string())
+                    .env("MODELGATE_PRIVATE_KEY_FILE", key)
+                    .env_remove("MODELGATE_GITHUB_TOKEN");
+                // An App reconciles what its installations see.
+                let repositories = if reconcile_repos {
+                    vec![REPO.to_owned()]
+                } else {
+                    Vec::new()
+                };
+                self.github.with(|s| {
+                    if let Some(found) = s.installations.iter_mut().find(|i| i.id == installation) {
+                        found.repositories = repositories;
+                    }
+                });
+            }
+            Credentials::Token => {
+                command.env("MODELGATE_GITHUB_TOKEN", PERSONAL_TOKEN);
+                if reconcile_repos {
+                    command.env("MODELGATE_REPOSITORIES", REPO);
+                }
+            }
         }
         self.bot = Some(command.spawn().expect("start modelgate serve"));
         // The process needs a moment to bind; poll its health endpoint.
@@ -125,6 +170,16 @@ impl Harness {
         let mut payload: Value = serde_json::from_str(&text).expect("json");
         payload["repository"]["full_name"] = json!(REPO);
         payload["repository"]["clone_url"] = json!(self.repo.path().to_str());
+        match self.credentials {
+            Credentials::App { installation } => {
+                payload["installation"] = json!({"id": installation})
+            }
+            Credentials::Token => {
+                if let Some(object) = payload.as_object_mut() {
+                    object.remove("installation");
+                }
+            }
+        }
         if payload.get("pull_request").is_some() {
             payload["pull_request"]["number"] = json!(1);
             payload["pull_request"]["head"]["sha"] = json!(head);
@@ -186,6 +241,19 @@ impl Harness {
             .await;
     }
 
+    /// A new head commit on the pull request's branch, as GitHub then shows the pull request.
+    fn push_head(&mut self, changes: &[modelgate_core::scenario::FileChange]) {
+        self.head_sha = self.repo.commit("pr", None, changes);
+        self.github
+            .open_pull(1, "ann", ("main", &self.main_sha), ("pr", &self.head_sha));
+    }
+
+    /// Delivers `pull_request.opened` for the current head.
+    async fn send_opened(&self, delivery: &str) -> reqwest::StatusCode {
+        let opened = self.payload("pull_request/opened.payload.json", &self.head_sha);
+        self.send_webhook("pull_request", delivery, &opened).await
+    }
+
     fn comments(&self) -> Vec<crate::fake_github::Comment> {
         self.github.with(|s| s.comments.clone())
     }
@@ -217,19 +285,13 @@ async fn opened_synchronize_and_review() {
         .await;
     let comments = h.comments();
     assert_eq!(comments.len(), 1);
-    assert_eq!(comments[0].user, BOT_LOGIN);
+    assert_eq!(comments[0].user, format!("{APP_SLUG}[bot]"));
     assert!(comments[0].body.starts_with("<!-- modelgate:report -->\n### 🟡 modelgate: ACTION REQUIRED: missing 2 approving review(s) of the head commit"), "{}", comments[0].body);
     let first_body = comments[0].body.clone();
 
     // synchronize: a new head; the approval of the old head is void; the same comment is edited.
     let old_head = h.head_sha.clone();
-    h.head_sha = h.repo.commit(
-        "pr",
-        None,
-        &[write("models/m/metrics.json", "{\"auc\": 0.82}")],
-    );
-    h.github
-        .open_pull(1, "ann", ("main", &h.main_sha), ("pr", &h.head_sha));
+    h.push_head(&[write("models/m/metrics.json", "{\"auc\": 0.82}")]);
     h.github.with(|s| {
         s.reviews.insert(
             1,
@@ -431,22 +493,15 @@ async fn forged_duplicate_and_concurrent_deliveries() {
 async fn github_errors_are_retried_without_duplicates() {
     let mut h = Harness::new().await;
     h.github.with(|s| {
+        s.failures
+            .push_back(Failure::new("POST", "/issues/1/comments", 502));
         s.failures.push_back(Failure {
-            method: "POST",
-            path_contains: "/issues/1/comments",
-            status: 502,
-            headers: vec![],
-        });
-        s.failures.push_back(Failure {
-            method: "POST",
-            path_contains: "/check-runs",
-            status: 403,
             headers: vec![("retry-after", "1".to_owned())],
+            ..Failure::new("POST", "/check-runs", 403)
         });
     });
     h.start_bot(false).await;
-    let opened = h.payload("pull_request/opened.payload.json", &h.head_sha);
-    h.send_webhook("pull_request", "d-1", &opened).await;
+    h.send_opened("d-1").await;
     h.expect_check_run("modelgate / approvals", "action_required")
         .await;
     h.expect_check_run("modelgate / evaluation", "success")
@@ -467,8 +522,7 @@ async fn a_bot_killed_mid_job_is_completed_by_reconcile() {
     h.github
         .with(|s| s.slow_path = Some(("/pulls/1/reviews".to_owned(), Duration::from_secs(5))));
     h.start_bot(false).await;
-    let opened = h.payload("pull_request/opened.payload.json", &h.head_sha);
-    h.send_webhook("pull_request", "d-1", &opened).await;
+    h.send_opened("d-1").await;
     h.github
         .wait_until(WAIT, |s| {
             s.requests.iter().any(|r| r.ends_with("/pulls/1/reviews"))
@@ -484,6 +538,15 @@ async fn a_bot_killed_mid_job_is_completed_by_reconcile() {
     h.expect_check_run("modelgate / approvals", "action_required")
         .await;
     assert_eq!(h.comments().len(), 1);
+    let mut names: Vec<String> = h
+        .github
+        .with(|s| s.check_runs.iter().map(|r| r.name.clone()).collect());
+    names.sort();
+    assert_eq!(
+        names,
+        ["modelgate / approvals", "modelgate / evaluation"],
+        "one check run of each name"
+    );
     h.github.assert_no_problems();
 }
 
@@ -493,12 +556,9 @@ async fn a_pull_request_changing_3000_files() {
     let files: Vec<_> = (0..3000)
         .map(|i| write(&format!("data/shard-{i:04}.csv"), format!("x\n{i}\n")))
         .collect();
-    h.head_sha = h.repo.commit("pr", None, &files);
-    h.github
-        .open_pull(1, "ann", ("main", &h.main_sha), ("pr", &h.head_sha));
+    h.push_head(&files);
     h.start_bot(false).await;
-    let opened = h.payload("pull_request/opened.payload.json", &h.head_sha);
-    h.send_webhook("pull_request", "d-1", &opened).await;
+    h.send_opened("d-1").await;
     h.expect_check_run("modelgate / evaluation", "success")
         .await;
     let body = h.comments()[0].body.clone();
@@ -556,5 +616,263 @@ async fn a_merge_records_and_pushes_the_audit_note() {
     let verify =
         crate::support::modelgate(&["audit", "verify", "--repo", path.to_str().expect("utf-8")]);
     assert_eq!(verify.code, 0, "{}", verify.stdout);
+    h.github.assert_no_problems();
+}
+
+/// GitHub Enterprise Server serves the API under `/api/v3` and paginates with absolute
+/// `Link` URLs; every page must carry the installation token. Only reviewers with write
+/// access count, as in GitHub's required reviews.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_enterprise_server_every_page_is_authenticated_and_only_writers_approve() {
+    let mut h = Harness::with(Credentials::App { installation: 1 }, "/api/v3").await;
+    let head = h.head_sha.clone();
+    // 150 comment-only reviews first, so the approvals are on the second page of 100.
+    let mut reviews: Vec<Value> = (0..150)
+        .map(|i| {
+            json!({"id": 1000 + i, "user": {"login": format!("reader{i}")}, "state": "COMMENTED",
+                "commit_id": head, "submitted_at": "2026-03-01T09:00:00Z"})
+        })
+        .collect();
+    reviews.push(review(1, "mallory", &head));
+    reviews.push(review(2, "bob", &head));
+    h.github.with(|s| {
+        s.reviews.insert(1, reviews.clone());
+    });
+    h.start_bot(false).await;
+    h.send_opened("d-1").await;
+    h.expect_check_run("modelgate / approvals", "action_required")
+        .await;
+    let body = h.comments()[0].body.clone();
+    assert!(
+        body.contains("review by mallory ignored: mallory has `read` permission on the repository"),
+        "{body}"
+    );
+    assert!(
+        h.count_requests("GET /api/v3/repos/acme/models/pulls/1/reviews") >= 2,
+        "both pages of reviews were read"
+    );
+
+    // A second writer approves: the requirement of two is met.
+    reviews.push(review(3, "carol", &head));
+    h.github.with(|s| {
+        s.reviews.insert(1, reviews);
+    });
+    let submitted = h.payload("pull_request_review/submitted.payload.json", &h.head_sha);
+    h.send_webhook("pull_request_review", "d-2", &submitted)
+        .await;
+    h.expect_check_run("modelgate / approvals", "success").await;
+    h.github.assert_no_problems();
+}
+
+/// A report far over GitHub's 65,535 bytes (emoji and `·` are several bytes each) still
+/// gets both check runs: the fake refuses an output over the limit in bytes, as GitHub does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_200_model_report_gets_both_check_runs() {
+    let mut h = Harness::new().await;
+    let cards: Vec<_> = (0..200)
+        .map(|i| {
+            write(
+                &format!("models/m{i:03}/card.md"),
+                crate::support::card("high", "", "# A model without the sections a card needs\n"),
+            )
+        })
+        .collect();
+    h.push_head(&cards);
+    h.start_bot(false).await;
+    h.send_opened("d-1").await;
+    h.expect_check_run("modelgate / evaluation", "failure")
+        .await;
+    h.expect_check_run("modelgate / approvals", "action_required")
+        .await;
+    let summary = h.github.with(|s| {
+        s.check_runs
+            .iter()
+            .find(|r| r.name == "modelgate / evaluation")
+            .map(|r| r.summary.clone())
+            .unwrap_or_default()
+    });
+    assert!(
+        summary.len() <= 65_535 && summary.chars().count() < summary.len(),
+        "{} bytes, {} characters",
+        summary.len(),
+        summary.chars().count()
+    );
+    h.github.assert_no_problems();
+}
+
+/// Only Apps may write check runs: with a personal token the verdict goes to commit
+/// statuses, and reconcile counts those as the evaluation instead of re-posting them on
+/// every pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_personal_token_statuses_carry_the_verdict_and_reconcile_leaves_them() {
+    let mut h = Harness::with(Credentials::Token, "").await;
+    h.start_bot(true).await;
+    h.github
+        .wait_until(WAIT, |s| s.statuses.len() == 2 && s.comments.len() == 1)
+        .await;
+    assert!(h.github.with(|s| s.check_runs.is_empty()));
+    assert_eq!(h.comments()[0].user, crate::fake_github::BOT_LOGIN);
+
+    h.kill_bot();
+    let jobs_before = h.count_requests("GET /repos/acme/models/pulls/1");
+    let looked_before = h.count_requests("GET /repos/acme/models/commits/");
+    h.start_bot(true).await;
+    let statuses_path = format!("GET /repos/acme/models/commits/{}/statuses", h.head_sha);
+    h.github
+        .wait_until(WAIT, move |s| {
+            s.requests
+                .iter()
+                .filter(|r| r.starts_with(&statuses_path))
+                .count()
+                >= 2
+        })
+        .await;
+    assert!(h.count_requests("GET /repos/acme/models/commits/") > looked_before);
+    // A job would read the pull request first; give one the time to start.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        h.count_requests("GET /repos/acme/models/pulls/1"),
+        jobs_before,
+        "reconcile found the statuses and queued nothing"
+    );
+    assert_eq!(h.github.with(|s| s.statuses.len()), 2);
+    h.github.assert_no_problems();
+}
+
+/// A suspended installation gets no token (403); reconcile goes on with the others. A
+/// token is minted once per installation and reused until it nears expiry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suspended_installation_does_not_stop_the_others_and_tokens_are_reused() {
+    let mut h = Harness::with(Credentials::App { installation: 2 }, "").await;
+    h.github.with(|s| {
+        s.installations = vec![
+            crate::fake_github::Installation {
+                id: 1,
+                suspended: true,
+                repositories: vec!["other/suspended".to_owned()],
+            },
+            crate::fake_github::Installation {
+                id: 2,
+                suspended: false,
+                repositories: Vec::new(),
+            },
+        ];
+    });
+    h.start_bot(true).await;
+    h.expect_check_run("modelgate / evaluation", "success")
+        .await;
+    h.expect_check_run("modelgate / approvals", "action_required")
+        .await;
+    // A delivery after reconcile: a second job, with the same token.
+    let synchronize = h.payload("pull_request/synchronize.payload.json", &h.head_sha);
+    h.send_webhook("pull_request", "d-1", &synchronize).await;
+    h.github
+        .wait_until(WAIT, |s| {
+            s.requests
+                .iter()
+                .filter(|r| r.starts_with("PATCH /repos/acme/models/check-runs/"))
+                .count()
+                >= 2
+        })
+        .await;
+    assert_eq!(
+        h.github.with(|s| s.tokens_minted.clone()),
+        std::collections::BTreeMap::from([(2, 1)]),
+        "one token for installation 2, none asked for the suspended one"
+    );
+    h.github.assert_no_problems();
+}
+
+/// GitHub's secondary rate limit is a 403 (or a 429) that names itself only in its message,
+/// often without `retry-after`: it is waited out and retried, not read as a missing
+/// permission (which would give up on the comment).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secondary_rate_limits_are_waited_out() {
+    let mut h = Harness::new().await;
+    h.env.push(("MODELGATE_RATE_LIMIT_WAIT", "0.2"));
+    h.github.with(|s| {
+        s.failures.push_back(Failure {
+            message: "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+            ..Failure::new("POST", "/issues/1/comments", 403)
+        });
+        s.failures
+            .push_back(Failure::new("POST", "/check-runs", 429));
+    });
+    h.start_bot(false).await;
+    h.send_opened("d-1").await;
+    h.expect_check_run("modelgate / evaluation", "success")
+        .await;
+    h.expect_check_run("modelgate / approvals", "action_required")
+        .await;
+    h.github.wait_until(WAIT, |s| s.comments.len() == 1).await;
+    assert_eq!(
+        h.count_requests("POST /repos/acme/models/issues/1/comments"),
+        2,
+        "refused once, then written"
+    );
+    assert_eq!(h.count_requests("POST /repos/acme/models/check-runs"), 3);
+    h.github.assert_no_problems();
+}
+
+/// "Re-run" on a fork's pull request: GitHub's `check_run.rerequested` payload then has an
+/// empty `pull_requests`; the pull request is found from the head commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rerun_on_a_fork_pull_request_finds_it_from_the_head() {
+    let mut h = Harness::new().await;
+    h.start_bot(false).await;
+    let mut rerun = h.payload("check_run/rerequested.payload.json", &h.head_sha);
+    rerun["check_run"]["head_sha"] = json!(h.head_sha);
+    rerun["check_run"]["pull_requests"] = json!([]);
+    assert_eq!(
+        h.send_webhook("check_run", "d-rerun", &rerun).await,
+        reqwest::StatusCode::ACCEPTED
+    );
+    h.expect_check_run("modelgate / evaluation", "success")
+        .await;
+    h.expect_check_run("modelgate / approvals", "action_required")
+        .await;
+    h.github.assert_no_problems();
+}
+
+/// A pull request that cannot be evaluated (here a lineage cycle between two cards) gets a
+/// failing evaluation naming the problem and a comment saying what to fix, and reconcile
+/// does not queue it again and again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pull_request_that_cannot_be_evaluated_is_told_what_to_fix() {
+    let mut h = Harness::new().await;
+    h.push_head(&[
+        write(
+            "models/m/card.md",
+            crate::support::card("high", "base_model: n\n", crate::support::FULL_BODY),
+        ),
+        write(
+            "models/n/card.md",
+            crate::support::card("high", "base_model: m\n", crate::support::FULL_BODY),
+        ),
+    ]);
+    h.start_bot(true).await;
+    h.expect_check_run("modelgate / evaluation", "failure")
+        .await;
+    h.expect_check_run("modelgate / approvals", "action_required")
+        .await;
+    let (title, summary) = h.github.with(|s| {
+        s.check_runs
+            .iter()
+            .find(|r| r.name == "modelgate / evaluation")
+            .map(|r| (r.title.clone(), r.summary.clone()))
+            .unwrap_or_default()
+    });
+    assert!(title.starts_with("Not evaluated: 1 problem(s)"), "{title}");
+    assert!(
+        summary.contains("lineage cycle through base_model"),
+        "{summary}"
+    );
+    h.github.wait_until(WAIT, |s| s.comments.len() == 1).await;
+    let body = h.comments()[0].body.clone();
+    assert!(body.contains("modelgate: NOT EVALUATED"), "{body}");
+    assert!(
+        body.contains("lineage cycle through base_model: "),
+        "{body}"
+    );
     h.github.assert_no_problems();
 }

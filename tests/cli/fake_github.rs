@@ -1,26 +1,51 @@
-//! A stateful fake of GitHub's REST API on loopback (wiremock). It keeps comments and check
-//! runs, validates the bot's request bodies against GitHub's OpenAPI description (the
-//! operations in fixtures/github/openapi-operations.json), rejects what GitHub rejects
-//! (bodies over the size limits, unknown fields, a wrong method or path) and records every
-//! request it did not expect, so a test fails on a surprise.
+//! A stateful fake of GitHub's REST API on loopback (wiremock), behaving as GitHub does
+//! where the bot depends on it:
+//!
+//! - every request must carry a token it issued (401 otherwise), on every page;
+//! - lists are paginated (`per_page`, `page`, at most 100) with absolute `Link` URLs, under
+//!   an optional path prefix such as GitHub Enterprise Server's `/api/v3`;
+//! - a token's kind decides what it may do: a personal token may not write check runs and
+//!   comments as its user; a workflow's `GITHUB_TOKEN` and an App's installation token may
+//!   not read `/user` and comment as `github-actions[bot]` / `<slug>[bot]`; the App's JWT
+//!   reaches only `/app` routes, and a suspended installation gets no token;
+//! - bodies are validated against GitHub's OpenAPI description (the operations in
+//!   fixtures/github/openapi-operations.json) and its size limits (check-run output in bytes,
+//!   comments in characters).
+//!
+//! Every request it would refuse or did not expect is recorded, so a test fails on a surprise.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use base64::Engine as _;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+/// The user a personal token belongs to.
 pub const BOT_LOGIN: &str = "modelgate-bot";
 pub const REPO: &str = "acme/models";
+pub const PERSONAL_TOKEN: &str = "ghp_test-token";
+pub const WORKFLOW_TOKEN: &str = "ghs_workflow-token";
+pub const APP_ID: u64 = 4242;
+pub const APP_SLUG: &str = "modelgate-test";
+/// The login of comments written with a workflow's `GITHUB_TOKEN`.
+pub const ACTIONS_LOGIN: &str = "github-actions[bot]";
+/// A throwaway key for the fake App, never a real App's.
+pub const APP_PRIVATE_KEY: &str = include_str!("../../fixtures/github/test-app-private-key.pem");
+/// GitHub's largest check-run summary or text, in bytes.
+const CHECK_OUTPUT_BYTES: usize = 65_535;
+const COMMENT_CHARS: usize = 65_536;
 
 #[derive(Debug, Clone)]
 pub struct Comment {
     pub id: u64,
     pub issue: u64,
     pub user: String,
+    /// `User` or `Bot`.
+    pub user_type: String,
     pub body: String,
 }
 
@@ -32,6 +57,8 @@ pub struct CheckRun {
     pub conclusion: Option<String>,
     pub title: String,
     pub summary: String,
+    /// The App that wrote it (`github-actions` for a workflow's token).
+    pub app: String,
 }
 
 #[derive(Debug, Clone)]
@@ -49,19 +76,87 @@ pub struct Failure {
     pub path_contains: &'static str,
     pub status: u16,
     pub headers: Vec<(&'static str, String)>,
+    /// The body's `message`; GitHub tells a secondary rate limit from a missing permission
+    /// only by it.
+    pub message: &'static str,
 }
 
-#[derive(Default)]
+impl Failure {
+    pub fn new(method: &'static str, path_contains: &'static str, status: u16) -> Failure {
+        Failure {
+            method,
+            path_contains,
+            status,
+            headers: Vec::new(),
+            message: "scripted failure",
+        }
+    }
+}
+
+/// Who a token speaks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenKind {
+    Personal {
+        login: String,
+    },
+    /// A workflow's `GITHUB_TOKEN`: the `github-actions` App's installation token.
+    Workflow,
+    Installation {
+        id: u64,
+    },
+    /// The App's own JWT.
+    AppJwt,
+}
+
+impl TokenKind {
+    /// The login and type of what the token writes.
+    fn author(&self) -> (String, &'static str) {
+        match self {
+            TokenKind::Personal { login } => (login.clone(), "User"),
+            TokenKind::Workflow => (ACTIONS_LOGIN.to_owned(), "Bot"),
+            TokenKind::Installation { .. } | TokenKind::AppJwt => {
+                (format!("{APP_SLUG}[bot]"), "Bot")
+            }
+        }
+    }
+
+    fn app(&self) -> Option<&'static str> {
+        match self {
+            TokenKind::Workflow => Some("github-actions"),
+            TokenKind::Installation { .. } => Some(APP_SLUG),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Installation {
+    pub id: u64,
+    pub suspended: bool,
+    pub repositories: Vec<String>,
+}
+
 pub struct State {
     pub clone_url: String,
+    /// `http://127.0.0.1:PORT`, for the absolute URLs of `Link` headers.
+    pub origin: String,
+    /// Where the API lives on the server: "" as on github.com, `/api/v3` on Enterprise Server.
+    pub prefix: String,
     pub pulls: BTreeMap<u64, Value>,
     pub reviews: BTreeMap<u64, Vec<Value>>,
     pub pr_commits: BTreeMap<u64, Vec<Value>>,
     pub teams: BTreeMap<String, Vec<String>>,
+    /// Repository permission by login (`admin`, `write`, `read`); anyone else reads a public
+    /// repository, so has `read`.
+    pub permissions: BTreeMap<String, String>,
     pub comments: Vec<Comment>,
     pub check_runs: Vec<CheckRun>,
     pub statuses: Vec<Status>,
     pub failures: VecDeque<Failure>,
+    pub tokens: BTreeMap<String, TokenKind>,
+    pub installations: Vec<Installation>,
+    /// Installation tokens minted, by installation.
+    pub tokens_minted: BTreeMap<u64, usize>,
     /// A fork's pull request: the token may read but every write is refused with 403.
     pub read_only: bool,
     /// A token without `checks: write`: writing check runs is refused with 403.
@@ -94,11 +189,48 @@ struct Responder {
 }
 
 impl FakeGitHub {
+    /// GitHub at the root of its host, as github.com serves it.
     pub async fn start(clone_url: &str) -> FakeGitHub {
+        FakeGitHub::start_at(clone_url, "").await
+    }
+
+    /// GitHub under `prefix` (`/api/v3` for Enterprise Server).
+    pub async fn start_at(clone_url: &str, prefix: &str) -> FakeGitHub {
         let server = MockServer::start().await;
         let state = Arc::new(Mutex::new(State {
             clone_url: clone_url.to_owned(),
-            ..State::default()
+            origin: server.uri(),
+            prefix: prefix.to_owned(),
+            pulls: BTreeMap::new(),
+            reviews: BTreeMap::new(),
+            pr_commits: BTreeMap::new(),
+            teams: BTreeMap::new(),
+            permissions: BTreeMap::new(),
+            comments: Vec::new(),
+            check_runs: Vec::new(),
+            statuses: Vec::new(),
+            failures: VecDeque::new(),
+            tokens: BTreeMap::from([
+                (
+                    PERSONAL_TOKEN.to_owned(),
+                    TokenKind::Personal {
+                        login: BOT_LOGIN.to_owned(),
+                    },
+                ),
+                (WORKFLOW_TOKEN.to_owned(), TokenKind::Workflow),
+            ]),
+            installations: vec![Installation {
+                id: 1,
+                suspended: false,
+                repositories: vec![REPO.to_owned()],
+            }],
+            tokens_minted: BTreeMap::new(),
+            read_only: false,
+            checks_forbidden: false,
+            slow_path: None,
+            problems: Vec::new(),
+            requests: Vec::new(),
+            next_id: 0,
         }));
         let changed = Arc::new(Notify::new());
         let operations: Value = serde_json::from_str(include_str!(
@@ -120,8 +252,10 @@ impl FakeGitHub {
         }
     }
 
+    /// The API's base URL, prefix included.
     pub fn url(&self) -> String {
-        self.server.uri()
+        let prefix = self.with(|s| s.prefix.clone());
+        format!("{}{prefix}", self.server.uri())
     }
 
     pub fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
@@ -141,6 +275,17 @@ impl FakeGitHub {
                     "base": {"ref": base.0, "sha": base.1, "repo": {"full_name": REPO}},
                 }),
             );
+        });
+    }
+
+    /// Gives `logins` write access to the repository.
+    pub fn grant_write(&self, logins: &[&str]) {
+        self.with(|state| {
+            for login in logins {
+                state
+                    .permissions
+                    .insert((*login).to_owned(), "write".to_owned());
+            }
         });
     }
 
@@ -178,31 +323,26 @@ impl Respond for Responder {
         let response = {
             let mut state = self.state.lock().expect("state");
             let method = request.method.as_str().to_owned();
-            let path = request.url.path().to_owned();
-            state.requests.push(format!("{method} {path}"));
+            let full_path = request.url.path().to_owned();
+            state.requests.push(format!("{method} {full_path}"));
             let scripted = state
                 .failures
                 .iter()
-                .position(|f| f.method == method && path.contains(f.path_contains))
+                .position(|f| f.method == method && full_path.contains(f.path_contains))
                 .and_then(|index| state.failures.remove(index));
             match scripted {
                 Some(failure) => {
                     let mut template = ResponseTemplate::new(failure.status)
-                        .set_body_json(json!({"message": "scripted failure"}));
+                        .set_body_json(json!({"message": failure.message}));
                     for (name, value) in failure.headers {
                         template = template.insert_header(name, value.as_str());
                     }
                     template
                 }
                 None => {
-                    let body: Value = if request.body.is_empty() {
-                        Value::Null
-                    } else {
-                        serde_json::from_slice(&request.body).unwrap_or(Value::Null)
-                    };
-                    let mut template = route(&mut state, &self.operations, &method, &path, &body);
+                    let mut template = answer(&mut state, &self.operations, request);
                     if let Some((slow, delay)) = &state.slow_path
-                        && path.contains(slow.as_str())
+                        && full_path.contains(slow.as_str())
                     {
                         template = template.set_delay(*delay);
                     }
@@ -215,100 +355,333 @@ impl Respond for Responder {
     }
 }
 
+fn message(status: u16, text: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(
+        json!({"message": text, "documentation_url": "https://docs.github.com/rest"}),
+    )
+}
+
 fn unexpected(state: &mut State, method: &str, path: &str) -> ResponseTemplate {
-    let message = format!("unexpected {method} {path}");
-    state.problems.push(message.clone());
-    ResponseTemplate::new(500).set_body_json(json!({"message": message}))
+    let text = format!("unexpected {method} {path}");
+    state.problems.push(text.clone());
+    message(404, &text)
 }
 
-fn unprocessable(state: &mut State, message: String) -> ResponseTemplate {
-    state.problems.push(message.clone());
+fn unprocessable(state: &mut State, text: String) -> ResponseTemplate {
+    state.problems.push(text.clone());
     ResponseTemplate::new(422)
-        .set_body_json(json!({"message": "Validation Failed", "errors": [message]}))
+        .set_body_json(json!({"message": "Validation Failed", "errors": [text]}))
 }
 
-fn route(
-    state: &mut State,
-    operations: &Value,
-    method: &str,
-    path: &str,
-    body: &Value,
-) -> ResponseTemplate {
-    let repo_prefix = format!("/repos/{REPO}");
-    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    let ok = |value: Value| ResponseTemplate::new(200).set_body_json(value);
-    if method == "GET" && path == "/user" {
-        return ok(json!({"login": BOT_LOGIN, "id": 42, "type": "Bot"}));
+/// Who the request's `Authorization` speaks for, as GitHub decides it.
+fn authenticate(state: &State, request: &Request) -> Result<TokenKind, String> {
+    let header = request
+        .headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| "Requires authentication".to_owned())?;
+    let token = header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("token "))
+        .ok_or_else(|| format!("Authorization `{header}` is neither Bearer nor token"))?;
+    if let Some(kind) = state.tokens.get(token) {
+        return Ok(kind.clone());
     }
-    if let ["orgs", org, "teams", slug, "members"] = parts.as_slice() {
-        let members = state
-            .teams
-            .get(&format!("{org}/{slug}"))
-            .cloned()
-            .unwrap_or_default();
-        return ok(Value::Array(
-            members
-                .iter()
-                .map(|m| json!({"login": m, "id": 7}))
-                .collect(),
+    app_jwt(token).map(|()| TokenKind::AppJwt)
+}
+
+/// A JWT GitHub accepts for the App: RS256, issued by the App, valid for at most 10 minutes.
+/// (The signature is not verified: the key is the test's own.)
+fn app_jwt(token: &str) -> Result<(), String> {
+    let parts: Vec<&str> = token.split('.').collect();
+    let [header, claims, _signature] = parts.as_slice() else {
+        return Err("Bad credentials".to_owned());
+    };
+    let decode = |part: &str| -> Result<Value, String> {
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .map_err(|e| format!("JWT part is not base64url: {e}"))?;
+        serde_json::from_slice(&bytes).map_err(|e| format!("JWT part is not JSON: {e}"))
+    };
+    let (header, claims) = (decode(header)?, decode(claims)?);
+    if header["alg"] != "RS256" {
+        return Err(format!("JWT algorithm {} is not RS256", header["alg"]));
+    }
+    let issuer = claims["iss"]
+        .as_u64()
+        .or_else(|| claims["iss"].as_str().and_then(|s| s.parse().ok()));
+    if issuer != Some(APP_ID) {
+        return Err(format!(
+            "JWT issuer {} is not the App {APP_ID}",
+            claims["iss"]
         ));
     }
-    let Some(rest) = path.strip_prefix(&repo_prefix) else {
-        return unexpected(state, method, path);
-    };
-    // What GitHub answers a token that lacks the permission.
-    let forbidden = || {
-        ResponseTemplate::new(403).set_body_json(json!({
-            "message": "Resource not accessible by integration",
-            "documentation_url": "https://docs.github.com/rest"
-        }))
-    };
-    if method != "GET"
-        && (state.read_only || (state.checks_forbidden && rest.starts_with("/check-runs")))
-    {
-        return forbidden();
+    let (issued, expires) = (claims["iat"].as_i64(), claims["exp"].as_i64());
+    match (issued, expires) {
+        (Some(iat), Some(exp)) if exp > iat && exp - iat <= 600 => Ok(()),
+        _ => Err("'Expiration time' claim ('exp') is too far in the future".to_owned()),
     }
-    let rest: Vec<&str> = rest
+}
+
+/// A page of `items` as GitHub serves one: `per_page` (default 30, at most 100) and `page`
+/// from the query, and a `Link` header with absolute URLs to the next and last pages.
+fn page_of(state: &State, request: &Request, items: Vec<Value>) -> (Vec<Value>, Option<String>) {
+    let query: BTreeMap<String, String> = request.url.query_pairs().into_owned().collect();
+    let per_page = query
+        .get("per_page")
+        .and_then(|p| p.parse::<usize>().ok())
+        .unwrap_or(30)
+        .clamp(1, 100);
+    let page = query
+        .get("page")
+        .and_then(|p| p.parse::<usize>().ok())
+        .unwrap_or(1)
+        .max(1);
+    let last = items.len().div_ceil(per_page).max(1);
+    let shown: Vec<Value> = items
+        .into_iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .collect();
+    let url = |number: usize| {
+        let mut query = query.clone();
+        query.insert("per_page".to_owned(), per_page.to_string());
+        query.insert("page".to_owned(), number.to_string());
+        let query: Vec<String> = query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        format!(
+            "<{}{}?{}>",
+            state.origin,
+            request.url.path(),
+            query.join("&")
+        )
+    };
+    let link = (page < last).then(|| {
+        format!(
+            "{}; rel=\"next\", {}; rel=\"last\"",
+            url(page + 1),
+            url(last)
+        )
+    });
+    (shown, link)
+}
+
+fn list(state: &State, request: &Request, items: Vec<Value>) -> ResponseTemplate {
+    let (shown, link) = page_of(state, request, items);
+    with_link(
+        ResponseTemplate::new(200).set_body_json(Value::Array(shown)),
+        link,
+    )
+}
+
+/// A paginated list inside an object, as check runs and installation repositories are.
+fn wrapped_list(
+    state: &State,
+    request: &Request,
+    key: &str,
+    items: Vec<Value>,
+) -> ResponseTemplate {
+    let total = items.len();
+    let (shown, link) = page_of(state, request, items);
+    with_link(
+        ResponseTemplate::new(200).set_body_json(json!({"total_count": total, key: shown})),
+        link,
+    )
+}
+
+fn with_link(template: ResponseTemplate, link: Option<String>) -> ResponseTemplate {
+    match link {
+        Some(link) => template.insert_header("link", link.as_str()),
+        None => template,
+    }
+}
+
+fn answer(state: &mut State, operations: &Value, request: &Request) -> ResponseTemplate {
+    let method = request.method.as_str().to_owned();
+    let full_path = request.url.path().to_owned();
+    let Some(path) = full_path.strip_prefix(state.prefix.as_str()) else {
+        return unexpected(state, &method, &full_path);
+    };
+    let path = path.to_owned();
+    let token = match authenticate(state, request) {
+        Ok(token) => token,
+        Err(why) => {
+            state.problems.push(format!(
+                "{method} {full_path} without valid credentials: {why}"
+            ));
+            return message(401, &why);
+        }
+    };
+    let body: Value = if request.body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&request.body).unwrap_or(Value::Null)
+    };
+    let parts: Vec<&str> = path
         .trim_start_matches('/')
         .split('/')
         .filter(|p| !p.is_empty())
         .collect();
-    match (method, rest.as_slice()) {
+    // The App's JWT reaches only the App's own routes, and nothing else reaches those.
+    if (parts.first() == Some(&"app")) != (token == TokenKind::AppJwt) {
+        state.problems.push(format!(
+            "{method} {full_path} with {token:?}: the App's routes take its JWT, the rest an installation token"
+        ));
+        return message(
+            401,
+            "A JSON web token could not be decoded or is not allowed here",
+        );
+    }
+    match (method.as_str(), parts.as_slice()) {
+        ("GET", ["user"]) => match &token {
+            TokenKind::Personal { login } => {
+                let login = login.clone();
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"login": login, "id": 42, "type": "User"}))
+            }
+            _ => message(403, "Resource not accessible by integration"),
+        },
+        ("GET", ["app"]) => ResponseTemplate::new(200)
+            .set_body_json(json!({"id": APP_ID, "slug": APP_SLUG, "name": "modelgate test"})),
+        ("GET", ["app", "installations"]) => {
+            let items = state
+                .installations
+                .iter()
+                .map(|i| {
+                    json!({"id": i.id, "account": {"login": "acme"},
+                        "suspended_at": if i.suspended { json!("2026-11-01T00:00:00Z") } else { Value::Null }})
+                })
+                .collect();
+            list(state, request, items)
+        }
+        ("POST", ["app", "installations", id, "access_tokens"]) => {
+            let id: u64 = id.parse().unwrap_or_default();
+            match state.installations.iter().find(|i| i.id == id).cloned() {
+                None => message(404, "Not Found"),
+                Some(installation) if installation.suspended => {
+                    message(403, "This installation has been suspended")
+                }
+                Some(_) => {
+                    let minted = state.tokens_minted.entry(id).or_default();
+                    *minted += 1;
+                    let token = format!("ghs_installation-{id}-{minted}");
+                    state
+                        .tokens
+                        .insert(token.clone(), TokenKind::Installation { id });
+                    let expires = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(1);
+                    ResponseTemplate::new(201).set_body_json(json!({
+                        "token": token, "expires_at": expires.to_string(),
+                        "permissions": {"checks": "write", "pull_requests": "write", "contents": "write"}
+                    }))
+                }
+            }
+        }
+        ("GET", ["installation", "repositories"]) => {
+            let TokenKind::Installation { id } = token else {
+                return message(403, "Resource not accessible by personal access token");
+            };
+            let clone_url = state.clone_url.clone();
+            let items = state
+                .installations
+                .iter()
+                .filter(|i| i.id == id)
+                .flat_map(|i| i.repositories.clone())
+                .map(|name| json!({"full_name": name, "clone_url": clone_url}))
+                .collect();
+            wrapped_list(state, request, "repositories", items)
+        }
+        ("GET", ["orgs", org, "teams", slug, "members"]) => {
+            let members = state
+                .teams
+                .get(&format!("{org}/{slug}"))
+                .cloned()
+                .unwrap_or_default();
+            let items = members
+                .iter()
+                .map(|m| json!({"login": m, "id": 7}))
+                .collect();
+            list(state, request, items)
+        }
+        ("GET" | "POST" | "PATCH", ["repos", owner, name, rest @ ..])
+            if format!("{owner}/{name}") == REPO =>
+        {
+            let rest: Vec<String> = rest.iter().map(|p| (*p).to_owned()).collect();
+            let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
+            repository(state, operations, request, &token, &method, &rest, &body)
+        }
+        _ => unexpected(state, &method, &full_path),
+    }
+}
+
+fn repository(
+    state: &mut State,
+    operations: &Value,
+    request: &Request,
+    token: &TokenKind,
+    method: &str,
+    rest: &[&str],
+    body: &Value,
+) -> ResponseTemplate {
+    let ok = |value: Value| ResponseTemplate::new(200).set_body_json(value);
+    let not_found = || message(404, "Not Found");
+    if method != "GET" {
+        // What GitHub answers a token that lacks the permission, or a personal token
+        // writing a check run (only Apps may).
+        if state.read_only || (state.checks_forbidden && rest.first() == Some(&"check-runs")) {
+            return message(403, "Resource not accessible by integration");
+        }
+        if rest.first() == Some(&"check-runs") && token.app().is_none() {
+            return message(403, "You must authenticate via a GitHub App.");
+        }
+    }
+    match (method, rest) {
         ("GET", []) => ok(json!({"full_name": REPO, "clone_url": state.clone_url})),
-        ("GET", ["pulls"]) => ok(Value::Array(
-            state
+        ("GET", ["pulls"]) => {
+            let items = state
                 .pulls
                 .values()
                 .filter(|p| p["state"] == "open")
                 .cloned()
-                .collect(),
-        )),
+                .collect();
+            list(state, request, items)
+        }
         ("GET", ["pulls", n]) => match n.parse::<u64>().ok().and_then(|n| state.pulls.get(&n)) {
             Some(pull) => ok(pull.clone()),
-            None => ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})),
+            None => not_found(),
         },
-        ("GET", ["pulls", n, "reviews"]) => ok(Value::Array(
-            n.parse()
+        ("GET", ["pulls", n, "reviews"]) => {
+            let items = n
+                .parse()
                 .ok()
                 .and_then(|n: u64| state.reviews.get(&n).cloned())
-                .unwrap_or_default(),
-        )),
-        ("GET", ["pulls", n, "commits"]) => ok(Value::Array(
-            n.parse()
+                .unwrap_or_default();
+            list(state, request, items)
+        }
+        ("GET", ["pulls", n, "commits"]) => {
+            let items = n
+                .parse()
                 .ok()
                 .and_then(|n: u64| state.pr_commits.get(&n).cloned())
-                .unwrap_or_default(),
-        )),
+                .unwrap_or_default();
+            list(state, request, items)
+        }
+        ("GET", ["collaborators", login, "permission"]) => {
+            let permission = state
+                .permissions
+                .iter()
+                .find(|(known, _)| known.eq_ignore_ascii_case(login))
+                .map_or("read", |(_, p)| p.as_str())
+                .to_owned();
+            ok(json!({"permission": permission, "role_name": permission, "user": {"login": login}}))
+        }
         ("GET", ["issues", n, "comments"]) => {
             let issue: u64 = n.parse().unwrap_or_default();
-            ok(Value::Array(
-                state
-                    .comments
-                    .iter()
-                    .filter(|c| c.issue == issue)
-                    .map(|c| json!({"id": c.id, "user": {"login": c.user}, "body": c.body, "created_at": "2026-03-01T10:00:00Z"}))
-                    .collect(),
-            ))
+            let items = state
+                .comments
+                .iter()
+                .filter(|c| c.issue == issue)
+                .map(comment_json)
+                .collect();
+            list(state, request, items)
         }
         ("POST", ["issues", n, "comments"]) => {
             if let Err(problem) = validate(
@@ -320,21 +693,24 @@ fn route(
                 return unprocessable(state, problem);
             }
             let text = body["body"].as_str().unwrap_or_default().to_owned();
-            if text.chars().count() > 65_536 {
+            if text.chars().count() > COMMENT_CHARS {
                 return unprocessable(
                     state,
                     format!("comment body of {} characters", text.chars().count()),
                 );
             }
             let id = state.id();
-            state.comments.push(Comment {
+            let (user, kind) = token.author();
+            let comment = Comment {
                 id,
                 issue: n.parse().unwrap_or_default(),
-                user: BOT_LOGIN.to_owned(),
-                body: text.clone(),
-            });
-            ResponseTemplate::new(201)
-                .set_body_json(json!({"id": id, "body": text, "user": {"login": BOT_LOGIN}}))
+                user,
+                user_type: kind.to_owned(),
+                body: text,
+            };
+            let created = comment_json(&comment);
+            state.comments.push(comment);
+            ResponseTemplate::new(201).set_body_json(created)
         }
         ("PATCH", ["issues", "comments", id]) => {
             if let Err(problem) = validate(
@@ -346,38 +722,58 @@ fn route(
                 return unprocessable(state, problem);
             }
             let text = body["body"].as_str().unwrap_or_default().to_owned();
-            if text.chars().count() > 65_536 {
+            if text.chars().count() > COMMENT_CHARS {
                 return unprocessable(
                     state,
                     format!("comment body of {} characters", text.chars().count()),
                 );
             }
             let id: u64 = id.parse().unwrap_or_default();
+            let (author, _) = token.author();
             match state.comments.iter_mut().find(|c| c.id == id) {
+                // Only its author (or an admin) may edit a comment.
+                Some(comment) if comment.user != author => {
+                    let text = format!("{author} edited {}'s comment {id}", comment.user);
+                    state.problems.push(text.clone());
+                    message(403, &text)
+                }
                 Some(comment) => {
                     comment.body = text;
                     ok(json!({"id": id}))
                 }
-                None => ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})),
+                None => not_found(),
             }
         }
         ("GET", ["commits", sha, "check-runs"]) => {
-            let runs: Vec<Value> = state
+            let items = state
                 .check_runs
                 .iter()
                 .filter(|r| r.head_sha == *sha)
-                .map(|r| json!({"id": r.id, "name": r.name, "head_sha": r.head_sha, "status": "completed", "conclusion": r.conclusion}))
+                .map(|r| json!({"id": r.id, "name": r.name, "head_sha": r.head_sha, "status": "completed",
+                    "conclusion": r.conclusion, "app": {"slug": r.app}}))
                 .collect();
-            ok(json!({"total_count": runs.len(), "check_runs": runs}))
+            wrapped_list(state, request, "check_runs", items)
         }
-        ("GET", ["commits", sha, "pulls"]) => ok(Value::Array(
-            state
+        ("GET", ["commits", sha, "statuses"]) => {
+            // Newest first, as GitHub lists them.
+            let items = state
+                .statuses
+                .iter()
+                .rev()
+                .filter(|s| s.sha == *sha)
+                .map(|s| json!({"state": s.state, "context": s.context, "description": s.description}))
+                .collect();
+            list(state, request, items)
+        }
+        ("GET", ["commits", sha, "pulls"]) => {
+            let items = state
                 .pulls
                 .values()
-                .filter(|p| p["merge_commit_sha"] == *sha)
+                .filter(|p| p["merge_commit_sha"] == *sha || p["head"]["sha"] == *sha)
                 .cloned()
-                .collect(),
-        )),
+                .collect();
+            list(state, request, items)
+        }
         ("POST", ["statuses", sha]) => {
             if let Err(problem) = validate(
                 operations,
@@ -397,10 +793,20 @@ fn route(
                     ),
                 );
             }
+            let context = body["context"].as_str().unwrap_or("default").to_owned();
+            let same = state
+                .statuses
+                .iter()
+                .filter(|s| s.sha == *sha && s.context == context)
+                .count();
+            // GitHub keeps at most 1,000 statuses per commit and context.
+            if same >= 1000 {
+                return unprocessable(state, format!("1000 statuses on {sha} for {context}"));
+            }
             let id = state.id();
             state.statuses.push(Status {
                 sha: (*sha).to_owned(),
-                context: body["context"].as_str().unwrap_or("default").to_owned(),
+                context,
                 state: body["state"].as_str().unwrap_or_default().to_owned(),
                 description: description.to_owned(),
             });
@@ -408,7 +814,7 @@ fn route(
         }
         ("POST", ["check-runs"]) => {
             if let Err(problem) =
-                validate(operations, "POST", "/repos/{owner}/{repo}/check-runs", body)
+                validate_check_run(operations, "/repos/{owner}/{repo}/check-runs", body)
             {
                 return unprocessable(state, problem);
             }
@@ -426,21 +832,28 @@ fn route(
                     .as_str()
                     .unwrap_or_default()
                     .to_owned(),
+                app: token.app().unwrap_or_default().to_owned(),
             };
             state.check_runs.push(run);
             ResponseTemplate::new(201).set_body_json(json!({"id": id}))
         }
         ("PATCH", ["check-runs", id]) => {
-            if let Err(problem) = validate(
+            if let Err(problem) = validate_check_run(
                 operations,
-                "PATCH",
                 "/repos/{owner}/{repo}/check-runs/{check_run_id}",
                 body,
             ) {
                 return unprocessable(state, problem);
             }
             let id: u64 = id.parse().unwrap_or_default();
+            let app = token.app().unwrap_or_default();
             match state.check_runs.iter_mut().find(|r| r.id == id) {
+                // An App may update only its own check runs.
+                Some(run) if run.app != app => {
+                    let text = format!("{app} updated {}'s check run {id}", run.app);
+                    state.problems.push(text.clone());
+                    message(403, &text)
+                }
                 Some(run) => {
                     run.conclusion = body["conclusion"].as_str().map(str::to_owned);
                     run.title = body["output"]["title"]
@@ -453,11 +866,40 @@ fn route(
                         .to_owned();
                     ok(json!({"id": id}))
                 }
-                None => ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"})),
+                None => not_found(),
             }
         }
-        _ => unexpected(state, method, path),
+        _ => unexpected(state, method, &format!("/repos/{REPO}/{}", rest.join("/"))),
     }
+}
+
+fn comment_json(comment: &Comment) -> Value {
+    let app = match comment.user.as_str() {
+        ACTIONS_LOGIN => json!({"slug": "github-actions"}),
+        user if user.ends_with("[bot]") => json!({"slug": APP_SLUG}),
+        _ => Value::Null,
+    };
+    json!({"id": comment.id, "user": {"login": comment.user, "type": comment.user_type}, "body": comment.body,
+        "created_at": "2026-03-01T10:00:00Z", "performed_via_github_app": app})
+}
+
+/// A check run's body: its schema, and GitHub's limit on the output in bytes.
+fn validate_check_run(operations: &Value, path: &str, body: &Value) -> Result<(), String> {
+    let method = if path.ends_with("{check_run_id}") {
+        "PATCH"
+    } else {
+        "POST"
+    };
+    validate(operations, method, path, body)?;
+    for field in ["summary", "text"] {
+        let bytes = body["output"][field].as_str().map_or(0, str::len);
+        if bytes > CHECK_OUTPUT_BYTES {
+            return Err(format!(
+                "output.{field} exceeds a maximum bytesize of {CHECK_OUTPUT_BYTES} ({bytes} bytes)"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Validates a body against the operation's schema: types, enums, required properties,

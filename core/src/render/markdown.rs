@@ -37,7 +37,9 @@ pub struct Limit {
 }
 
 impl Limit {
-    fn size(self, text: &str) -> usize {
+    /// The size of `text` in the limit's unit (additive: the size of a concatenation is the
+    /// sum of the sizes).
+    pub fn size(self, text: &str) -> usize {
         match self.unit {
             Unit::Chars => text.chars().count(),
             Unit::Bytes => text.len(),
