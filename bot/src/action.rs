@@ -302,10 +302,35 @@ async fn check(
     )
     .await?;
     let data = data_access(env, checkout);
-    let report =
-        pull_request::evaluate_with_facts(github, &env.repository, &pr, &local, &data).await?;
+    let evaluated =
+        pull_request::evaluate_with_facts(github, &env.repository, &pr, &local, &data).await;
     let identity = identity(github).await?;
     let details_url = env.run_url.clone().or_else(|| pr.html_url.clone());
+    let report = match evaluated {
+        Ok(report) => report,
+        Err(error) => {
+            // What the pull request must fix is posted where its author looks, then the step
+            // fails with the same error.
+            if let Some(problems) = pull_request::problems_in_pull_request(&error) {
+                let unevaluated = comment::unevaluated(&problems);
+                let publication = pull_request::publish_unevaluated(
+                    github,
+                    &env.repository,
+                    &pr,
+                    &identity,
+                    &problems,
+                    details_url,
+                )
+                .await?;
+                let notes = publication_notes(&publication, fork);
+                append(
+                    env.step_summary.as_deref(),
+                    &format!("{}{}", comment::notes_callouts(&notes), unevaluated.comment),
+                )?;
+            }
+            return Err(error.into());
+        }
+    };
     let publication = pull_request::publish(
         github,
         &env.repository,

@@ -41,10 +41,7 @@ pub fn comment(report: &Report) -> String {
 /// The Action's job summary: `notes` (why something was not posted, say) as callouts,
 /// then the report as the comment shows it, within GitHub's 1 MiB.
 pub fn job_summary(report: &Report, notes: &[String]) -> String {
-    let preface: String = notes
-        .iter()
-        .map(|note| format!("> [!NOTE]\n> {}\n\n", note.replace('\n', "\n> ")))
-        .collect();
+    let preface = notes_callouts(notes);
     let shrunk = "> Details were left out to fit the job summary's 1 MiB limit; the step's `report` output is the full JSON report.\n";
     render::markdown_within(
         &render::sections(report, Surface::Report),
@@ -52,6 +49,14 @@ pub fn job_summary(report: &Report, notes: &[String]) -> String {
         JOB_SUMMARY_LIMIT,
         shrunk,
     )
+}
+
+/// Notes for the job summary, each as a callout.
+pub fn notes_callouts(notes: &[String]) -> String {
+    notes
+        .iter()
+        .map(|note| format!("> [!NOTE]\n> {}\n\n", note.replace('\n', "\n> ")))
+        .collect()
 }
 
 /// A check run's output: title, summary and text, each within GitHub's limits.

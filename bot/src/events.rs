@@ -158,6 +158,9 @@ struct IssueCommentEvent {
     action: String,
     issue: Issue,
     comment: Comment,
+    /// For `edited`: the body before, `{"body": {"from": "..."}}`.
+    #[serde(default)]
+    changes: Option<serde_json::Value>,
     repository: Repository,
     installation: Option<Installation>,
 }
@@ -285,35 +288,36 @@ pub fn parse(event: &str, body: &[u8]) -> Result<Event, PayloadError> {
         }
         "issue_comment" => {
             let payload: IssueCommentEvent = serde_json::from_slice(body).map_err(bad)?;
-            let command = payload
-                .comment
-                .body
-                .as_deref()
-                .unwrap_or("")
-                .trim_start()
-                .to_owned();
-            let is_command = command.starts_with("/modelgate rerun")
-                || command.starts_with("/modelgate accept-risk");
-            if payload.issue.pull_request.is_none() {
-                Event::Ignored("comment on an issue, not a pull request".to_owned())
-            } else if payload.action != "created" || !is_command {
-                Event::Ignored(format!(
+            // A risk acceptance that is edited or deleted changes the verdict as much as a
+            // new one: the approvals check must never be left stale.
+            let before = payload
+                .changes
+                .as_ref()
+                .and_then(|c| c["body"]["from"].as_str())
+                .unwrap_or("");
+            let now = payload.comment.body.as_deref().unwrap_or("");
+            let command = [now, before].into_iter().map(str::trim_start).find(|text| {
+                text.starts_with("/modelgate rerun") || text.starts_with("/modelgate accept-risk")
+            });
+            let known_action = matches!(payload.action.as_str(), "created" | "edited" | "deleted");
+            match command {
+                _ if payload.issue.pull_request.is_none() => {
+                    Event::Ignored("comment on an issue, not a pull request".to_owned())
+                }
+                Some(command) if known_action => {
+                    let repo = repo_ref(&event_name, payload.repository, payload.installation)?;
+                    let verb = command.split_whitespace().nth(1).unwrap_or("rerun");
+                    Event::Evaluate {
+                        repo,
+                        pr: PullRequestNumber(payload.issue.number),
+                        head: None,
+                        why: format!("/modelgate {verb} ({})", payload.action),
+                    }
+                }
+                _ => Event::Ignored(format!(
                     "issue_comment.{} without a modelgate command",
                     payload.action
-                ))
-            } else {
-                let repo = repo_ref(&event_name, payload.repository, payload.installation)?;
-                let verb = command
-                    .split_whitespace()
-                    .nth(1)
-                    .unwrap_or("rerun")
-                    .to_owned();
-                Event::Evaluate {
-                    repo,
-                    pr: PullRequestNumber(payload.issue.number),
-                    head: None,
-                    why: format!("/modelgate {verb}"),
-                }
+                )),
             }
         }
         "check_run" => {
@@ -408,6 +412,32 @@ mod tests {
         assert!(matches!(
             parse("issue_comment", body),
             Ok(Event::Evaluate { .. })
+        ));
+    }
+
+    #[test]
+    fn an_edited_or_deleted_command_re_evaluates() {
+        let deleted = br#"{"action":"deleted","issue":{"number":4,"pull_request":{}},"comment":{"body":"/modelgate accept-risk fine"},"repository":{"full_name":"a/b"}}"#;
+        assert!(matches!(
+            parse("issue_comment", deleted),
+            Ok(Event::Evaluate {
+                pr: PullRequestNumber(4),
+                ..
+            })
+        ));
+        // The command was edited away: the acceptance it made is gone.
+        let edited = br#"{"action":"edited","issue":{"number":4,"pull_request":{}},"comment":{"body":"never mind"},"changes":{"body":{"from":"/modelgate accept-risk fine"}},"repository":{"full_name":"a/b"}}"#;
+        assert!(matches!(
+            parse("issue_comment", edited),
+            Ok(Event::Evaluate {
+                pr: PullRequestNumber(4),
+                ..
+            })
+        ));
+        let unrelated = br#"{"action":"edited","issue":{"number":4,"pull_request":{}},"comment":{"body":"typo fixed"},"changes":{"body":{"from":"typo"}},"repository":{"full_name":"a/b"}}"#;
+        assert!(matches!(
+            parse("issue_comment", unrelated),
+            Ok(Event::Ignored(_))
         ));
     }
 

@@ -329,6 +329,51 @@ impl GitHub {
         path: &str,
         body: Option<&Value>,
     ) -> Result<(Value, Option<String>), GitHubError> {
+        self.request_with(method, path, body, true).await
+    }
+
+    /// A request that creates something: a 5xx is not retried here, since GitHub may have
+    /// created it before failing; the caller looks for it first (`retry_creation`).
+    async fn create(&self, path: &str, body: &Value) -> Result<Value, GitHubError> {
+        Ok(self
+            .request_with(Method::POST, path, Some(body), false)
+            .await?
+            .0)
+    }
+
+    /// Runs `find_or_create` again after a 5xx, with backoff: each attempt looks for what an
+    /// earlier one may have created before creating it.
+    async fn retry_creation<T, F, Fut>(&self, mut find_or_create: F) -> Result<T, GitHubError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, GitHubError>>,
+    {
+        let mut backoff = self.retry.first_backoff;
+        let mut attempt = 1;
+        loop {
+            match find_or_create().await {
+                Err(GitHubError::Transient {
+                    method,
+                    path,
+                    status,
+                }) if attempt < self.retry.attempts => {
+                    tracing::warn!(%method, path, status, attempt, "GitHub failed a write; looking for it before trying again");
+                    tokio::time::sleep(backoff).await;
+                    backoff = backoff.saturating_mul(2);
+                    attempt += 1;
+                }
+                outcome => return outcome,
+            }
+        }
+    }
+
+    async fn request_with(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        retry_server_errors: bool,
+    ) -> Result<(Value, Option<String>), GitHubError> {
         let mut backoff = self.retry.first_backoff;
         let mut secondary_backoff = self.retry.secondary_wait;
         let mut attempt = 0;
@@ -336,7 +381,7 @@ impl GitHub {
             attempt += 1;
             let outcome = self.send(&method, path, body).await;
             let wait = match &outcome {
-                Err(GitHubError::Transient { .. }) => Some(backoff),
+                Err(GitHubError::Transient { .. }) if retry_server_errors => Some(backoff),
                 Err(GitHubError::RateLimited {
                     retry_after,
                     secondary: true,
@@ -670,6 +715,18 @@ impl GitHub {
         marker: &str,
         body: &str,
     ) -> Result<bool, GitHubError> {
+        self.retry_creation(|| self.find_or_create_comment(repo, pr, author, marker, body))
+            .await
+    }
+
+    async fn find_or_create_comment(
+        &self,
+        repo: &RepoName,
+        pr: PullRequestNumber,
+        author: &CommentAuthor,
+        marker: &str,
+        body: &str,
+    ) -> Result<bool, GitHubError> {
         let path = format!("/repos/{repo}/issues/{}/comments", pr.0);
         let comments: Vec<IssueCommentRef> = self
             .get_all(&path)
@@ -690,8 +747,7 @@ impl GitHub {
                 Ok(true)
             }
             None => {
-                self.request(Method::POST, &path, Some(&json!({ "body": body })))
-                    .await?;
+                self.create(&path, &json!({ "body": body })).await?;
                 Ok(true)
             }
         }
@@ -722,8 +778,25 @@ impl GitHub {
             .collect())
     }
 
-    /// Creates the named check run on `sha`, or updates the existing one.
-    pub async fn upsert_check_run(
+    /// Creates each named check run on `sha`, or updates the one this App wrote (`app`).
+    pub async fn upsert_check_runs(
+        &self,
+        repo: &RepoName,
+        sha: &CommitSha,
+        app: Option<&str>,
+        runs: &[CheckRun],
+    ) -> Result<(), GitHubError> {
+        for run in runs {
+            self.retry_creation(|| async {
+                let existing = self.check_runs(repo, sha, app).await?;
+                self.upsert_check_run(repo, sha, &existing, run).await
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn upsert_check_run(
         &self,
         repo: &RepoName,
         sha: &CommitSha,
@@ -750,12 +823,8 @@ impl GitHub {
             }
             None => {
                 body["head_sha"] = json!(sha.0);
-                self.request(
-                    Method::POST,
-                    &format!("/repos/{repo}/check-runs"),
-                    Some(&body),
-                )
-                .await?;
+                self.create(&format!("/repos/{repo}/check-runs"), &body)
+                    .await?;
             }
         }
         Ok(())

@@ -269,13 +269,9 @@ async fn write_check_runs(
     identity: &Identity,
     runs: &[CheckRun],
 ) -> Result<(), GitHubError> {
-    let existing = github
-        .check_runs(repo, head, identity.app.as_deref())
-        .await?;
-    for run in runs {
-        github.upsert_check_run(repo, head, &existing, run).await?;
-    }
-    Ok(())
+    github
+        .upsert_check_runs(repo, head, identity.app.as_deref(), runs)
+        .await
 }
 
 async fn write_statuses(

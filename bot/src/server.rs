@@ -2,7 +2,7 @@
 //! acknowledged at once; workers evaluate in the background; open pull requests are
 //! reconciled at start-up and periodically so a lost delivery still gets its evaluation.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -20,7 +20,7 @@ use crate::events::{self, Event, PullRequestNumber, RepoRef};
 use crate::github::{CommentAuthor, GitHub, GitHubError, Identity, RetryPolicy};
 use crate::job::{self, Job, JobContext, JobKind};
 use crate::metrics::Metrics;
-use crate::queue::JobQueue;
+use crate::queue::{JobKey, JobQueue};
 use crate::secret::Secret;
 
 /// GitHub's largest webhook payload.
@@ -45,7 +45,16 @@ struct SeenDeliveries {
     order: VecDeque<(String, String)>,
 }
 
+/// A delivery's identity: its `X-GitHub-Delivery` and `X-GitHub-Hook-ID`. GitHub's manual
+/// redelivery sends the same.
+type DeliveryKey = (String, String);
+
 impl SeenDeliveries {
+    /// Forgets a delivery, so that its redelivery is processed.
+    fn forget(&mut self, key: &DeliveryKey) {
+        self.set.remove(key);
+    }
+
     /// True the first time a delivery is seen.
     fn first_time(&mut self, key: (String, String)) -> bool {
         if !self.set.insert(key.clone()) {
@@ -69,6 +78,9 @@ pub struct Bot {
     queue: JobQueue,
     metrics: Arc<Metrics>,
     seen: Mutex<SeenDeliveries>,
+    /// The deliveries each queued or running job answers: forgotten when the job fails, so
+    /// that redelivering one runs it again.
+    deliveries_of_jobs: Mutex<HashMap<JobKey, Vec<DeliveryKey>>>,
     /// Repositories seen in deliveries (token mode reconciles these and the configured ones).
     known_repos: Mutex<Vec<RepoRef>>,
 }
@@ -123,6 +135,7 @@ impl Bot {
             identity,
             metrics,
             seen: Mutex::default(),
+            deliveries_of_jobs: Mutex::default(),
             known_repos: Mutex::new(known_repos),
         }))
     }
@@ -168,15 +181,42 @@ impl Bot {
         kind: JobKind,
         why: String,
         span: &tracing::Span,
+        delivery: Option<&DeliveryKey>,
     ) {
         self.remember(&repo);
-        self.queue.push(Job {
+        let job = Job {
             repo,
             pr,
             kind,
             why,
             span: span.clone(),
-        });
+        };
+        if let Some(delivery) = delivery {
+            self.deliveries_of_jobs
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry(JobKey::of(&job))
+                .or_default()
+                .push(delivery.clone());
+        }
+        self.queue.push(job);
+    }
+
+    /// After a job: its deliveries are settled, or, when it failed, forgotten, so that GitHub's
+    /// redelivery of one is processed again.
+    fn settle_deliveries(&self, key: &JobKey, failed: bool) {
+        let deliveries = self
+            .deliveries_of_jobs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key)
+            .unwrap_or_default();
+        if failed {
+            let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+            for delivery in &deliveries {
+                seen.forget(delivery);
+            }
+        }
     }
 
     /// Queues every open pull request whose head has no modelgate evaluation (a check run,
@@ -245,6 +285,7 @@ impl Bot {
                 JobKind::Evaluate,
                 "reconcile".to_owned(),
                 &span,
+                None,
             );
             queued += 1;
         }
@@ -282,6 +323,7 @@ impl Bot {
         head: events::CommitSha,
         why: String,
         span: tracing::Span,
+        delivery: DeliveryKey,
     ) {
         let found = async {
             let context = self.job_context(repo.installation).await?;
@@ -307,6 +349,7 @@ impl Bot {
                         JobKind::Evaluate,
                         why.clone(),
                         &span,
+                        Some(&delivery),
                     );
                 }
             }
@@ -329,9 +372,10 @@ impl Bot {
             .instrument(span.clone())
             .await;
             self.metrics.evaluation(started.elapsed().as_secs_f64());
-            if let Err(error) = result {
+            if let Err(error) = &result {
                 span.in_scope(|| tracing::error!(%error, "job failed"));
             }
+            self.settle_deliveries(&key, result.is_err());
             self.queue.done(&key);
         }
     }
@@ -380,11 +424,12 @@ async fn webhook(
             "signature does not verify\n".to_owned(),
         );
     }
+    let delivery_key: DeliveryKey = (delivery.clone(), header("x-github-hook-id"));
     let first_time = bot
         .seen
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .first_time((delivery.clone(), header("x-github-hook-id")));
+        .first_time(delivery_key.clone());
     if !first_time {
         bot.metrics.delivery(&event, "duplicate");
         return (StatusCode::OK, "duplicate delivery\n".to_owned());
@@ -403,7 +448,7 @@ async fn webhook(
         Event::Evaluate { repo, pr, why, .. } => {
             span.record("repo", tracing::field::display(&repo.name));
             span.record("pr", pr.0);
-            bot.enqueue(repo, pr, JobKind::Evaluate, why, &span);
+            bot.enqueue(repo, pr, JobKind::Evaluate, why, &span, Some(&delivery_key));
             (StatusCode::ACCEPTED, "queued", "queued".to_owned())
         }
         Event::EvaluateHead { repo, head, why } => {
@@ -411,15 +456,25 @@ async fn webhook(
             let bot = bot.clone();
             let job_span = span.clone();
             tokio::spawn(
-                async move { bot.queue_pull_requests_of(repo, head, why, job_span).await }
-                    .instrument(span.clone()),
+                async move {
+                    bot.queue_pull_requests_of(repo, head, why, job_span, delivery_key)
+                        .await
+                }
+                .instrument(span.clone()),
             );
             (StatusCode::ACCEPTED, "queued", "queued".to_owned())
         }
         Event::EvaluateMany { repo, prs, why } => {
             span.record("repo", tracing::field::display(&repo.name));
             for pr in prs {
-                bot.enqueue(repo.clone(), pr, JobKind::Evaluate, why.clone(), &span);
+                bot.enqueue(
+                    repo.clone(),
+                    pr,
+                    JobKind::Evaluate,
+                    why.clone(),
+                    &span,
+                    Some(&delivery_key),
+                );
             }
             (StatusCode::ACCEPTED, "queued", "queued".to_owned())
         }
@@ -436,6 +491,7 @@ async fn webhook(
                 JobKind::RecordMerge { merge_commit },
                 "merged".to_owned(),
                 &span,
+                Some(&delivery_key),
             );
             (StatusCode::ACCEPTED, "queued", "queued".to_owned())
         }

@@ -9,7 +9,7 @@ use std::process::Command;
 use serde_json::{Value, json};
 
 use crate::fake_github::{APP_SLUG, FakeGitHub, REPO, WORKFLOW_TOKEN};
-use crate::support::{Outcome, TestRepo, high_tier_pull_request, write};
+use crate::support::{FULL_BODY, Outcome, TestRepo, card, high_tier_pull_request, write};
 
 struct Workflow {
     origin: TestRepo,
@@ -46,6 +46,11 @@ impl Workflow {
     /// to `head_auc`, with the refs GitHub keeps for a pull request.
     async fn new(head_auc: &str) -> Workflow {
         let (origin, main_sha, head_sha) = high_tier_pull_request("feature", head_auc);
+        Workflow::of(origin, main_sha, head_sha).await
+    }
+
+    /// Pull request #1 from `head_sha` on branch `feature` into `main_sha` of `origin`.
+    async fn of(origin: TestRepo, main_sha: String, head_sha: String) -> Workflow {
         let merge_sha = {
             let repo = git2::Repository::open_bare(origin.path()).expect("origin");
             let head = repo
@@ -695,6 +700,57 @@ async fn an_app_token_keeps_one_sticky_comment() {
     assert_eq!(
         comments[0].body, "Quoting the bot: <!-- modelgate:report -->",
         "a person's comment is never edited"
+    );
+    w.github.assert_no_problems();
+}
+
+/// A pull request that cannot be evaluated (a lineage cycle) fails the step, and its
+/// comment, check run and job summary say what to fix.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pull_request_that_cannot_be_evaluated_is_told_what_to_fix() {
+    let (mut origin, main_sha, _) = high_tier_pull_request("feature", "0.81");
+    let head_sha = origin.commit(
+        "feature",
+        None,
+        &[
+            write(
+                "models/m/card.md",
+                card("high", "base_model: n\n", FULL_BODY),
+            ),
+            write(
+                "models/n/card.md",
+                card("high", "base_model: m\n", FULL_BODY),
+            ),
+        ],
+    );
+    let w = Workflow::of(origin, main_sha, head_sha).await;
+    w.check_out_merge(false);
+    let opened = w.payload("pull_request/opened.payload.json");
+    let run = w.run("pull_request", &opened, &["--mode", "check"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("lineage cycle through base_model"),
+        "{run:?}"
+    );
+    assert_eq!(
+        w.check_runs_on(&w.head_sha)
+            .iter()
+            .find(|(name, _)| name == "modelgate / evaluation")
+            .and_then(|(_, conclusion)| conclusion.clone())
+            .as_deref(),
+        Some("failure")
+    );
+    let comments = w.github.with(|s| s.comments.clone());
+    assert_eq!(comments.len(), 1);
+    assert!(
+        comments[0].body.contains("modelgate: NOT EVALUATED"),
+        "{}",
+        comments[0].body
+    );
+    assert!(
+        w.summary().contains("lineage cycle through base_model"),
+        "{}",
+        w.summary()
     );
     w.github.assert_no_problems();
 }

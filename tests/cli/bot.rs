@@ -876,3 +876,73 @@ async fn a_pull_request_that_cannot_be_evaluated_is_told_what_to_fix() {
     );
     h.github.assert_no_problems();
 }
+
+/// GitHub may answer a write with a 5xx after doing it. A retried creation looks first for
+/// what the failed attempt created: one comment, one check run of each name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_that_failed_after_it_was_done_is_not_repeated() {
+    let mut h = Harness::new().await;
+    h.github.with(|s| {
+        for path in ["/issues/1/comments", "/check-runs"] {
+            s.failures.push_back(Failure {
+                after_write: true,
+                ..Failure::new("POST", path, 502)
+            });
+        }
+    });
+    h.start_bot(false).await;
+    h.send_opened("d-1").await;
+    h.expect_check_run("modelgate / evaluation", "success")
+        .await;
+    h.expect_check_run("modelgate / approvals", "action_required")
+        .await;
+    assert_eq!(h.comments().len(), 1);
+    assert_eq!(
+        h.count_requests("POST /repos/acme/models/issues/1/comments"),
+        1
+    );
+    let mut names: Vec<String> = h
+        .github
+        .with(|s| s.check_runs.iter().map(|r| r.name.clone()).collect());
+    names.sort();
+    assert_eq!(names, ["modelgate / approvals", "modelgate / evaluation"]);
+    h.github.assert_no_problems();
+}
+
+/// A delivery whose job failed is processed again when GitHub redelivers it (the same
+/// delivery id); one that succeeded stays a duplicate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redelivery_after_a_failed_job_is_processed_again() {
+    let mut h = Harness::new().await;
+    h.github
+        .with(|s| s.failures.push_back(Failure::new("GET", "/pulls/1", 404)));
+    h.start_bot(false).await;
+    assert_eq!(h.send_opened("d-1").await, reqwest::StatusCode::ACCEPTED);
+    h.github
+        .wait_until(WAIT, |s| {
+            s.requests
+                .iter()
+                .any(|r| r == "GET /repos/acme/models/pulls/1")
+        })
+        .await;
+    // The job failed; its delivery is forgotten once the worker is done with it.
+    let mut status = reqwest::StatusCode::OK;
+    for _ in 0..200 {
+        status = h.send_opened("d-1").await;
+        if status == reqwest::StatusCode::ACCEPTED {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(status, reqwest::StatusCode::ACCEPTED, "redelivery queued");
+    h.expect_check_run("modelgate / evaluation", "success")
+        .await;
+    h.expect_check_run("modelgate / approvals", "action_required")
+        .await;
+    assert_eq!(
+        h.send_opened("d-1").await,
+        reqwest::StatusCode::OK,
+        "a delivery whose job succeeded is a duplicate"
+    );
+    h.github.assert_no_problems();
+}

@@ -79,6 +79,9 @@ pub struct Failure {
     /// The body's `message`; GitHub tells a secondary rate limit from a missing permission
     /// only by it.
     pub message: &'static str,
+    /// The request is carried out first, then answered with the failure (a 5xx after the
+    /// write was done).
+    pub after_write: bool,
 }
 
 impl Failure {
@@ -89,6 +92,7 @@ impl Failure {
             status,
             headers: Vec::new(),
             message: "scripted failure",
+            after_write: false,
         }
     }
 }
@@ -332,6 +336,9 @@ impl Respond for Responder {
                 .and_then(|index| state.failures.remove(index));
             match scripted {
                 Some(failure) => {
+                    if failure.after_write {
+                        answer(&mut state, &self.operations, request);
+                    }
                     let mut template = ResponseTemplate::new(failure.status)
                         .set_body_json(json!({"message": failure.message}));
                     for (name, value) in failure.headers {
