@@ -303,7 +303,7 @@ async fn check(
     .await?;
     let data = data_access(env, checkout);
     let evaluated =
-        pull_request::evaluate_with_facts(github, &env.repository, &pr, &local, &data).await;
+        pull_request::evaluate_with_facts(github, &env.repository, &pr, &local, &data, None).await;
     let identity = identity(github).await?;
     let details_url = env.run_url.clone().or_else(|| pr.html_url.clone());
     let report = match evaluated {
@@ -565,7 +565,7 @@ async fn record(
     .await?;
     let data = data_access(env, checkout);
     let report =
-        pull_request::evaluate_with_facts(github, &env.repository, pr, &local, &data).await?;
+        pull_request::evaluate_with_facts(github, &env.repository, pr, &local, &data, None).await?;
     let sequence = pull_request::record_decision(
         local,
         &pushed,

@@ -144,6 +144,15 @@ pub struct Branch {
     #[serde(rename = "ref")]
     pub name: String,
     pub sha: String,
+    /// The repository the branch is in (a fork's, for a fork's pull request); `null` when
+    /// that repository was deleted.
+    #[serde(default)]
+    pub repo: Option<FullName>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct FullName {
+    pub full_name: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -624,16 +633,21 @@ impl GitHub {
             .await
     }
 
+    /// The GitHub logins of the authors and committers of the commits from `base` to `head`
+    /// (`base...head`, so from their merge base). Through the compare API, page by page: the
+    /// pull request's own commit list stops at 250 commits.
     pub async fn commit_authors(
         &self,
         repo: &RepoName,
-        pr: PullRequestNumber,
+        base: &str,
+        head: &str,
     ) -> Result<Vec<String>, GitHubError> {
-        let commits = self
-            .get_all(&format!("/repos/{repo}/pulls/{}/commits", pr.0))
+        let pages = self
+            .get_all(&format!("/repos/{repo}/compare/{base}...{head}"))
             .await?;
-        let mut logins: Vec<String> = commits
+        let mut logins: Vec<String> = pages
             .iter()
+            .flat_map(|page| page["commits"].as_array().into_iter().flatten())
             .flat_map(|c| {
                 [
                     c["author"]["login"].as_str(),
@@ -646,6 +660,30 @@ impl GitHub {
         logins.sort();
         logins.dedup();
         Ok(logins)
+    }
+
+    /// When `sha` was pushed to `branch` of `repo`, from the repository's activity
+    /// (`GET /repos/{owner}/{repo}/activity`); None when the activity does not show it (an
+    /// older push, a server without the API).
+    pub async fn pushed_at(
+        &self,
+        repo: &RepoName,
+        branch: &str,
+        sha: &str,
+    ) -> Result<Option<jiff::Timestamp>, GitHubError> {
+        let path = format!("/repos/{repo}/activity?ref=refs/heads/{branch}&per_page=100");
+        let activity = match self.get(&path).await {
+            Ok(activity) => activity,
+            Err(GitHubError::NotFound { .. } | GitHubError::Forbidden { .. }) => return Ok(None),
+            Err(other) => return Err(other),
+        };
+        Ok(activity
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|entry| entry["after"] == sha)
+            .filter_map(|entry| entry["timestamp"].as_str()?.parse::<jiff::Timestamp>().ok())
+            .min())
     }
 
     /// `login`'s permission on the repository as GitHub's required reviews count it:

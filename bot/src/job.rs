@@ -51,6 +51,8 @@ pub struct JobContext {
     /// A token for cloning over HTTPS (None for local paths and anonymous access).
     pub clone_token: Option<Secret>,
     pub identity: Identity,
+    /// When heads were pushed, from the deliveries (shared by the bot's jobs).
+    pub push_times: std::sync::Arc<pull_request::PushTimes>,
     pub cache_dir: PathBuf,
 }
 
@@ -84,8 +86,15 @@ async fn evaluate_and_post(
         checkout: None,
         lfs: DataAccess::lfs_of_remote(&job.repo.clone_url, context.clone_token.clone()),
     };
-    let evaluated =
-        pull_request::evaluate_with_facts(&context.github, &job.repo.name, pr, &local, &data).await;
+    let evaluated = pull_request::evaluate_with_facts(
+        &context.github,
+        &job.repo.name,
+        pr,
+        &local,
+        &data,
+        Some(&context.push_times),
+    )
+    .await;
     let report = match evaluated {
         Ok(report) => report,
         Err(error) => {
@@ -137,9 +146,15 @@ async fn record_merge(
         checkout: None,
         lfs: DataAccess::lfs_of_remote(&job.repo.clone_url, context.clone_token.clone()),
     };
-    let report =
-        pull_request::evaluate_with_facts(&context.github, &job.repo.name, pr, &local, &data)
-            .await?;
+    let report = pull_request::evaluate_with_facts(
+        &context.github,
+        &job.repo.name,
+        pr,
+        &local,
+        &data,
+        Some(&context.push_times),
+    )
+    .await?;
     let sequence = pull_request::record_decision(
         local,
         merge_commit,
@@ -198,6 +213,7 @@ mod tests {
                 comment_author: crate::github::CommentAuthor::Login("modelgate[bot]".to_owned()),
                 app: Some("modelgate".to_owned()),
             },
+            push_times: Arc::default(),
             cache_dir: PathBuf::from("cache"),
         };
         let shown = format!("{context:?}");

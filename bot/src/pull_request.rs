@@ -2,9 +2,11 @@
 //! facts from the API, posted as the sticky comment and two check runs (or commit statuses
 //! when the token may not write check runs), and recorded in the audit ledger once merged.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use jiff::Timestamp;
 
 use modelgate_core::approvals::{IssueComment, PrFacts, Review};
 use modelgate_core::{Report, audit, evaluate};
@@ -55,6 +57,52 @@ impl DataAccess {
     }
 }
 
+/// When each pull request's head was pushed, as the deliveries that announced it said (their
+/// arrival; the committer date is the pusher's to set, so it cannot void a risk acceptance).
+#[derive(Debug, Default)]
+pub struct PushTimes(Mutex<HashMap<(RepoName, String), Timestamp>>);
+
+impl PushTimes {
+    /// Notes that `sha` arrived now, unless it was seen before.
+    pub fn arrived(&self, repo: &RepoName, sha: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry((repo.clone(), sha.to_owned()))
+            .or_insert_with(Timestamp::now);
+    }
+
+    fn get(&self, repo: &RepoName, sha: &str) -> Option<Timestamp> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&(repo.clone(), sha.to_owned()))
+            .copied()
+    }
+}
+
+/// When the head was pushed: as a delivery said, else from the repository's activity for a
+/// branch of its own, else unknown (the head commit's committer time then stands in).
+async fn head_pushed_at(
+    github: &GitHub,
+    repo: &RepoName,
+    pr: &PullRequest,
+    push_times: Option<&PushTimes>,
+) -> Result<Option<Timestamp>, GitHubError> {
+    if let Some(time) = push_times.and_then(|times| times.get(repo, &pr.head.sha)) {
+        return Ok(Some(time));
+    }
+    let own_branch = pr
+        .head
+        .repo
+        .as_ref()
+        .is_some_and(|r| r.full_name.eq_ignore_ascii_case(&repo.to_string()));
+    if !own_branch {
+        return Ok(None);
+    }
+    github.pushed_at(repo, &pr.head.name, &pr.head.sha).await
+}
+
 /// Evaluates the head once, reads the facts its approvals verdict needs from GitHub (the
 /// teams it names among them), and judges them. `local` holds the base and head commits.
 pub async fn evaluate_with_facts(
@@ -63,6 +111,7 @@ pub async fn evaluate_with_facts(
     pr: &PullRequest,
     local: &Path,
     data: &DataAccess,
+    push_times: Option<&PushTimes>,
 ) -> Result<Report, JobError> {
     let number = PullRequestNumber(pr.number);
     let (base, head) = (pr.base.sha.clone(), pr.head.sha.clone());
@@ -89,7 +138,9 @@ pub async fn evaluate_with_facts(
         }
     }
     let comments = github.issue_comments(repo, number).await?;
-    let commit_authors = github.commit_authors(repo, number).await?;
+    let commit_authors = github
+        .commit_authors(repo, &pr.base.sha, &pr.head.sha)
+        .await?;
     let mut team_members = BTreeMap::new();
     for team in evaluation.teams_needed() {
         let members = github.team_members(&team).await?;
@@ -103,7 +154,9 @@ pub async fn evaluate_with_facts(
             .map(|u| u.login.clone())
             .unwrap_or_default(),
         head_sha: Some(pr.head.sha.clone()),
-        head_pushed_at: None,
+        head_pushed_at: head_pushed_at(github, repo, pr, push_times)
+            .await?
+            .map(|t| t.to_string()),
         commit_authors,
         reviews,
         permissions: Some(permissions),

@@ -20,6 +20,7 @@ use crate::events::{self, Event, PullRequestNumber, RepoRef};
 use crate::github::{CommentAuthor, GitHub, GitHubError, Identity, RetryPolicy};
 use crate::job::{self, Job, JobContext, JobKind};
 use crate::metrics::Metrics;
+use crate::pull_request::PushTimes;
 use crate::queue::{JobKey, JobQueue};
 use crate::secret::Secret;
 
@@ -81,6 +82,7 @@ pub struct Bot {
     /// The deliveries each queued or running job answers: forgotten when the job fails, so
     /// that redelivering one runs it again.
     deliveries_of_jobs: Mutex<HashMap<JobKey, Vec<DeliveryKey>>>,
+    push_times: Arc<PushTimes>,
     /// Repositories seen in deliveries (token mode reconciles these and the configured ones).
     known_repos: Mutex<Vec<RepoRef>>,
 }
@@ -136,6 +138,7 @@ impl Bot {
             metrics,
             seen: Mutex::default(),
             deliveries_of_jobs: Mutex::default(),
+            push_times: Arc::default(),
             known_repos: Mutex::new(known_repos),
         }))
     }
@@ -162,6 +165,7 @@ impl Bot {
             github,
             clone_token,
             identity: self.identity.clone(),
+            push_times: self.push_times.clone(),
             cache_dir: self.config.cache_dir.clone(),
         })
     }
@@ -445,9 +449,23 @@ async fn webhook(
     let (status, outcome, message) = match parsed {
         Event::Ping => (StatusCode::OK, "ping", "pong".to_owned()),
         Event::Ignored(why) => (StatusCode::ACCEPTED, "ignored", format!("ignored: {why}")),
-        Event::Evaluate { repo, pr, why, .. } => {
+        Event::Evaluate {
+            repo,
+            pr,
+            why,
+            head,
+        } => {
             span.record("repo", tracing::field::display(&repo.name));
             span.record("pr", pr.0);
+            // A push announces its head: `opened` and `synchronize` arrive as it happens.
+            if let Some(head) = &head
+                && matches!(
+                    why.as_str(),
+                    "pull_request.opened" | "pull_request.synchronize"
+                )
+            {
+                bot.push_times.arrived(&repo.name, &head.0);
+            }
             bot.enqueue(repo, pr, JobKind::Evaluate, why, &span, Some(&delivery_key));
             (StatusCode::ACCEPTED, "queued", "queued".to_owned())
         }

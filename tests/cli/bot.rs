@@ -241,6 +241,32 @@ impl Harness {
             .await;
     }
 
+    /// Main's policy with `high` tier `rules` (YAML flow mapping entries), and the pull
+    /// request made again from there on branch `pr-policy`, changing the AUC from 0.80 to
+    /// `head_auc`.
+    fn with_high_tier(&mut self, rules: &str, head_auc: &str) {
+        let policy = format!(
+            "tiers:\n  low: {{approvals: 1}}\n  high: {{{rules}, block_on: [regression, card]}}\n"
+        );
+        self.main_sha = self
+            .repo
+            .commit("main", None, &[write(".github/modelgate.yml", policy)]);
+        self.head_sha = self.repo.commit(
+            "pr-policy",
+            Some("main"),
+            &[write(
+                "models/m/metrics.json",
+                format!("{{\"auc\": {head_auc}}}"),
+            )],
+        );
+        self.github.open_pull(
+            1,
+            "ann",
+            ("main", &self.main_sha),
+            ("pr-policy", &self.head_sha),
+        );
+    }
+
     /// A new head commit on the pull request's branch, as GitHub then shows the pull request.
     fn push_head(&mut self, changes: &[modelgate_core::scenario::FileChange]) {
         self.head_sha = self.repo.commit("pr", None, changes);
@@ -625,6 +651,17 @@ async fn a_merge_records_and_pushes_the_audit_note() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_enterprise_server_every_page_is_authenticated_and_only_writers_approve() {
     let mut h = Harness::with(Credentials::App { installation: 1 }, "/api/v3").await;
+    // The high tier also needs an approval from acme/model-risk, a team of 151 whose only
+    // approver is on the second page of its members.
+    h.with_high_tier(
+        "approvals: 2, invalidate_on_push: true, teams: [acme/model-risk]",
+        "0.81",
+    );
+    let mut members: Vec<String> = (0..150).map(|i| format!("member{i:03}")).collect();
+    members.push("carol".to_owned());
+    h.github.with(|s| {
+        s.teams.insert("acme/model-risk".to_owned(), members);
+    });
     let head = h.head_sha.clone();
     // 150 comment-only reviews first, so the approvals are on the second page of 100.
     let mut reviews: Vec<Value> = (0..150)
@@ -661,6 +698,7 @@ async fn on_enterprise_server_every_page_is_authenticated_and_only_writers_appro
     h.send_webhook("pull_request_review", "d-2", &submitted)
         .await;
     h.expect_check_run("modelgate / approvals", "success").await;
+    assert!(h.count_requests("GET /api/v3/orgs/acme/teams/model-risk/members") >= 2);
     h.github.assert_no_problems();
 }
 
@@ -943,6 +981,71 @@ async fn a_redelivery_after_a_failed_job_is_processed_again() {
         h.send_opened("d-1").await,
         reqwest::StatusCode::OK,
         "a delivery whose job succeeded is a duplicate"
+    );
+    h.github.assert_no_problems();
+}
+
+/// Independent review looks at every commit's author: past the 250 commits GitHub lists for
+/// a pull request, through the compare API.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn independence_sees_authors_beyond_250_commits() {
+    let mut h = Harness::new().await;
+    h.with_high_tier("approvals: 1, independent: true", "0.81");
+    let commits: Vec<Value> = (0..300)
+        .map(|i| {
+            let login = if i == 280 { "bob" } else { "ann" };
+            json!({"sha": format!("{i:040x}"), "author": {"login": login}, "committer": {"login": "web-flow"}})
+        })
+        .collect();
+    let head = h.head_sha.clone();
+    h.github.with(|s| {
+        s.pr_commits.insert(1, commits);
+        s.reviews.insert(1, vec![review(1, "bob", &head)]);
+    });
+    h.start_bot(false).await;
+    h.send_opened("d-1").await;
+    h.expect_check_run("modelgate / approvals", "action_required")
+        .await;
+    let body = h.comments()[0].body.clone();
+    assert!(
+        body.contains("approval by bob ignored: tier high needs independent review and bob is an author of a commit in the pull request"),
+        "{body}"
+    );
+    h.github.assert_no_problems();
+}
+
+/// A risk acceptance made before the head was pushed is void. When the head was pushed comes
+/// from GitHub (here the repository's activity, as reconcile has no delivery), never from the
+/// committer date, which the pusher sets (here two months before the acceptance).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_after_a_risk_acceptance_voids_it_whatever_the_commit_date() {
+    let mut h = Harness::new().await;
+    h.with_high_tier("approvals: 1, teams: [acme/model-risk]", "0.70");
+    let head = h.head_sha.clone();
+    h.github.with(|s| {
+        s.teams
+            .insert("acme/model-risk".to_owned(), vec!["gil".to_owned()]);
+        // The fake dates every comment 2026-03-01T10:00:00Z.
+        s.comments.push(crate::fake_github::Comment {
+            id: 500,
+            issue: 1,
+            user: "gil".to_owned(),
+            user_type: "User".to_owned(),
+            body: "/modelgate accept-risk a seasonal dip".to_owned(),
+        });
+        s.activity
+            .push(json!({"id": 1, "before": "0".repeat(40), "after": head,
+            "ref": "refs/heads/pr-policy", "timestamp": "2026-03-02T08:00:00Z",
+            "activity_type": "push", "actor": {"login": "ann"}}));
+    });
+    h.start_bot(true).await;
+    h.expect_check_run("modelgate / evaluation", "failure")
+        .await;
+    h.github.wait_until(WAIT, |s| s.comments.len() == 2).await;
+    let body = h.comments()[1].body.clone();
+    assert!(
+        body.contains("accept-risk by gil (comment 500) ignored: it predates the head commit"),
+        "{body}"
     );
     h.github.assert_no_problems();
 }

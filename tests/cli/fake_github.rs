@@ -150,6 +150,8 @@ pub struct State {
     pub reviews: BTreeMap<u64, Vec<Value>>,
     pub pr_commits: BTreeMap<u64, Vec<Value>>,
     pub teams: BTreeMap<String, Vec<String>>,
+    /// The repository's activity (`GET /repos/{owner}/{repo}/activity`), newest first.
+    pub activity: Vec<Value>,
     /// Repository permission by login (`admin`, `write`, `read`); anyone else reads a public
     /// repository, so has `read`.
     pub permissions: BTreeMap<String, String>,
@@ -209,6 +211,7 @@ impl FakeGitHub {
             reviews: BTreeMap::new(),
             pr_commits: BTreeMap::new(),
             teams: BTreeMap::new(),
+            activity: Vec::new(),
             permissions: BTreeMap::new(),
             comments: Vec::new(),
             check_runs: Vec::new(),
@@ -664,11 +667,51 @@ fn repository(
             list(state, request, items)
         }
         ("GET", ["pulls", n, "commits"]) => {
+            // GitHub lists at most 250 commits of a pull request.
             let items = n
                 .parse()
                 .ok()
                 .and_then(|n: u64| state.pr_commits.get(&n).cloned())
-                .unwrap_or_default();
+                .unwrap_or_default()
+                .into_iter()
+                .take(250)
+                .collect();
+            list(state, request, items)
+        }
+        ("GET", ["compare", range]) => {
+            // The commits of the pull request whose base and head these are, all of them.
+            let Some((base, head)) = range.split_once("...") else {
+                return unexpected(state, method, range);
+            };
+            let number = state.pulls.iter().find_map(|(n, p)| {
+                (p["base"]["sha"] == base && p["head"]["sha"] == head).then_some(*n)
+            });
+            let Some(number) = number else {
+                return not_found();
+            };
+            let items = state.pr_commits.get(&number).cloned().unwrap_or_default();
+            let total = items.len();
+            let (shown, link) = page_of(state, request, items);
+            with_link(
+                ResponseTemplate::new(200).set_body_json(json!({
+                    "status": "ahead", "ahead_by": total, "behind_by": 0,
+                    "total_commits": total, "commits": shown, "files": []
+                })),
+                link,
+            )
+        }
+        ("GET", ["activity"]) => {
+            let wanted = request
+                .url
+                .query_pairs()
+                .find(|(key, _)| key == "ref")
+                .map(|(_, value)| value.into_owned());
+            let items = state
+                .activity
+                .iter()
+                .filter(|entry| wanted.as_deref().is_none_or(|r| entry["ref"] == r))
+                .cloned()
+                .collect();
             list(state, request, items)
         }
         ("GET", ["collaborators", login, "permission"]) => {
