@@ -33,11 +33,19 @@ pub enum GitHubError {
         path: String,
         message: String,
     },
-    #[error("{method} {path}: GitHub answered {status} (transient)")]
+    /// A 5xx, or no answer at all (a timeout, a dropped connection: `status` 0).
+    #[error("{method} {path}: {} (transient)", describe_transient(*.status))]
     Transient {
         method: String,
         path: String,
         status: u16,
+    },
+    /// `301`/`302`/`307`/`308`: a renamed or moved repository.
+    #[error("{method} {path}: moved to {location}")]
+    Moved {
+        method: String,
+        path: String,
+        location: String,
     },
     #[error("{method} {path}: GitHub answered {status}: {message}")]
     Other {
@@ -226,9 +234,13 @@ impl GitHub {
         >,
         GitHubError,
     > {
-        Octocrab::builder()
+        // Without timeouts one stalled connection holds a worker forever.
+        Ok(Octocrab::builder()
             .base_uri(api_url)
-            .map_err(|e| GitHubError::Client(format!("API URL `{api_url}`: {e}")))
+            .map_err(|e| GitHubError::Client(format!("API URL `{api_url}`: {e}")))?
+            .set_connect_timeout(Some(Duration::from_secs(10)))
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .set_write_timeout(Some(Duration::from_secs(60))))
     }
 
     pub fn with_token(
@@ -318,9 +330,9 @@ impl GitHub {
             .as_str()
             .and_then(|t| t.parse::<jiff::Timestamp>().ok())
             .ok_or_else(|| GitHubError::Client(format!("POST {path}: no valid expires_at")))?;
-        let client = Octocrab::builder()
-            .base_uri(self.api.to_string())
-            .and_then(|b| b.personal_token(token.clone()).build())
+        let client = Self::builder(&self.api.to_string())?
+            .personal_token(token.clone())
+            .build()
             .map_err(|e| GitHubError::Client(format!("installation {id} client: {e}")))?;
         tracing::debug!(installation = id, %expires_at, "installation token minted");
         Ok(InstallationToken {
@@ -386,9 +398,22 @@ impl GitHub {
         let mut backoff = self.retry.first_backoff;
         let mut secondary_backoff = self.retry.secondary_wait;
         let mut attempt = 0;
+        let mut path = path.to_owned();
+        let mut redirects = 0;
         loop {
             attempt += 1;
-            let outcome = self.send(&method, path, body).await;
+            let outcome = self.send(&method, &path, body).await;
+            // A renamed repository answers with its new URL; follow it within the API, a
+            // few times at most.
+            if let Err(GitHubError::Moved { location, .. }) = &outcome
+                && redirects < 3
+            {
+                redirects += 1;
+                tracing::info!(%method, from = %path, to = %location, "GitHub moved the resource");
+                path = self.api_path(location)?;
+                attempt -= 1;
+                continue;
+            }
             let wait = match &outcome {
                 Err(GitHubError::Transient { .. }) if retry_server_errors => Some(backoff),
                 Err(GitHubError::RateLimited {
@@ -427,8 +452,18 @@ impl GitHub {
             Method::POST => self.octo._post(path, body).await,
             Method::PATCH => self.octo._patch(path, body).await,
             _ => return Err(GitHubError::Client(format!("unsupported method {method}"))),
-        }
-        .map_err(client_error)?;
+        };
+        let response = match response {
+            Ok(response) => response,
+            Err(error) => {
+                tracing::warn!(%method, path, %error, "no answer from GitHub");
+                return Err(GitHubError::Transient {
+                    method: method.to_string(),
+                    path: path.to_owned(),
+                    status: 0,
+                });
+            }
+        };
         let status = response.status();
         self.metrics.api_call(status.as_u16());
         let headers = response.headers().clone();
@@ -445,6 +480,15 @@ impl GitHub {
             .await
             .map_err(client_error)?;
         let (method_name, path_name) = (method.to_string(), path.to_owned());
+        if status.is_redirection()
+            && let Some(location) = header("location")
+        {
+            return Err(GitHubError::Moved {
+                method: method_name,
+                path: path_name,
+                location,
+            });
+        }
         if status.is_success() {
             let value = if text.trim().is_empty() {
                 Value::Null
@@ -950,6 +994,13 @@ impl GitHub {
             .as_str()
             .map(str::to_owned)
             .unwrap_or_else(|| format!("https://github.com/{repo}.git")))
+    }
+}
+
+fn describe_transient(status: u16) -> String {
+    match status {
+        0 => "no answer from GitHub".to_owned(),
+        status => format!("GitHub answered {status}"),
     }
 }
 

@@ -33,6 +33,8 @@ struct Harness {
     head_sha: String,
     /// More variables for `modelgate serve`.
     env: Vec<(&'static str, &'static str)>,
+    /// What a personal token reconciles (`MODELGATE_REPOSITORIES`).
+    repositories: &'static str,
 }
 
 impl Drop for Harness {
@@ -76,6 +78,7 @@ impl Harness {
             main_sha,
             head_sha,
             env: Vec::new(),
+            repositories: REPO,
         }
     }
 
@@ -132,7 +135,7 @@ impl Harness {
             Credentials::Token => {
                 command.env("MODELGATE_GITHUB_TOKEN", PERSONAL_TOKEN);
                 if reconcile_repos {
-                    command.env("MODELGATE_REPOSITORIES", REPO);
+                    command.env("MODELGATE_REPOSITORIES", self.repositories);
                 }
             }
         }
@@ -1047,5 +1050,20 @@ async fn a_push_after_a_risk_acceptance_voids_it_whatever_the_commit_date() {
         body.contains("accept-risk by gil (comment 500) ignored: it predates the head commit"),
         "{body}"
     );
+    h.github.assert_no_problems();
+}
+
+/// A renamed repository: GitHub answers its old API URLs with 301 (reads) and 307 (writes);
+/// modelgate follows them within the API.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renamed_repository_is_followed() {
+    let mut h = Harness::with(Credentials::Token, "").await;
+    h.repositories = crate::fake_github::OLD_REPO;
+    h.start_bot(true).await;
+    h.github
+        .wait_until(WAIT, |s| s.statuses.len() == 2 && s.comments.len() == 1)
+        .await;
+    assert!(h.count_requests("GET /repos/acme/old-models/pulls") >= 1);
+    assert!(h.count_requests("POST /repos/acme/old-models/") >= 1);
     h.github.assert_no_problems();
 }

@@ -27,6 +27,8 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 /// The user a personal token belongs to.
 pub const BOT_LOGIN: &str = "modelgate-bot";
 pub const REPO: &str = "acme/models";
+/// The repository's name before it was renamed: GitHub redirects its API URLs to `REPO`'s.
+pub const OLD_REPO: &str = "acme/old-models";
 pub const PERSONAL_TOKEN: &str = "ghp_test-token";
 pub const WORKFLOW_TOKEN: &str = "ghs_workflow-token";
 pub const APP_ID: u64 = 4242;
@@ -610,6 +612,20 @@ fn answer(state: &mut State, operations: &Value, request: &Request) -> ResponseT
                 .map(|m| json!({"login": m, "id": 7}))
                 .collect();
             list(state, request, items)
+        }
+        (_, ["repos", owner, name, rest @ ..]) if format!("{owner}/{name}") == OLD_REPO => {
+            // 301 for reads, 307 (same method and body) for writes, as GitHub does.
+            let status = if method == "GET" { 301 } else { 307 };
+            let mut location = format!("{}{}/repos/{REPO}", state.origin, state.prefix);
+            for part in rest {
+                location.push('/');
+                location.push_str(part);
+            }
+            if let Some(query) = request.url.query() {
+                location.push('?');
+                location.push_str(query);
+            }
+            message(status, "Moved Permanently").insert_header("location", location.as_str())
         }
         ("GET" | "POST" | "PATCH", ["repos", owner, name, rest @ ..])
             if format!("{owner}/{name}") == REPO =>
