@@ -306,8 +306,8 @@ async fn check(
         pull_request::evaluate_with_facts(github, &env.repository, &pr, &local, &data, None).await;
     let identity = identity(github).await?;
     let details_url = env.run_url.clone().or_else(|| pr.html_url.clone());
-    let report = match evaluated {
-        Ok(report) => report,
+    let judged = match evaluated {
+        Ok(judged) => judged,
         Err(error) => {
             // What the pull request must fix is posted where its author looks, then the step
             // fails with the same error.
@@ -336,10 +336,11 @@ async fn check(
         &env.repository,
         &pr,
         &identity,
-        &report,
+        &judged,
         details_url,
     )
     .await?;
+    let report = judged.report;
     let notes = publication_notes(&publication, fork);
     for note in &notes {
         println!("::warning title=modelgate::{}", workflow_command_data(note));
@@ -565,7 +566,9 @@ async fn record(
     .await?;
     let data = data_access(env, checkout);
     let report =
-        pull_request::evaluate_with_facts(github, &env.repository, pr, &local, &data, None).await?;
+        pull_request::evaluate_with_facts(github, &env.repository, pr, &local, &data, None)
+            .await?
+            .report;
     let sequence = pull_request::record_decision(
         local,
         &pushed,

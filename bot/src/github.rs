@@ -215,6 +215,9 @@ pub struct CheckRunRef {
     pub id: u64,
     pub name: String,
     pub app: Option<AppRef>,
+    /// What the verdict was judged on (`facts_fingerprint`), so reconcile can tell a stale one.
+    #[serde(default)]
+    pub external_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -894,6 +897,9 @@ impl GitHub {
         if let Some(url) = &run.details_url {
             body["details_url"] = json!(url);
         }
+        if let Some(id) = &run.external_id {
+            body["external_id"] = json!(id);
+        }
         match existing.iter().find(|r| r.name == run.name) {
             Some(found) => {
                 self.request(
@@ -1020,6 +1026,7 @@ pub struct CheckRun {
     pub summary: String,
     pub text: String,
     pub details_url: Option<String>,
+    pub external_id: Option<String>,
 }
 
 /// GitHub refuses status descriptions over 140 characters.

@@ -95,8 +95,8 @@ async fn evaluate_and_post(
         Some(&context.push_times),
     )
     .await;
-    let report = match evaluated {
-        Ok(report) => report,
+    let judged = match evaluated {
+        Ok(judged) => judged,
         Err(error) => {
             let Some(problems) = pull_request::problems_in_pull_request(&error) else {
                 return Err(error);
@@ -122,7 +122,7 @@ async fn evaluate_and_post(
         &job.repo.name,
         pr,
         &context.identity,
-        &report,
+        &judged,
         pr.html_url.clone(),
     )
     .await?;
@@ -130,7 +130,7 @@ async fn evaluate_and_post(
         tracing::warn!(%refusal, "GitHub refused a write; check the app's permissions");
     }
     Ok(JobOutcome::Posted {
-        conclusion: report.conclusion.as_str().to_owned(),
+        conclusion: judged.report.conclusion.as_str().to_owned(),
         comment_written: publication.comment == Delivery::Written,
     })
 }
@@ -154,7 +154,8 @@ async fn record_merge(
         &data,
         Some(&context.push_times),
     )
-    .await?;
+    .await?
+    .report;
     let sequence = pull_request::record_decision(
         local,
         merge_commit,

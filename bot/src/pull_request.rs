@@ -103,6 +103,51 @@ async fn head_pushed_at(
     github.pushed_at(repo, &pr.head.name, &pr.head.sha).await
 }
 
+/// A report, and the fingerprint of the pull request's facts it judged.
+#[derive(Debug)]
+pub struct Judged {
+    pub report: Report,
+    pub fingerprint: String,
+}
+
+/// What the approvals verdict depends on, as a short digest: the head, each review's id,
+/// reviewer, state and commit, and each `/modelgate` command comment. Kept with the check run
+/// (`external_id`), so reconcile can tell a verdict a lost delivery left stale.
+pub fn facts_fingerprint(head: &str, reviews: &[Review], comments: &[IssueComment]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(head.as_bytes());
+    for review in reviews {
+        let login = review.user.as_ref().map_or("", |u| u.login.as_str());
+        let commit = review.commit_id.as_deref().unwrap_or("");
+        hasher.update(format!(
+            "\nreview {} {login} {} {commit}",
+            review.id, review.state
+        ));
+    }
+    for comment in comments {
+        let body = comment.body.as_deref().unwrap_or("");
+        if body.trim_start().starts_with("/modelgate") {
+            let login = comment.user.as_ref().map_or("", |u| u.login.as_str());
+            hasher.update(format!("\ncomment {} {login} {}", comment.id, body.len()));
+            hasher.update(body.as_bytes());
+        }
+    }
+    format!("facts:{}", hex::encode(&hasher.finalize()[..12]))
+}
+
+/// The fingerprint of the pull request's facts as GitHub has them now.
+pub async fn current_fingerprint(
+    github: &GitHub,
+    repo: &RepoName,
+    pr: &PullRequest,
+) -> Result<String, GitHubError> {
+    let number = PullRequestNumber(pr.number);
+    let reviews = lenient::<Review>(github.reviews(repo, number).await?);
+    let comments = lenient::<IssueComment>(github.issue_comments(repo, number).await?);
+    Ok(facts_fingerprint(&pr.head.sha, &reviews, &comments))
+}
+
 /// Evaluates the head once, reads the facts its approvals verdict needs from GitHub (the
 /// teams it names among them), and judges them. `local` holds the base and head commits.
 pub async fn evaluate_with_facts(
@@ -112,7 +157,7 @@ pub async fn evaluate_with_facts(
     local: &Path,
     data: &DataAccess,
     push_times: Option<&PushTimes>,
-) -> Result<Report, JobError> {
+) -> Result<Judged, JobError> {
     let number = PullRequestNumber(pr.number);
     let (base, head) = (pr.base.sha.clone(), pr.head.sha.clone());
     let path = local.to_path_buf();
@@ -137,7 +182,8 @@ pub async fn evaluate_with_facts(
             permissions.insert(user.login.clone(), permission);
         }
     }
-    let comments = github.issue_comments(repo, number).await?;
+    let comments = lenient::<IssueComment>(github.issue_comments(repo, number).await?);
+    let fingerprint = facts_fingerprint(&pr.head.sha, &reviews, &comments);
     let commit_authors = github
         .commit_authors(repo, &pr.base.sha, &pr.head.sha)
         .await?;
@@ -161,9 +207,12 @@ pub async fn evaluate_with_facts(
         reviews,
         permissions: Some(permissions),
         team_members,
-        comments: lenient::<IssueComment>(comments),
+        comments,
     };
-    Ok(evaluation.judge(&facts)?)
+    Ok(Judged {
+        report: evaluation.judge(&facts)?,
+        fingerprint,
+    })
 }
 
 /// Items of a list response that parse; GitHub's shapes grow, and one odd entry (a review
@@ -222,15 +271,17 @@ pub async fn publish(
     repo: &RepoName,
     pr: &PullRequest,
     identity: &Identity,
-    report: &Report,
+    judged: &Judged,
     details_url: Option<String>,
 ) -> Result<Publication, GitHubError> {
+    let report = &judged.report;
     let runs = check_runs(
         [
             comment::evaluation_output(report),
             comment::approvals_output(report),
         ],
         details_url,
+        Some(&judged.fingerprint),
     );
     publish_outputs(github, repo, pr, identity, &comment::comment(report), &runs).await
 }
@@ -246,7 +297,7 @@ pub async fn publish_unevaluated(
     details_url: Option<String>,
 ) -> Result<Publication, GitHubError> {
     let outputs = comment::unevaluated(problems);
-    let runs = check_runs([outputs.evaluation, outputs.approvals], details_url);
+    let runs = check_runs([outputs.evaluation, outputs.approvals], details_url, None);
     publish_outputs(github, repo, pr, identity, &outputs.comment, &runs).await
 }
 
@@ -304,6 +355,7 @@ async fn publish_outputs(
 fn check_runs(
     [evaluation, approvals]: [comment::CheckOutput; 2],
     details_url: Option<String>,
+    fingerprint: Option<&str>,
 ) -> [CheckRun; 2] {
     [(EVALUATION_CHECK, evaluation), (APPROVALS_CHECK, approvals)].map(|(name, output)| CheckRun {
         name,
@@ -312,6 +364,7 @@ fn check_runs(
         summary: output.summary,
         text: output.text,
         details_url: details_url.clone(),
+        external_id: fingerprint.map(str::to_owned),
     })
 }
 

@@ -14,13 +14,13 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use tracing::Instrument;
 
-use crate::comment::EVALUATION_CHECK;
+use crate::comment::{APPROVALS_CHECK, EVALUATION_CHECK};
 use crate::config::{Config, Credentials};
 use crate::events::{self, Event, PullRequestNumber, RepoRef};
 use crate::github::{CommentAuthor, GitHub, GitHubError, Identity, RetryPolicy};
 use crate::job::{self, Job, JobContext, JobKind};
 use crate::metrics::Metrics;
-use crate::pull_request::PushTimes;
+use crate::pull_request::{self, PushTimes};
 use crate::queue::{JobKey, JobQueue};
 use crate::secret::Secret;
 
@@ -270,8 +270,7 @@ impl Bot {
         let context = self.job_context(repo.installation).await?;
         let mut queued = 0;
         for pr in context.github.open_pull_requests(&repo.name).await? {
-            let head = events::CommitSha(pr.head.sha.clone());
-            if self.evaluated(&context.github, &repo.name, &head).await? {
+            if self.up_to_date(&context.github, &repo.name, &pr).await? {
                 continue;
             }
             // No delivery asked for this job; its span says so in the same shape.
@@ -296,24 +295,37 @@ impl Bot {
         Ok(queued)
     }
 
-    /// Whether `head` carries the evaluation, as a check run of this App or a commit status.
-    async fn evaluated(
+    /// Whether the pull request's head carries its evaluation: a check run of this App whose
+    /// approvals verdict was judged on the reviews and comments GitHub has now (a lost review
+    /// delivery must not leave it stale), or, in token mode, a commit status.
+    async fn up_to_date(
         &self,
         github: &GitHub,
         repo: &events::RepoName,
-        head: &events::CommitSha,
+        pr: &crate::github::PullRequest,
     ) -> Result<bool, GitHubError> {
+        let head = events::CommitSha(pr.head.sha.clone());
         let runs = github
-            .check_runs(repo, head, self.identity.app.as_deref())
+            .check_runs(repo, &head, self.identity.app.as_deref())
             .await?;
         if runs.iter().any(|r| r.name == EVALUATION_CHECK) {
-            return Ok(true);
+            let judged_on = runs
+                .iter()
+                .find(|r| r.name == APPROVALS_CHECK)
+                .and_then(|r| r.external_id.clone());
+            return Ok(match judged_on {
+                // Not evaluated (a problem to fix): nothing the reviews change.
+                None => true,
+                Some(judged_on) => {
+                    judged_on == pull_request::current_fingerprint(github, repo, pr).await?
+                }
+            });
         }
         if self.identity.app.is_some() {
             return Ok(false);
         }
         Ok(github
-            .status_contexts(repo, head)
+            .status_contexts(repo, &head)
             .await?
             .iter()
             .any(|context| context == EVALUATION_CHECK))

@@ -1067,3 +1067,30 @@ async fn a_renamed_repository_is_followed() {
     assert!(h.count_requests("POST /repos/acme/old-models/") >= 1);
     h.github.assert_no_problems();
 }
+
+/// A review whose delivery was lost: reconcile sees that the approvals verdict was judged on
+/// other reviews than GitHub has now, and evaluates again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_renews_an_approvals_verdict_a_lost_review_left_stale() {
+    let mut h = Harness::new().await;
+    h.start_bot(false).await;
+    h.send_opened("d-1").await;
+    h.expect_check_run("modelgate / approvals", "action_required")
+        .await;
+    h.kill_bot();
+    let head = h.head_sha.clone();
+    h.github.with(|s| {
+        s.reviews.insert(
+            1,
+            vec![review(31, "bob", &head), review(32, "carol", &head)],
+        );
+    });
+    h.start_bot(true).await;
+    h.expect_check_run("modelgate / approvals", "success").await;
+    assert_eq!(
+        h.github.with(|s| s.check_runs.len()),
+        2,
+        "updated, not added"
+    );
+    h.github.assert_no_problems();
+}

@@ -61,6 +61,7 @@ pub struct CheckRun {
     pub summary: String,
     /// The App that wrote it (`github-actions` for a workflow's token).
     pub app: String,
+    pub external_id: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -816,7 +817,7 @@ fn repository(
                 .iter()
                 .filter(|r| r.head_sha == *sha)
                 .map(|r| json!({"id": r.id, "name": r.name, "head_sha": r.head_sha, "status": "completed",
-                    "conclusion": r.conclusion, "app": {"slug": r.app}}))
+                    "conclusion": r.conclusion, "app": {"slug": r.app}, "external_id": r.external_id}))
                 .collect();
             wrapped_list(state, request, "check_runs", items)
         }
@@ -899,6 +900,7 @@ fn repository(
                     .unwrap_or_default()
                     .to_owned(),
                 app: token.app().unwrap_or_default().to_owned(),
+                external_id: body["external_id"].as_str().map(str::to_owned),
             };
             state.check_runs.push(run);
             ResponseTemplate::new(201).set_body_json(json!({"id": id}))
@@ -921,6 +923,9 @@ fn repository(
                     message(403, &text)
                 }
                 Some(run) => {
+                    if let Some(id) = body["external_id"].as_str() {
+                        run.external_id = Some(id.to_owned());
+                    }
                     run.conclusion = body["conclusion"].as_str().map(str::to_owned);
                     run.title = body["output"]["title"]
                         .as_str()
