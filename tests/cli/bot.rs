@@ -710,6 +710,10 @@ async fn on_enterprise_server_every_page_is_authenticated_and_only_writers_appro
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_200_model_report_gets_both_check_runs() {
     let mut h = Harness::new().await;
+    h.with_high_tier(
+        "approvals: 2, required_sections: [Intended use, Limitations, Evaluation data]",
+        "0.81",
+    );
     let cards: Vec<_> = (0..200)
         .map(|i| {
             write(
@@ -718,26 +722,32 @@ async fn a_200_model_report_gets_both_check_runs() {
             )
         })
         .collect();
-    h.push_head(&cards);
+    h.head_sha = h.repo.commit("pr-policy", None, &cards);
+    h.github
+        .open_pull(1, "ann", ("main", &h.main_sha), ("pr-policy", &h.head_sha));
     h.start_bot(false).await;
     h.send_opened("d-1").await;
     h.expect_check_run("modelgate / evaluation", "failure")
         .await;
     h.expect_check_run("modelgate / approvals", "action_required")
         .await;
-    let summary = h.github.with(|s| {
+    let (summary, text) = h.github.with(|s| {
         s.check_runs
             .iter()
             .find(|r| r.name == "modelgate / evaluation")
-            .map(|r| r.summary.clone())
+            .map(|r| (r.summary.clone(), r.text.clone()))
             .unwrap_or_default()
     });
-    assert!(
-        summary.len() <= 65_535 && summary.chars().count() < summary.len(),
-        "{} bytes, {} characters",
-        summary.len(),
-        summary.chars().count()
-    );
+    for output in [&summary, &text] {
+        assert!(
+            output.len() <= 65_535 && output.chars().count() < output.len(),
+            "{} bytes, {} characters",
+            output.len(),
+            output.chars().count()
+        );
+    }
+    // The evidence of 200 models does not fit: sections were left out, and the text says so.
+    assert!(text.contains("65,535-byte limit"), "{text}");
     h.github.assert_no_problems();
 }
 

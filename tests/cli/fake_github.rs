@@ -59,6 +59,7 @@ pub struct CheckRun {
     pub conclusion: Option<String>,
     pub title: String,
     pub summary: String,
+    pub text: String,
     /// The App that wrote it (`github-actions` for a workflow's token).
     pub app: String,
     pub external_id: Option<String>,
@@ -899,6 +900,10 @@ fn repository(
                     .as_str()
                     .unwrap_or_default()
                     .to_owned(),
+                text: body["output"]["text"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
                 app: token.app().unwrap_or_default().to_owned(),
                 external_id: body["external_id"].as_str().map(str::to_owned),
             };
@@ -932,6 +937,10 @@ fn repository(
                         .unwrap_or_default()
                         .to_owned();
                     run.summary = body["output"]["summary"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned();
+                    run.text = body["output"]["text"]
                         .as_str()
                         .unwrap_or_default()
                         .to_owned();
