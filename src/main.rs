@@ -50,6 +50,11 @@ enum Command {
     /// The audit ledger of merged decisions, kept as git notes under refs/notes/modelgate.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Who approved what was in a stage when: the model's GTO stage tags
+    /// (`<model>#<stage>#<n>` assigns, `<model>#<stage>!#<n>` or `<model>#<stage>!`
+    /// unassigns), each with the version, its commit, the tag's date and tagger, and the
+    /// recorded decision that produced the version. Without --at, the whole timeline.
+    History(HistoryArgs),
     /// The governance site: every model at every version, metric history, lineage,
     /// datasets and the audit trail, as static pages rendered from git history.
     #[command(subcommand)]
@@ -162,6 +167,29 @@ where
 }
 
 #[derive(Debug, clap::Args)]
+struct HistoryArgs {
+    /// The repository (working tree or bare).
+    #[arg(long, default_value = ".")]
+    repo: PathBuf,
+    /// The model (its folder name under models/).
+    #[arg(long)]
+    model: String,
+    /// Only this stage (e.g. prod).
+    #[arg(long)]
+    stage: Option<String>,
+    /// What held each stage at this time: a date (YYYY-MM-DD, to the end of that day in
+    /// UTC) or an RFC 3339 time (2026-01-31T12:00:00Z).
+    #[arg(long, value_parser = at_parser)]
+    at: Option<(String, i64)>,
+    #[arg(long, value_enum, default_value_t = LintFormat::Text)]
+    format: LintFormat,
+}
+
+fn at_parser(text: &str) -> Result<(String, i64), String> {
+    modelgate_core::stages::parse_at(text).map(|seconds| (text.to_owned(), seconds))
+}
+
+#[derive(Debug, clap::Args)]
 struct LintArgs {
     /// The repository (working tree or bare).
     #[arg(long, default_value = ".")]
@@ -213,10 +241,17 @@ enum AuditCommand {
         #[arg(long)]
         pr_facts: Option<PathBuf>,
     },
-    /// Walk the chain and report every record altered, removed or reordered (exit 1).
+    /// Walk the chain and report every record altered, removed or reordered, and every
+    /// control exception of the branch since the ledger's first record: a change to a
+    /// model with no record (unrecorded), merged despite a failing decision (failed) or
+    /// without its approvals (unapproved). Exit 1 when there is either.
     Verify {
         #[arg(long, default_value = ".")]
         repo: PathBuf,
+        /// The branch (or any revision) whose first-parent history is judged [default:
+        /// origin/HEAD when the clone has it, else HEAD].
+        #[arg(long)]
+        rev: Option<String>,
         #[arg(long, value_enum, default_value_t = LintFormat::Text)]
         format: LintFormat,
     },
@@ -301,6 +336,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve(args),
         Command::Action(args) => action(args),
         Command::Site(command) => site(command),
+        Command::History(args) => history(args),
         Command::Demo(args) => demo::run(args.out, args.format),
     };
     match result {
@@ -454,13 +490,15 @@ fn audit(command: AuditCommand) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        AuditCommand::Verify { repo, format } => {
-            let verification = audit::verify(&open(&repo)?)?;
+        AuditCommand::Verify { repo, rev, format } => {
+            let repo = open(&repo)?;
+            let rev = rev.unwrap_or_else(|| audit::default_branch(&repo));
+            let audit = audit::audit(&repo, &rev)?;
             match format {
-                LintFormat::Json => println!("{}", serde_json::to_string_pretty(&verification)?),
-                LintFormat::Text => print!("{}", verification.verify_text()),
+                LintFormat::Json => println!("{}", serde_json::to_string_pretty(&audit)?),
+                LintFormat::Text => print!("{}", audit.text()),
             }
-            Ok(if verification.problems.is_empty() {
+            Ok(if audit.clean() {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)
@@ -481,6 +519,62 @@ fn audit(command: AuditCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn history(args: HistoryArgs) -> anyhow::Result<ExitCode> {
+    use modelgate_core::stages::{Holding, stage_history};
+    let history = stage_history(&open(&args.repo)?, &args.model)?;
+    if let Some(stage) = &args.stage
+        && !history.stages.contains_key(stage)
+    {
+        let known: Vec<&str> = history.stages.keys().map(String::as_str).collect();
+        anyhow::bail!(
+            "model {} has no tag for stage `{stage}`; its stages: {}",
+            args.model,
+            if known.is_empty() {
+                "none".to_owned()
+            } else {
+                known.join(", ")
+            }
+        );
+    }
+    let Some((at_text, at)) = &args.at else {
+        match args.format {
+            LintFormat::Json => {
+                let stages: Vec<_> = history
+                    .stages
+                    .iter()
+                    .filter(|(s, _)| args.stage.as_ref().is_none_or(|o| o == *s))
+                    .map(|(stage, events)| serde_json::json!({"stage": stage, "events": events}))
+                    .collect();
+                let value = serde_json::json!({"model": history.model, "stages": stages});
+                println!("{}", serde_json::to_string_pretty(&value)?);
+            }
+            LintFormat::Text => print!("{}", history.timeline_text(args.stage.as_deref())),
+        }
+        return Ok(ExitCode::SUCCESS);
+    };
+    let holdings: Vec<Holding<'_>> = history
+        .stages
+        .keys()
+        .filter(|s| args.stage.as_ref().is_none_or(|o| o == *s))
+        .map(|stage| Holding {
+            stage,
+            held_by: history.held_at(stage, *at),
+        })
+        .collect();
+    match args.format {
+        LintFormat::Json => {
+            let value = serde_json::json!({
+                "model": history.model,
+                "at": modelgate_core::stages::rfc3339(*at),
+                "stages": holdings,
+            });
+            println!("{}", serde_json::to_string_pretty(&value)?);
+        }
+        LintFormat::Text => print!("{}", history.at_text(&holdings, at_text)),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::Timestamp;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::diagnostic::Diagnostic;
 use crate::policy::{Policy, TierPolicy};
@@ -16,8 +16,9 @@ use crate::report::{
 use crate::sha::ShortSha;
 
 /// What GitHub knows about a pull request, in the shapes of its REST API. Unknown fields
-/// are ignored: GitHub adds fields over time.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// are ignored: GitHub adds fields over time. Serialized (the fields read) into the audit
+/// record's evidence.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 pub struct PrFacts {
     /// The pull request number, recorded in the audit ledger.
     #[serde(default)]
@@ -51,12 +52,12 @@ pub struct PrFacts {
     pub comments: Vec<IssueComment>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct User {
     pub login: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Review {
     pub id: u64,
     /// `null` for a deleted account.
@@ -67,7 +68,7 @@ pub struct Review {
     pub submitted_at: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct IssueComment {
     pub id: u64,
     pub user: Option<User>,
@@ -182,6 +183,7 @@ pub fn judge(policy: &Policy, facts: &PrFacts, subject: &Subject<'_>) -> Approva
         teams: Vec::new(),
         independent: false,
         review_every: None,
+        documentation: None,
     };
     let rules = policy.tier(tier).unwrap_or(&default_tier);
     let owners: BTreeSet<String> = models

@@ -8,6 +8,17 @@
 //! forged (a wrong previous digest). Rewriting every record after an edit, with their
 //! digests, is not detectable from the ledger alone: publish the latest digest elsewhere
 //! (for example in the PR comment) to anchor it.
+//!
+//! A record keeps the evidence it rests on (the report and the pull-request facts,
+//! compressed; [`evidence`]), and [`audit`] judges a branch against the ledger: every change
+//! to a model since the first record must carry a passing, approved decision
+//! ([`exceptions`]).
+
+mod evidence;
+mod exceptions;
+
+pub use evidence::{ENCODING as EVIDENCE_ENCODING, Evidence, KeptEvidence};
+pub use exceptions::{ControlException, Controls, ExceptionKind, controls};
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -47,6 +58,11 @@ pub struct AuditRecord {
     pub accepted_risks: Vec<AuditedRisk>,
     pub report_sha256: String,
     pub policy_sha256: String,
+    /// The report and pull-request facts the decision rests on. Absent from records
+    /// written before modelgate kept them (their bytes, and so their digests, are
+    /// unchanged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
     /// sha256 of the previous record's note, `null` for the first.
     pub previous: Option<String>,
     /// sha256 of this record serialized with `digest` empty.
@@ -228,6 +244,7 @@ pub fn record(repo: &Repo, request: &RecordRequest<'_>) -> Result<AuditRecord> {
         accepted_risks,
         report_sha256,
         policy_sha256: policy_digest(repo, &report["policy"]["source"])?,
+        evidence: Some(Evidence::keep(request.report, request.facts)?),
         previous,
         digest: String::new(),
     };
@@ -284,25 +301,6 @@ pub struct Verification {
 }
 
 impl Verification {
-    /// What `modelgate audit verify` prints: each problem, then whether the ledger is intact.
-    pub fn verify_text(&self) -> String {
-        let mut out = String::new();
-        for problem in &self.problems {
-            let _ = writeln!(out, "problem: {problem}");
-        }
-        let state = if self.problems.is_empty() {
-            "intact"
-        } else {
-            "NOT intact"
-        };
-        let _ = writeln!(
-            out,
-            "{} record(s); the ledger is {state}",
-            self.records.len()
-        );
-        out
-    }
-
     /// What `modelgate audit log` prints: one line per record, oldest first. Records come
     /// from git notes anyone with push access can edit: every field is escaped, and a
     /// commit that is not a sha is shown whole.
@@ -429,6 +427,21 @@ pub fn verify(repo: &Repo) -> Result<Verification> {
                 record.sequence, note.annotated
             )),
         }
+        if let Some(evidence) = &record.evidence {
+            match evidence.open() {
+                Ok(kept) if sha256_hex(&kept.report) == record.report_sha256 => {}
+                Ok(_) => problems.push(format!(
+                    "record #{} on {}: its kept report does not match its report_sha256: altered",
+                    record.sequence, note.annotated
+                )),
+                Err(reason) => problems.push(format!(
+                    "record #{} on {}: {}: altered",
+                    record.sequence,
+                    note.annotated,
+                    Escaped(&reason)
+                )),
+            }
+        }
         if let Some((other, _)) = by_sequence.get(&record.sequence) {
             problems.push(format!(
                 "records on {} and {} both claim #{}: forged",
@@ -474,6 +487,100 @@ pub fn verify(repo: &Repo) -> Result<Verification> {
             .map(|(record, _)| record)
             .collect(),
         problems,
+    })
+}
+
+/// `modelgate audit verify`: the ledger's chain, and the control exceptions of a branch.
+#[derive(Debug, Clone, Serialize)]
+pub struct Audit {
+    /// The revision judged, as given, and the commit it resolved to.
+    pub rev: String,
+    pub commit: String,
+    /// No problem in the ledger's chain.
+    pub intact: bool,
+    /// Readable records in sequence order.
+    pub records: Vec<AuditRecord>,
+    /// Every problem of the chain; empty when the ledger is intact.
+    pub problems: Vec<String>,
+    #[serde(flatten)]
+    pub controls: Controls,
+}
+
+impl Audit {
+    /// Neither a broken ledger nor a control exception.
+    pub fn clean(&self) -> bool {
+        self.intact && self.controls.exceptions.is_empty()
+    }
+
+    /// What `modelgate audit verify` prints: each problem and exception, then the verdict.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        for problem in &self.problems {
+            let _ = writeln!(out, "problem: {problem}");
+        }
+        for exception in &self.controls.exceptions {
+            let _ = writeln!(
+                out,
+                "exception: {} {}: {}",
+                exception.kind,
+                ShortSha(&exception.commit),
+                exception.summary
+            );
+        }
+        let state = if self.intact { "intact" } else { "NOT intact" };
+        let controls = match &self.controls.since {
+            None => format!(
+                "no record on {} yet, so no change is judged",
+                Escaped(&self.rev)
+            ),
+            Some(since) => {
+                let count = self.controls.exceptions.len();
+                let found = if count == 0 {
+                    "no control exception".to_owned()
+                } else {
+                    format!("{count} control exception(s)")
+                };
+                format!(
+                    "{found} in {} commit(s) of {} since the first record ({})",
+                    self.controls.commits_judged,
+                    Escaped(&self.rev),
+                    ShortSha(since)
+                )
+            }
+        };
+        let _ = writeln!(
+            out,
+            "{} record(s); the ledger is {state}; {controls}",
+            self.records.len()
+        );
+        out
+    }
+}
+
+/// The branch `audit verify` judges by default: the remote's default branch when the
+/// clone knows it (`origin/HEAD`), else the checked-out `HEAD`.
+pub fn default_branch(repo: &Repo) -> String {
+    repo.git()
+        .find_reference("refs/remotes/origin/HEAD")
+        .ok()
+        .and_then(|reference| reference.symbolic_target().map(str::to_owned))
+        .and_then(|target| target.strip_prefix("refs/remotes/").map(str::to_owned))
+        .unwrap_or_else(|| "HEAD".to_owned())
+}
+
+/// Verifies the ledger and judges the first-parent history of `rev` against it.
+pub fn audit(repo: &Repo, rev: &str) -> Result<Audit> {
+    let verification = verify(repo)?;
+    let tip = repo.resolve(rev)?;
+    let history = crate::history::walk(repo, tip, &mut crate::convention::CardCache::default())?;
+    let controls = controls(&history, &verification.records);
+    Ok(Audit {
+        rev: rev.to_owned(),
+        commit: tip.to_string(),
+        intact: verification.problems.is_empty(),
+        records: verification.records,
+        problems: verification.problems,
+        controls,
     })
 }
 

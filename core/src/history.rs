@@ -38,6 +38,8 @@ pub struct ModelVersion {
     pub label: Option<String>,
     /// Release tags (`<model>@v<semver>`) pointing at this version, sorted.
     pub releases: Vec<String>,
+    /// The dataset paths the card names at this version.
+    pub datasets: Vec<String>,
 }
 
 impl ModelVersion {
@@ -125,6 +127,7 @@ pub fn walk(repo: &Repo, tip: Oid, cards: &mut CardCache) -> Result<History> {
                 folder,
                 label: None,
                 releases: Vec::new(),
+                datasets: Vec::new(),
             });
         }
         previous_models = models;
@@ -227,7 +230,12 @@ fn label_versions(
             };
             if let Ok(card) = card.as_ref() {
                 version.label = card.version();
-                datasets.extend(card.datasets().into_iter().map(|d| d.path.to_string()));
+                version.datasets = card
+                    .datasets()
+                    .into_iter()
+                    .map(|d| d.path.to_string())
+                    .collect();
+                datasets.extend(version.datasets.iter().cloned());
             }
         }
     }

@@ -8,6 +8,7 @@ pub mod checks;
 pub mod content;
 pub mod convention;
 pub mod diagnostic;
+pub mod documentation;
 pub mod drift;
 pub mod error;
 pub mod evaluate;
@@ -25,6 +26,7 @@ pub mod report;
 #[cfg(any(test, feature = "scenario"))]
 pub mod scenario;
 pub mod sha;
+pub mod stages;
 pub mod status;
 pub mod table;
 pub mod untrusted;

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use crate::diagnostic::Diagnostic;
+use crate::documentation::DocumentationPreset;
 use crate::drift::{self, DriftSettingError, Mode, StatTestChoice};
 
 pub const POLICY_PATH: &str = ".github/modelgate.yml";
@@ -69,6 +70,10 @@ pub struct TierPolicy {
     /// How often a model of this tier must be reviewed, e.g. `180d` or `26w`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub review_every: Option<String>,
+    /// A documentation preset whose sections the cards must have as well
+    /// (`eu-ai-act-annex-iv`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub documentation: Option<DocumentationPreset>,
 }
 
 fn one() -> u32 {
@@ -379,6 +384,7 @@ impl Default for Policy {
                 teams: Vec::new(),
                 independent: false,
                 review_every: None,
+                documentation: None,
             }
         };
         use CheckKind::*;

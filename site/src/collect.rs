@@ -7,18 +7,22 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use indexmap::IndexMap;
-use modelgate_core::audit::{self, AuditRecord};
-use modelgate_core::card::Card;
+use modelgate_core::audit::{self, AuditRecord, Controls};
+use modelgate_core::card::{Card, MetricRule, Section, normalize_title};
+use modelgate_core::checks::card::section_statuses;
 use modelgate_core::convention::{CardCache, CardResult, card_path, read_metrics_in, read_policy};
+use modelgate_core::documentation::{DocumentationPreset, required_sections};
 use modelgate_core::git::Folder;
 use modelgate_core::history::{self, CommitInfo};
 use modelgate_core::metrics_file::Metrics;
 use modelgate_core::path::RepoPath;
 use modelgate_core::policy::{Policy, parse_period_days};
 use modelgate_core::sha::{FullSha, Sha};
+use modelgate_core::stages::{StageHistory, stage_histories};
 use modelgate_core::{Repo, Result};
 
 use crate::links;
+use crate::markdown::section_texts;
 
 #[derive(Debug)]
 pub struct Site {
@@ -28,9 +32,33 @@ pub struct Site {
     pub models: Vec<Model>,
     pub datasets: Vec<Dataset>,
     pub ledger: Ledger,
+    /// GTO stage tags, by model.
+    pub stages: BTreeMap<String, StageHistory>,
     pub policy: Policy,
     /// Problems that did not stop the build (an unreadable policy), as sentences.
     pub warnings: Vec<String>,
+}
+
+impl Site {
+    /// The audit record of the merge that produced `version`, with its kept report.
+    pub fn record_of_version(
+        &self,
+        model: &Model,
+        version: &Version,
+    ) -> Option<(&AuditRecord, Option<&serde_json::Value>)> {
+        model
+            .records
+            .iter()
+            .rev()
+            .find(|i| self.ledger.records[**i].commit == version.commit.id)
+            .map(|i| {
+                let report = match self.ledger.evidence.get(*i) {
+                    Some(KeptEvidence::Kept { report, .. }) => Some(report),
+                    _ => None,
+                };
+                (&self.ledger.records[*i], report)
+            })
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -124,6 +152,33 @@ pub struct CardView {
     /// The front matter as written, for exports.
     pub front_matter_value: Option<serde_json::Value>,
     pub problems: Vec<String>,
+    /// The sections the card's tier requires (under the built commit's policy), in order.
+    pub sections: Vec<SectionView>,
+    /// The tier's documentation preset, when it names one.
+    pub documentation: Option<DocumentationPreset>,
+    /// The first paragraph of the card's intended use (or purpose), as plain text.
+    pub intended_use: Option<String>,
+    /// `governance.metrics`: the card's regression rule of each metric.
+    pub metric_rules: BTreeMap<String, MetricRule>,
+}
+
+impl CardView {
+    /// Every required section present and non-empty, and the card free of problems.
+    pub fn documentation_complete(&self) -> bool {
+        self.problems.is_empty() && self.sections.iter().all(|s| s.present && s.non_empty)
+    }
+}
+
+/// A section the tier requires, as the card has it.
+#[derive(Debug)]
+pub struct SectionView {
+    pub title: String,
+    pub present: bool,
+    pub non_empty: bool,
+    /// The card's heading that answered it, when it is an alias.
+    pub heading: Option<String>,
+    /// The section's Markdown, heading excluded.
+    pub markdown: String,
 }
 
 #[derive(Debug, Default)]
@@ -165,7 +220,24 @@ pub struct Ledger {
     pub records: Vec<AuditRecord>,
     /// Commit time of each record's commit, when the commit exists.
     pub times: Vec<Option<i64>>,
+    /// The evidence kept with each record.
+    pub evidence: Vec<KeptEvidence>,
     pub problems: Vec<String>,
+    /// The built branch judged against the ledger.
+    pub controls: Controls,
+}
+
+/// What a record keeps of the decision, parsed for its evidence page.
+#[derive(Debug)]
+pub enum KeptEvidence {
+    /// Written before modelgate kept reports: only the report's digest is known.
+    NotKept,
+    Kept {
+        report: serde_json::Value,
+        facts: Option<serde_json::Value>,
+    },
+    /// Kept, but it cannot be read (the ledger's verification says why).
+    Unreadable(String),
 }
 
 pub fn collect(repo: &Repo, rev: &str) -> Result<Site> {
@@ -194,7 +266,9 @@ pub fn collect(repo: &Repo, rev: &str) -> Result<Site> {
             Policy::default()
         }
     };
-    let ledger = read_ledger(repo)?;
+    let mut ledger = read_ledger(repo)?;
+    ledger.controls = audit::controls(&history, &ledger.records);
+    let stages = stage_histories(repo, &ledger.records)?;
 
     let mut views: HashMap<*const CardResult, Arc<CardView>> = HashMap::new();
     let mut models = Vec::with_capacity(history.models.len());
@@ -230,7 +304,7 @@ pub fn collect(repo: &Repo, rev: &str) -> Result<Site> {
                                 Some(card.model_index_metrics()).filter(|m| !m.is_empty());
                             let view = views
                                 .entry(Rc::as_ptr(&parsed))
-                                .or_insert_with(|| Arc::new(card_view(card)))
+                                .or_insert_with(|| Arc::new(card_view(card, &policy)))
                                 .clone();
                             entry.card = Some(view);
                         }
@@ -272,12 +346,13 @@ pub fn collect(repo: &Repo, rev: &str) -> Result<Site> {
         models,
         datasets,
         ledger,
+        stages,
         policy,
         warnings,
     })
 }
 
-fn card_view(card: &Card) -> CardView {
+fn card_view(card: &Card, policy: &Policy) -> CardView {
     let front_matter_value = card.front_matter_value().ok().flatten();
     let mut front_matter = Vec::new();
     if let Some(value) = &front_matter_value {
@@ -285,6 +360,10 @@ fn card_view(card: &Card) -> CardView {
     }
     let fm = &card.front_matter;
     let governance = card.governance();
+    let tier = card
+        .risk_tier()
+        .map(|t| t.value.clone())
+        .unwrap_or_else(|| policy.default_tier.clone());
     CardView {
         text: card.text.clone(),
         body: card.body().to_owned(),
@@ -309,7 +388,78 @@ fn card_view(card: &Card) -> CardView {
         front_matter,
         front_matter_value,
         problems: card.problems.iter().map(ToString::to_string).collect(),
+        sections: section_views(card, &tier, policy),
+        documentation: policy.tier(&tier).and_then(|t| t.documentation),
+        intended_use: intended_use(card),
+        metric_rules: governance
+            .map(|g| {
+                g.metrics
+                    .iter()
+                    .map(|(name, rule)| (name.clone(), rule.value.clone()))
+                    .collect()
+            })
+            .unwrap_or_default(),
     }
+}
+
+fn section_views(card: &Card, tier: &str, policy: &Policy) -> Vec<SectionView> {
+    let statuses = section_statuses(card, tier, policy);
+    required_sections(policy, tier)
+        .into_iter()
+        .zip(statuses)
+        .map(|(required, status)| {
+            let found = required.find(card);
+            SectionView {
+                heading: found
+                    .filter(|s| normalize_title(&s.title) != normalize_title(&required.title))
+                    .map(|s| s.title.clone()),
+                markdown: found.map(|s| section_markdown(card, s)).unwrap_or_default(),
+                title: required.title,
+                present: status.present,
+                non_empty: status.non_empty,
+            }
+        })
+        .collect()
+}
+
+/// The lines under a section's heading, up to the next heading of its level or higher.
+fn section_markdown(card: &Card, section: &Section) -> String {
+    let end = card
+        .sections
+        .iter()
+        .find(|s| s.line > section.line && s.level <= section.level)
+        .map_or(u64::MAX, |s| s.line);
+    let text: Vec<&str> = card
+        .text
+        .lines()
+        .enumerate()
+        .map(|(index, line)| (index as u64 + 1, line))
+        .filter(|(number, _)| *number > section.line && *number < end)
+        .map(|(_, line)| line)
+        // A setext heading's underline belongs to the heading.
+        .skip_while(|line| !line.is_empty() && line.trim().chars().all(|c| c == '=' || c == '-'))
+        .collect();
+    text.join("\n").trim().to_owned()
+}
+
+/// The first paragraph of the card's intended use, as plain text.
+fn intended_use(card: &Card) -> Option<String> {
+    const TITLES: [&str; 4] = [
+        "Intended use",
+        "Intended uses",
+        "Intended purpose",
+        "Purpose",
+    ];
+    let wanted: Vec<String> = TITLES.iter().map(|t| normalize_title(t)).collect();
+    section_texts(card.body())
+        .into_iter()
+        .find(|(title, _)| wanted.contains(&normalize_title(title)))
+        .and_then(|(_, text)| {
+            text.lines()
+                .map(str::trim)
+                .find(|line| !line.is_empty())
+                .map(str::to_owned)
+        })
 }
 
 /// Flattens front matter into rows: nested keys joined with dots, lists of plain values
@@ -356,11 +506,40 @@ fn read_ledger(repo: &Repo) -> Result<Ledger> {
                 .map(|commit| commit.committer().when().seconds())
         })
         .collect();
+    let evidence = verification.records.iter().map(kept_evidence).collect();
     Ok(Ledger {
         records: verification.records,
         times,
+        evidence,
         problems: verification.problems,
+        controls: Controls::default(),
     })
+}
+
+fn kept_evidence(record: &AuditRecord) -> KeptEvidence {
+    let Some(evidence) = &record.evidence else {
+        return KeptEvidence::NotKept;
+    };
+    let kept = match evidence.open() {
+        Ok(kept) => kept,
+        Err(reason) => return KeptEvidence::Unreadable(reason),
+    };
+    let report = match serde_json::from_slice(&kept.report) {
+        Ok(report) => report,
+        Err(error) => {
+            return KeptEvidence::Unreadable(format!("its kept report is not JSON ({error})"));
+        }
+    };
+    match kept
+        .pr_facts
+        .map(|bytes| serde_json::from_slice(&bytes))
+        .transpose()
+    {
+        Ok(facts) => KeptEvidence::Kept { report, facts },
+        Err(error) => KeptEvidence::Unreadable(format!(
+            "its kept pull-request facts are not JSON ({error})"
+        )),
+    }
 }
 
 /// Last review, next due date and whether it is overdue. A model never reviewed through the

@@ -68,6 +68,107 @@ pub fn models_json(site: &Site, base_url: Option<&str>) -> Value {
     })
 }
 
+pub const INVENTORY_SCHEMA: &str = "modelgate.site.inventory/v1";
+
+/// The inventory's columns, in order (`inventory.csv`'s header, `inventory.json`'s keys).
+pub const INVENTORY_COLUMNS: [&str; 11] = [
+    "model",
+    "tier",
+    "owners",
+    "status",
+    "latest_version",
+    "last_change",
+    "last_review",
+    "next_review_due",
+    "intended_use",
+    "approvers",
+    "documentation_complete",
+];
+
+/// One row of the model inventory, keyed by [`INVENTORY_COLUMNS`].
+fn inventory_row(site: &Site, model: &Model) -> Value {
+    let current = model.current();
+    let card = current.and_then(|v| v.card.as_ref());
+    let approvers: Vec<String> = model
+        .records
+        .last()
+        .and_then(|index| site.ledger.records.get(*index))
+        .map(|record| record.approvers.iter().map(|a| a.login.clone()).collect())
+        .unwrap_or_default();
+    json!({
+        "model": model.id,
+        "tier": model.tier(),
+        "owners": card.map(|c| c.owners.clone()).unwrap_or_default(),
+        "status": status(model).0,
+        "latest_version": current.map(Version::display_label),
+        "last_change": model.versions.last().map(|v| links::date(v.commit.time)),
+        "last_review": model.review.last.map(links::date),
+        "next_review_due": model.review.due.map(links::date),
+        "intended_use": card.and_then(|c| c.intended_use.clone()),
+        "approvers": approvers,
+        "documentation_complete": card.is_some_and(|c| c.documentation_complete()),
+    })
+}
+
+/// `inventory.json`: every model, one row each, with the build it describes.
+pub fn inventory_json(site: &Site) -> Value {
+    json!({
+        "schema": INVENTORY_SCHEMA,
+        "rev": site.rev,
+        "commit": site.tip.id,
+        "as_of": links::date(site.tip.time),
+        "columns": INVENTORY_COLUMNS,
+        "models": site.models.iter().map(|m| inventory_row(site, m)).collect::<Vec<_>>(),
+    })
+}
+
+/// `inventory.csv` (RFC 4180: CRLF, quoted where needed): the same rows, lists joined
+/// with `; `, a missing value empty.
+pub fn inventory_csv(site: &Site) -> String {
+    let mut out = String::new();
+    let header: Vec<String> = INVENTORY_COLUMNS.iter().map(|c| csv_cell(c)).collect();
+    out.push_str(&header.join(","));
+    out.push_str("\r\n");
+    for model in &site.models {
+        let row = inventory_row(site, model);
+        let cells: Vec<String> = INVENTORY_COLUMNS
+            .iter()
+            .map(|column| {
+                let text = match &row[*column] {
+                    Value::Null => String::new(),
+                    Value::String(text) => text.clone(),
+                    Value::Array(items) => items
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                    other => other.to_string(),
+                };
+                csv_cell(&text)
+            })
+            .collect();
+        out.push_str(&cells.join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+/// One CSV field. Card text is untrusted and the file is opened in spreadsheets: a value a
+/// spreadsheet would run as a formula (leading `=`, `+`, `-`, `@`, tab or carriage return)
+/// is prefixed with `'`, as OWASP advises; `inventory.json` keeps the values as they are.
+fn csv_cell(text: &str) -> String {
+    let guarded = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    };
+    if guarded.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", guarded.replace('"', "\"\""))
+    } else {
+        guarded
+    }
+}
+
 /// The Model Card Toolkit's JSON (schema 0.0.2 field names) for one version.
 pub fn model_card_toolkit(model: &Model, version: &Version) -> Value {
     let Some(card) = version.card.as_ref() else {
@@ -167,5 +268,13 @@ mod tests {
             review: Default::default(),
         };
         assert_eq!(status(&model), ("retired", "Retired"));
+    }
+
+    #[test]
+    fn csv_cells_are_quoted_and_formulas_disarmed() {
+        assert_eq!(csv_cell("plain"), "plain");
+        assert_eq!(csv_cell("a, \"b\""), "\"a, \"\"b\"\"\"");
+        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_cell("@acme/ml"), "'@acme/ml");
     }
 }

@@ -5,6 +5,8 @@
 //! it on the loopback interface and rebuilds when the repository's refs change.
 
 mod collect;
+mod documentation;
+mod evidence;
 mod export;
 mod links;
 mod markdown;

@@ -61,7 +61,14 @@ pub fn dataset_page(dataset_slug: &str) -> String {
     format!("datasets/{dataset_slug}/index.html")
 }
 
+/// The evidence page of the audit record with this sequence number.
+pub fn record_page(sequence: u64) -> String {
+    format!("audit/record-{sequence}.html")
+}
+
 pub const INDEX: &str = "index.html";
+/// A version's EU AI Act Annex IV documentation, in its folder (and `.md` beside it).
+pub const TECHNICAL_DOCUMENTATION: &str = "technical-documentation.html";
 pub const LINEAGE: &str = "lineage.html";
 pub const AUDIT: &str = "audit.html";
 

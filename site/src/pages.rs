@@ -7,19 +7,21 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use modelgate_core::audit::{ControlException, ExceptionKind};
 use modelgate_core::card::Direction;
-use modelgate_core::checks::regression::direction_from_name;
+use modelgate_core::checks::regression::{applied_rule, direction_from_name, head_bound};
 use modelgate_core::render::number;
 use modelgate_core::sha::ShortSha;
+use modelgate_core::stages::{Action, StageEvent};
 use serde_json::{Value, json};
 
-use crate::collect::{Dataset, Model, Site, Version};
-use crate::export;
+use crate::collect::{Dataset, KeptEvidence, Model, Site, Version};
 use crate::links::{self, root_of};
 use crate::markdown::MarkdownRenderer;
 use crate::svg::{self, Node, NodeKind, Point};
 use crate::theme::Theme;
 use crate::{BuildSummary, SiteError};
+use crate::{documentation, evidence, export};
 
 const SITE_TITLE: &str = "Model governance";
 
@@ -83,6 +85,9 @@ pub fn render(
     renderer.index()?;
     renderer.lineage_page()?;
     renderer.audit_page()?;
+    for index in 0..site.ledger.records.len() {
+        renderer.evidence_page(index)?;
+    }
     for dataset in &site.datasets {
         renderer.dataset_page(dataset)?;
     }
@@ -90,6 +95,8 @@ pub fn render(
         "models.json",
         &pretty(&export::models_json(site, base_url))?,
     )?;
+    renderer.write("inventory.json", &pretty(&export::inventory_json(site))?)?;
+    renderer.write("inventory.csv", export::inventory_csv(site).as_bytes())?;
 
     // Model and version pages are most of the work; they share nothing mutable, so the
     // models are spread over the machine's cores.
@@ -301,13 +308,34 @@ impl Renderer<'_> {
         let card = current.and_then(|v| v.card.as_ref());
         let (status, status_words) = export::status(model);
 
-        // Metric names in order of first appearance, each with its history.
+        // Metric names in order of first appearance, each with its history: the value at
+        // each version, the bound of the rule in force then, and what the recorded decision
+        // of that version found.
         let mut series: Vec<(String, Vec<Point>)> = Vec::new();
         for version in model.versions.iter().filter(|v| !v.removed) {
+            let record = self.site.record_of_version(model, version);
             for (name, value) in version.metrics.iter().flatten() {
+                let previous = series
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .and_then(|(_, points)| points.last())
+                    .map(|p| p.value);
+                let card_rule = version.card.as_ref().and_then(|c| c.metric_rules.get(name));
+                let rule = applied_rule(name, card_rule, &self.site.policy.regression);
+                let judged = record
+                    .and_then(|(_, report)| report)
+                    .and_then(|report| evidence::judged_metric(report, &model.id, name));
+                let interval = judged.and_then(|m| {
+                    let base = m["base"].as_f64()?;
+                    Some((base + m["ci_low"].as_f64()?, base + m["ci_high"].as_f64()?))
+                });
                 let point = Point {
                     label: version.display_label(),
+                    date: links::date(version.commit.time),
                     value: *value,
+                    bound: head_bound(&rule.bounds, previous),
+                    interval,
+                    verdict: record.map(|(r, _)| r.conclusion.clone()),
                 };
                 match series.iter_mut().find(|(n, _)| n == name) {
                     Some((_, points)) => points.push(point),
@@ -325,6 +353,14 @@ impl Renderer<'_> {
                     "latest": number(latest_metrics.and_then(|m| m.get(name).copied())),
                     "direction": direction_words(name),
                     "chart": svg::metric_chart(&format!("chart-{i}"), name, points),
+                    "rows": points.iter().map(|p| json!({
+                        "label": p.label,
+                        "date": p.date,
+                        "value": number(Some(p.value)),
+                        "bound": p.bound.map(|b| number(Some(b))),
+                        "interval": p.interval.map(|(lo, hi)| format!("[{}, {}]", number(Some(lo)), number(Some(hi)))),
+                        "verdict": p.verdict,
+                    })).collect::<Vec<_>>(),
                 })
             })
             .collect();
@@ -372,6 +408,8 @@ impl Renderer<'_> {
             "versions": versions,
             "lineage": self.neighbourhood(model, &path),
             "approvals": approvals,
+            "exceptions": self.model_exceptions(model, &path),
+            "stages": self.stage_timeline(model, &path),
         });
         self.page(&path, "model.html", context)
     }
@@ -444,6 +482,12 @@ impl Renderer<'_> {
             .collect();
         let dir = links::version_dir(&model.slug, &version.key);
         let has_card = version.card.is_some();
+        let documentation = documentation::annex_iv(&documentation::Sources {
+            site: self.site,
+            model,
+            index,
+            datasets: &self.datasets_by_path,
+        });
         let context = json!({
             "title": format!("{} {} — version", model.id, version.display_label()),
             "nav": "models",
@@ -472,8 +516,14 @@ impl Renderer<'_> {
             "card": self.card_context(version),
             "approvals": approvals,
             "exports": has_card,
+            "documentation": documentation.as_ref().map(|items| json!({
+                "missing": items.iter().filter(|i| i.missing).map(|i| i.point).collect::<Vec<_>>(),
+            })),
         });
         self.page(&path, "version.html", context)?;
+        if let Some(items) = &documentation {
+            self.technical_documentation(model, version, &dir, items)?;
+        }
         if has_card {
             let card_json = export::model_card_toolkit(model, version);
             self.write(&format!("{dir}/card.json"), &pretty(&card_json)?)?;
@@ -482,6 +532,42 @@ impl Renderer<'_> {
             }
         }
         Ok(())
+    }
+
+    /// `technical-documentation.html` and `.md` of a version, from one Markdown per point.
+    fn technical_documentation(
+        &self,
+        model: &Model,
+        version: &Version,
+        dir: &str,
+        items: &[documentation::Item],
+    ) -> Result<(), SiteError> {
+        let path = format!("{dir}/{}", links::TECHNICAL_DOCUMENTATION);
+        let root = root_of(&path);
+        self.write(
+            &format!("{dir}/technical-documentation.md"),
+            documentation::markdown(model, version, items).as_bytes(),
+        )?;
+        let context = json!({
+            "title": format!("{} {} — technical documentation", model.id, version.display_label()),
+            "nav": "models",
+            "model": {"id": model.id, "url": format!("{root}{}", links::model_page(&model.slug))},
+            "version": {
+                "label": version.display_label(),
+                "url": "index.html",
+                "commit": version.commit.id,
+                "date": links::date(version.commit.time),
+            },
+            "missing": items.iter().filter(|i| i.missing).map(|i| i.point).collect::<Vec<_>>(),
+            "items": items.iter().map(|item| json!({
+                "point": item.point,
+                "anchor": format!("point-{}", links::slug(item.point)),
+                "title": item.title,
+                "missing": item.missing,
+                "html": self.markdown.render(&item.body),
+            })).collect::<Vec<_>>(),
+        });
+        self.page(&path, "documentation.html", context)
     }
 
     /// The model's datasets, upstream and downstream models, as a small lineage picture.
@@ -601,7 +687,131 @@ impl Renderer<'_> {
             })).collect::<Vec<_>>(),
             "models": models,
             "digest": ShortSha(&record.digest).to_string(),
+            "evidence_url": format!("{root}{}", links::record_page(record.sequence)),
+            "evidence_kept": record.evidence.is_some(),
         }))
+    }
+
+    /// A control exception, with links to its models and record, for a page at `from`.
+    fn exception_context(&self, exception: &ControlException, from: &str) -> Value {
+        let root = root_of(from);
+        let words = match exception.kind {
+            ExceptionKind::Unrecorded => "No decision recorded",
+            ExceptionKind::Failed => "Merged despite a failing decision",
+            ExceptionKind::Unapproved => "Merged without its approvals",
+        };
+        json!({
+            "kind": exception.kind.as_str(),
+            "words": words,
+            "commit": ShortSha(&exception.commit).to_string(),
+            "date": links::date(exception.time),
+            "models": exception.models.iter().map(|id| json!({"id": id, "url": self.model_link(id, from)})).collect::<Vec<_>>(),
+            "summary": exception.summary,
+            "record": exception.record,
+            "record_url": exception.record.map(|sequence| format!("{root}{}", links::record_page(sequence))),
+        })
+    }
+
+    /// The model's stage timeline from GTO tags: each stage, what holds it now, and every
+    /// assignment and unassignment, newest first.
+    fn stage_timeline(&self, model: &Model, from: &str) -> Vec<Value> {
+        let root = root_of(from);
+        let Some(history) = self.site.stages.get(&model.id) else {
+            return Vec::new();
+        };
+        let event_context = |event: &StageEvent| {
+            let version_url = model
+                .versions
+                .iter()
+                .rev()
+                .find(|v| v.commit.id == event.commit)
+                .map(|v| format!("{root}{}", links::version_page(&model.slug, &v.key)));
+            json!({
+                "action": match event.action { Action::Assign => "assigned", Action::Unassign => "unassigned" },
+                "tag": event.tag,
+                "date": event.time,
+                "by": event.by,
+                "version": event.version,
+                "version_url": version_url,
+                "commit": ShortSha(&event.commit).to_string(),
+                "decision": event.decision.as_ref().map(|d| json!({
+                    "sequence": d.sequence,
+                    "url": format!("{root}{}", links::record_page(d.sequence)),
+                    "conclusion": d.conclusion,
+                    "approvers": d.approvers,
+                    "risks": d.accepted_risks.len(),
+                })),
+            })
+        };
+        history
+            .stages
+            .iter()
+            .map(|(stage, events)| {
+                json!({
+                    "stage": stage,
+                    "anchor": format!("stage-{}", links::slug(stage)),
+                    "now": history.held_at(stage, i64::MAX).map(event_context),
+                    "events": events.iter().rev().map(event_context).collect::<Vec<_>>(),
+                })
+            })
+            .collect()
+    }
+
+    /// The model's own control exceptions, newest first.
+    fn model_exceptions(&self, model: &Model, from: &str) -> Vec<Value> {
+        self.site
+            .ledger
+            .controls
+            .exceptions
+            .iter()
+            .rev()
+            .filter(|e| e.models.contains(&model.id))
+            .map(|e| self.exception_context(e, from))
+            .collect()
+    }
+
+    /// The evidence page of one record: the report it keeps, as the pull request saw it.
+    fn evidence_page(&self, index: usize) -> Result<(), SiteError> {
+        let Some(record) = self.site.ledger.records.get(index) else {
+            return Ok(());
+        };
+        let path = links::record_page(record.sequence);
+        let (kept, reason, report, facts) = match self.site.ledger.evidence.get(index) {
+            Some(KeptEvidence::Kept { report, facts }) => (
+                "kept",
+                None,
+                Some(evidence::report_context(report)),
+                facts.as_ref().map(evidence::facts_context),
+            ),
+            Some(KeptEvidence::Unreadable(reason)) => {
+                ("unreadable", Some(reason.clone()), None, None)
+            }
+            Some(KeptEvidence::NotKept) | None => ("not-kept", None, None, None),
+        };
+        let exceptions: Vec<Value> = self
+            .site
+            .ledger
+            .controls
+            .exceptions
+            .iter()
+            .filter(|e| e.record == Some(record.sequence))
+            .map(|e| self.exception_context(e, &path))
+            .collect();
+        let context = json!({
+            "title": format!("Record #{} — evidence", record.sequence),
+            "nav": "audit",
+            "record": self.record_context(index, &path, None),
+            "kept": kept,
+            "reason": reason,
+            "report": report,
+            "facts": facts,
+            "exceptions": exceptions,
+            "report_sha256": record.report_sha256,
+            "policy_sha256": record.policy_sha256,
+            "digest": record.digest,
+            "full_commit": record.commit,
+        });
+        self.page(&path, "evidence.html", context)
     }
 
     fn dataset_page(&self, dataset: &Dataset) -> Result<(), SiteError> {
@@ -756,9 +966,21 @@ impl Renderer<'_> {
             })
             .collect();
         let overdue = reviews.iter().filter(|r| r["overdue"] == true).count();
+        let controls = &self.site.ledger.controls;
+        let exceptions: Vec<Value> = controls
+            .exceptions
+            .iter()
+            .rev()
+            .map(|e| self.exception_context(e, path))
+            .collect();
         let context = json!({
             "title": "Audit trail",
             "nav": "audit",
+            "exceptions": exceptions,
+            "controls": {
+                "since": controls.since.as_deref().map(|c| ShortSha(c).to_string()),
+                "commits_judged": controls.commits_judged,
+            },
             "intact": self.site.ledger.problems.is_empty(),
             "problems": self.site.ledger.problems,
             "records": records,

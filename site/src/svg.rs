@@ -6,44 +6,77 @@ use std::fmt::Write;
 
 use tera::escape_html as escape;
 
-/// One point of a metric's history.
+/// One point of a metric's history: a version and what was judged there.
 #[derive(Debug, Clone)]
 pub struct Point {
     pub label: String,
+    /// `YYYY-MM-DD`.
+    pub date: String,
     pub value: f64,
+    /// The bound of the rule in force at this version (min, or the previous value less
+    /// max_drop, …), which the value must not cross.
+    pub bound: Option<f64>,
+    /// The bootstrap interval of the value (base plus the interval of the change), where the
+    /// recorded report has one.
+    pub interval: Option<(f64, f64)>,
+    /// The conclusion of the decision recorded for this version.
+    pub verdict: Option<String>,
 }
 
 const CHART_WIDTH: f64 = 480.0;
-const CHART_HEIGHT: f64 = 140.0;
-const PAD_LEFT: f64 = 56.0;
-const PAD_RIGHT: f64 = 12.0;
-const PAD_Y: f64 = 16.0;
+const CHART_HEIGHT: f64 = 210.0;
+const PAD_LEFT: f64 = 64.0;
+// Room for half of the last version's date, which is centred on its point.
+const PAD_RIGHT: f64 = 40.0;
+const PAD_TOP: f64 = 28.0;
+const PAD_BOTTOM: f64 = 46.0;
+/// At most this many versions are named under the x axis; the text alternative names all.
+const MAX_X_LABELS: usize = 6;
 
-/// A line chart of a metric over versions, oldest left. `description` says in words what
-/// the picture shows, for screen readers.
+/// A line chart of a metric over versions, oldest left: labelled axes (versions and dates,
+/// values), the rule's bound as a dashed line, bootstrap intervals as bars, and each
+/// recorded decision's verdict above its point. The same numbers are in the page's table.
 pub fn metric_chart(id: &str, metric: &str, points: &[Point]) -> String {
     let finite: Vec<&Point> = points.iter().filter(|p| p.value.is_finite()).collect();
-    let (low, high) = finite
+    let mut values: Vec<f64> = Vec::new();
+    for p in &finite {
+        values.push(p.value);
+        values.extend(p.bound.filter(|b| b.is_finite()));
+        if let Some((low, high)) = p.interval {
+            values.extend([low, high].into_iter().filter(|v| v.is_finite()));
+        }
+    }
+    let (low, high) = values
         .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
-            (lo.min(p.value), hi.max(p.value))
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(*v), hi.max(*v))
         });
     let description = match (finite.first(), finite.last()) {
         (Some(first), Some(last)) => format!(
-            "{metric} over {} version(s): from {} ({}) to {} ({}); lowest {}, highest {}",
+            "{metric} over {} version(s): from {} ({}, {}) to {} ({}, {}); the table below lists every value with its bound, interval and verdict",
             finite.len(),
             fmt(first.value),
             first.label,
+            first.date,
             fmt(last.value),
             last.label,
-            fmt(low),
-            fmt(high)
+            last.date,
         ),
         _ => format!("{metric}: no values"),
     };
-    let span = if high > low { high - low } else { 1.0 };
+    // A flat series still gets a readable axis around its value.
+    let (low, high) = if high > low {
+        let margin = (high - low) * 0.08;
+        (low - margin, high + margin)
+    } else if low.is_finite() {
+        let margin = low.abs().max(1.0) * 0.05;
+        (low - margin, low + margin)
+    } else {
+        (0.0, 1.0)
+    };
     let plot_w = CHART_WIDTH - PAD_LEFT - PAD_RIGHT;
-    let plot_h = CHART_HEIGHT - 2.0 * PAD_Y;
+    let plot_h = CHART_HEIGHT - PAD_TOP - PAD_BOTTOM;
+    let bottom = CHART_HEIGHT - PAD_BOTTOM;
     let x = |i: usize| {
         if finite.len() <= 1 {
             PAD_LEFT + plot_w / 2.0
@@ -51,13 +84,7 @@ pub fn metric_chart(id: &str, metric: &str, points: &[Point]) -> String {
             PAD_LEFT + plot_w * i as f64 / (finite.len() - 1) as f64
         }
     };
-    let y = |v: f64| {
-        if high > low {
-            PAD_Y + plot_h * (1.0 - (v - low) / span)
-        } else {
-            PAD_Y + plot_h / 2.0
-        }
-    };
+    let y = |v: f64| PAD_TOP + plot_h * (1.0 - (v - low) / (high - low));
     let mut svg = String::new();
     let _ = write!(
         svg,
@@ -65,47 +92,138 @@ pub fn metric_chart(id: &str, metric: &str, points: &[Point]) -> String {
         escape(&format!("History of {metric}")),
         escape(&description)
     );
+    // Axes, value ticks with grid lines, and the axis titles.
     let _ = write!(
         svg,
-        r#"<line class="axis" x1="{PAD_LEFT}" y1="{PAD_Y}" x2="{PAD_LEFT}" y2="{:.1}"/><line class="axis" x1="{PAD_LEFT}" y1="{:.1}" x2="{:.1}" y2="{:.1}"/>"#,
-        CHART_HEIGHT - PAD_Y,
-        CHART_HEIGHT - PAD_Y,
-        CHART_WIDTH - PAD_RIGHT,
-        CHART_HEIGHT - PAD_Y
+        r#"<line class="axis" x1="{PAD_LEFT}" y1="{PAD_TOP}" x2="{PAD_LEFT}" y2="{bottom:.1}"/><line class="axis" x1="{PAD_LEFT}" y1="{bottom:.1}" x2="{:.1}" y2="{bottom:.1}"/>"#,
+        CHART_WIDTH - PAD_RIGHT
     );
-    if !finite.is_empty() {
+    for step in 0..=3 {
+        let value = low + (high - low) * f64::from(step) / 3.0;
         let _ = write!(
             svg,
-            r#"<text class="tick" x="{:.1}" y="{:.1}" text-anchor="end">{}</text><text class="tick" x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
+            r#"<line class="grid" x1="{PAD_LEFT}" y1="{0:.1}" x2="{1:.1}" y2="{0:.1}"/><text class="tick" x="{2:.1}" y="{3:.1}" text-anchor="end">{4}</text>"#,
+            y(value),
+            CHART_WIDTH - PAD_RIGHT,
             PAD_LEFT - 6.0,
-            y(high) + 4.0,
-            escape(&fmt(high)),
-            PAD_LEFT - 6.0,
-            y(low) + 4.0,
-            escape(&fmt(low))
+            y(value) + 4.0,
+            escape(&fmt(value))
         );
-        let path: Vec<String> = finite
+    }
+    let _ = write!(
+        svg,
+        r#"<text class="axis-title" x="4" y="14">{}</text><text class="axis-title" x="{:.1}" y="{:.1}" text-anchor="end">version, date</text>"#,
+        escape(metric),
+        CHART_WIDTH - PAD_RIGHT,
+        CHART_HEIGHT - 2.0
+    );
+    if finite.is_empty() {
+        svg.push_str("</svg>");
+        return svg;
+    }
+    let every = finite.len().div_ceil(MAX_X_LABELS).max(1);
+    for (i, p) in finite.iter().enumerate() {
+        if i % every != 0 && i != finite.len() - 1 {
+            continue;
+        }
+        let _ = write!(
+            svg,
+            r#"<text class="tick" x="{0:.1}" y="{1:.1}" text-anchor="middle">{2}</text><text class="tick" x="{0:.1}" y="{3:.1}" text-anchor="middle">{4}</text>"#,
+            x(i),
+            bottom + 14.0,
+            escape(&shorten(&p.label, 14)),
+            bottom + 27.0,
+            escape(&p.date)
+        );
+    }
+    // The rule's bound at each version that has one.
+    let bound: Vec<String> = finite
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| {
+            p.bound
+                .filter(|b| b.is_finite())
+                .map(|b| format!("{:.1},{:.1}", x(i), y(b)))
+        })
+        .collect();
+    if bound.len() == 1 {
+        let (i, b) = finite
             .iter()
             .enumerate()
-            .map(|(i, p)| format!("{:.1},{:.1}", x(i), y(p.value)))
-            .collect();
+            .find_map(|(i, p)| p.bound.map(|b| (i, b)))
+            .unwrap_or((0, low));
         let _ = write!(
             svg,
-            r#"<polyline class="line" points="{}"/>"#,
-            path.join(" ")
+            r#"<line class="bound" x1="{0:.1}" y1="{1:.1}" x2="{2:.1}" y2="{1:.1}"/>"#,
+            x(i) - 16.0,
+            y(b),
+            x(i) + 16.0
         );
-        for (i, p) in finite.iter().enumerate() {
+    } else if bound.len() > 1 {
+        let _ = write!(
+            svg,
+            r#"<polyline class="bound" points="{}"/>"#,
+            bound.join(" ")
+        );
+    }
+    for (i, p) in finite.iter().enumerate() {
+        if let Some((lo, hi)) = p.interval.filter(|(a, b)| a.is_finite() && b.is_finite()) {
             let _ = write!(
                 svg,
-                r#"<circle class="dot" cx="{:.1}" cy="{:.1}" r="3"><title>{}</title></circle>"#,
+                r#"<path class="interval" d="M {0:.1} {1:.1} V {2:.1} M {3:.1} {1:.1} H {4:.1} M {3:.1} {2:.1} H {4:.1}"/>"#,
                 x(i),
-                y(p.value),
-                escape(&format!("{}: {}", p.label, fmt(p.value)))
+                y(lo),
+                y(hi),
+                x(i) - 4.0,
+                x(i) + 4.0
+            );
+        }
+    }
+    let path: Vec<String> = finite
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("{:.1},{:.1}", x(i), y(p.value)))
+        .collect();
+    let _ = write!(
+        svg,
+        r#"<polyline class="line" points="{}"/>"#,
+        path.join(" ")
+    );
+    for (i, p) in finite.iter().enumerate() {
+        let _ = write!(
+            svg,
+            r#"<circle class="dot" cx="{:.1}" cy="{:.1}" r="3"><title>{}</title></circle>"#,
+            x(i),
+            y(p.value),
+            escape(&format!("{} ({}): {}", p.label, p.date, fmt(p.value)))
+        );
+        if let Some(verdict) = &p.verdict {
+            let (mark, class) = match verdict.as_str() {
+                "pass" => ("✓", "pass"),
+                "fail" => ("✗", "fail"),
+                _ => ("!", "other"),
+            };
+            let _ = write!(
+                svg,
+                r#"<text class="verdict verdict-{class}" x="{:.1}" y="{:.1}" text-anchor="middle">{mark}<title>{}</title></text>"#,
+                x(i),
+                y(p.value) - 9.0,
+                escape(&format!("decision recorded for {}: {verdict}", p.label))
             );
         }
     }
     svg.push_str("</svg>");
     svg
+}
+
+/// At most `max` characters, with an ellipsis when cut.
+fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        let cut: String = text.chars().take(max - 1).collect();
+        format!("{cut}…")
+    }
 }
 
 fn fmt(value: f64) -> String {
@@ -354,15 +472,25 @@ mod tests {
             &[
                 Point {
                     label: "v1".into(),
+                    date: "2026-01-05".into(),
                     value: 0.8,
+                    bound: None,
+                    interval: None,
+                    verdict: None,
                 },
                 Point {
                     label: "<i>".into(),
+                    date: "2026-01-06".into(),
                     value: 0.9,
+                    bound: Some(0.78),
+                    interval: Some((0.85, 0.93)),
+                    verdict: Some("pass".into()),
                 },
             ],
         );
         assert!(!svg.contains("<b>") && !svg.contains("<i>"), "{svg}");
         assert!(svg.contains("role=\"img\""));
+        assert!(svg.contains("class=\"bound\"") && svg.contains("class=\"interval\""));
+        assert!(svg.contains("verdict-pass") && svg.contains("2026-01-06"));
     }
 }

@@ -68,6 +68,13 @@ function mergePullRequest(number, branch, factsFile) {
 mergePullRequest(4, "retrain-support-router", "facts/one-approval.json");
 mergePullRequest(1, "retrain-credit-risk", "facts/risk-accepted.json");
 git("tag", "-a", "credit-risk@v2.2.0", "-m", "credit-risk 2.2.0");
+// GTO stage tags: the model page's stage timeline.
+git("tag", "-a", "credit-risk#prod#1", "-m", "promote credit-risk to prod");
+// The high tier asks for the EU AI Act's Annex IV documentation: each credit-risk version
+// gets its technical-documentation page (with the sections its card lacks marked missing).
+const policyPath = join(repo, ".github/modelgate.yml");
+writeFileSync(policyPath, readFileSync(policyPath, "utf8").replace("    review_every: 180d\n", "    review_every: 180d\n    documentation: eu-ai-act-annex-iv\n"));
+git("commit", "-q", "-am", "Policy: Annex IV documentation for the high tier");
 
 const site = join(work, "site");
 console.log(run(modelgate, ["site", "build", "--repo", repo, "--out", site]).trim());
@@ -149,13 +156,24 @@ try {
   const versionHref = await model.locator("#versions-h ~ .table-wrap a").first().getAttribute("href");
   const versionKey = (versionHref || "").match(/([0-9a-f]{12})\/index\.html$/);
   check("model: lists its versions, newest first", versionKey !== null, versionHref);
+  check("model: the metric charts have labelled axes, the rule's bound and a table of the same numbers",
+    (await model.locator("svg.chart .axis-title").count()) > 0 && (await model.locator("svg.chart .bound").count()) > 0 &&
+    (await model.locator("details.chart-data table").count()) > 0);
+  check("model: shows the prod stage timeline", (await model.locator("#stages-h").count()) === 1);
   const version = await visit("version", `models/credit-risk/${versionKey ? versionKey[1] : "missing"}/index.html`);
   check("version: shows the metric deltas and the card diff",
     (await version.locator(".effect-worse").count()) > 0 && (await version.locator(".diff-add").count()) > 0);
+  const documentation = await visit("documentation", `models/credit-risk/${versionKey ? versionKey[1] : "missing"}/technical-documentation.html`);
+  check("documentation: lists Annex IV's points and marks what is missing",
+    (await documentation.locator("h2", { hasText: "Annex IV point" }).count()) === 13 && (await documentation.locator(".status.missing").count()) > 0);
   await visit("dataset", "datasets/data/credit/applications.csv/index.html");
   await visit("lineage", "lineage.html");
   const audit = await visit("audit", "audit.html");
   check("audit: the ledger is verified intact", (await audit.locator("text=is intact").count()) + (await audit.locator("strong", { hasText: "intact" }).count()) > 0);
+  const evidenceHref = await audit.locator(".record a", { hasText: "record #" }).first().getAttribute("href");
+  const evidence = await visit("evidence", evidenceHref || "audit/record-missing.html");
+  check("evidence: shows the kept report's checks and approvals",
+    (await evidence.locator("#models-h").count()) === 1 && (await evidence.locator("#approvals-h").count()) === 1);
 } finally {
   await context.close();
   server.close();

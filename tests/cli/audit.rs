@@ -22,48 +22,8 @@ fn ledger_of_three() -> (TestRepo, Vec<String>) {
     for (n, auc) in [(1, "0.81"), (2, "0.82"), (3, "0.83")] {
         let branch = format!("pr{n}");
         let metrics = format!("{{\"auc\": {auc}}}");
-        repo.commit(
-            &branch,
-            Some("main"),
-            &[write("models/m/metrics.json", &metrics)],
-        );
-        let report = repo.scratch(&format!("report{n}.json"));
-        let path = repo.path();
-        let repo_arg = path.to_str().expect("utf-8");
-        let check = modelgate(&[
-            "check",
-            "--repo",
-            repo_arg,
-            "--base",
-            "main",
-            "--head",
-            &branch,
-            "--format",
-            "json",
-            "--output",
-            report.to_str().expect("utf-8"),
-        ]);
-        assert_eq!(check.code, 0, "{}", check.stderr);
-        let merge = repo.commit("main", None, &[write("models/m/metrics.json", &metrics)]);
-        let facts = repo.scratch(&format!("facts{n}.json"));
-        std::fs::write(&facts, format!("{{\"number\": {n}, \"author\": \"ann\"}}")).expect("facts");
-        let recorded = modelgate(&[
-            "audit",
-            "record",
-            "--repo",
-            repo_arg,
-            "--commit",
-            &merge,
-            "--report",
-            report.to_str().expect("utf-8"),
-            "--pr-facts",
-            facts.to_str().expect("utf-8"),
-        ]);
-        assert_eq!(recorded.code, 0, "{}", recorded.stderr);
-        assert_eq!(
-            recorded.stdout,
-            format!("recorded #{n} on {merge} (pass)\n")
-        );
+        let merge =
+            repo.merge_and_record(n, &branch, &[write("models/m/metrics.json", &metrics)], 0);
         merges.push(merge);
     }
     (repo, merges)
@@ -114,7 +74,14 @@ fn an_intact_ledger_verifies_and_logs() {
     let outcome = verify(&repo);
     assert_eq!(
         (outcome.code, outcome.stdout.as_str()),
-        (0, "3 record(s); the ledger is intact\n")
+        (
+            0,
+            format!(
+                "3 record(s); the ledger is intact; no control exception in 3 commit(s) of HEAD since the first record ({})\n",
+                &merges[0][..10]
+            )
+            .as_str()
+        )
     );
 
     let path = repo.path();
@@ -151,7 +118,7 @@ fn an_intact_ledger_verifies_and_logs() {
     assert!(text.stdout.starts_with("#1 "), "{}", text.stdout);
     assert!(
         text.stdout
-            .contains("PR #3 tier low pass: m 1.0.0; approved by nobody"),
+            .contains("PR #3 tier low pass: m 1.0.0; approved by bob"),
         "{}",
         text.stdout
     );
@@ -262,21 +229,7 @@ fn a_forged_record_with_a_wrong_previous_digest_is_detected() {
     record["sequence"] = 4.into();
     record["commit"] = forged_commit.clone().into();
     record["previous"] = "0".repeat(64).into();
-    record["digest"] = "".into();
-    let unsigned = serde_json::to_string_pretty(&record).expect("json") + "\n";
-    let digest: String = {
-        use sha2::Digest;
-        sha2::Sha256::digest(unsigned.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
-    };
-    record["digest"] = digest.into();
-    overwrite(
-        &git,
-        &forged_commit,
-        &(serde_json::to_string_pretty(&record).expect("json") + "\n"),
-    );
+    overwrite(&git, &forged_commit, &signed(record));
     let found = problems(&verify(&repo));
     assert_eq!(
         found,
@@ -416,4 +369,214 @@ fn a_note_with_non_hex_shas_and_non_ascii_text_is_reported_not_a_panic() {
         "{}",
         refused.stderr
     );
+}
+
+/// The issue's scenario: a recorded passing merge, then a merge with no record, then a
+/// recorded merge whose decision failed (AUC fell below the policy's tolerance).
+fn passing_unrecorded_and_failing_merges() -> (TestRepo, [String; 3]) {
+    let mut repo = TestRepo::new();
+    repo.commit(
+        "main",
+        None,
+        &[
+            write(
+                "models/m/card.md",
+                card("medium", "version: 1.0.0\n", FULL_BODY),
+            ),
+            write("models/m/metrics.json", "{\"auc\": 0.80}"),
+        ],
+    );
+    let passing = repo.merge_and_record(
+        1,
+        "pr1",
+        &[write("models/m/metrics.json", "{\"auc\": 0.81}")],
+        0,
+    );
+    let unrecorded = repo.commit(
+        "main",
+        None,
+        &[write("models/m/metrics.json", "{\"auc\": 0.82}")],
+    );
+    let failing = repo.merge_and_record(
+        3,
+        "pr3",
+        &[write("models/m/metrics.json", "{\"auc\": 0.60}")],
+        1,
+    );
+    (repo, [passing, unrecorded, failing])
+}
+
+#[test]
+fn verify_lists_the_unrecorded_and_the_failing_merge_and_the_site_opens_with_them() {
+    let (repo, [_passing, unrecorded, failing]) = passing_unrecorded_and_failing_merges();
+    let path = repo.path();
+    let repo_arg = path.to_str().expect("utf-8");
+
+    let json = modelgate(&["audit", "verify", "--repo", repo_arg, "--format", "json"]);
+    assert_eq!(
+        json.code, 1,
+        "exceptions fail verification:\n{}",
+        json.stdout
+    );
+    let audit = json.json();
+    assert_eq!(audit["intact"], true);
+    let exceptions = audit["exceptions"].as_array().expect("exceptions[]");
+    let found: Vec<(&str, &str)> = exceptions
+        .iter()
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap_or_default(),
+                e["commit"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("unrecorded", unrecorded.as_str()),
+            ("failed", failing.as_str())
+        ],
+        "{exceptions:#?}"
+    );
+    for exception in exceptions {
+        assert_eq!(exception["models"], serde_json::json!(["m"]));
+        assert!(exception["summary"].as_str().is_some_and(|s| !s.is_empty()));
+    }
+    assert!(
+        exceptions[1]["summary"]
+            .as_str()
+            .is_some_and(|s| s.contains("no risk was accepted") && s.contains("m regression")),
+        "{}",
+        exceptions[1]["summary"]
+    );
+
+    let text = modelgate(&["audit", "verify", "--repo", repo_arg, "--rev", "main"]);
+    assert_eq!(text.code, 1);
+    let lines: Vec<&str> = text.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", text.stdout);
+    assert!(lines[0].starts_with(&format!("exception: unrecorded {}: ", &unrecorded[..10])));
+    assert!(lines[1].starts_with(&format!("exception: failed {}: record #2", &failing[..10])));
+    assert_eq!(
+        lines[2],
+        "2 record(s); the ledger is intact; 2 control exception(s) in 3 commit(s) of main since the first record ("
+            .to_owned()
+            + &_passing[..10]
+            + ")"
+    );
+
+    // The site: the audit page opens with the exceptions, the model page shows its own, and
+    // the failing merge's evidence page shows its report.
+    let out = repo.build_site(&[]);
+    let audit_page = std::fs::read_to_string(out.join("audit.html")).expect("audit page");
+    let first_exception = audit_page
+        .find("exception-unrecorded")
+        .expect("unrecorded shown");
+    assert!(
+        audit_page.contains("2 control exceptions</strong>"),
+        "{audit_page}"
+    );
+    assert!(
+        first_exception < audit_page.find("Periodic reviews").expect("reviews")
+            && first_exception < audit_page.find("Decisions, newest first").expect("records"),
+        "the exceptions come first"
+    );
+    assert!(audit_page.contains("exception-failed"));
+    assert!(
+        audit_page.contains("href=\"audit&#x2F;record-2.html\""),
+        "{audit_page}"
+    );
+    let model_page = std::fs::read_to_string(out.join("models/m/index.html")).expect("model page");
+    assert!(model_page.contains("Control exceptions"), "{model_page}");
+    assert_eq!(
+        model_page
+            .matches("<span class=\"status exception-")
+            .count(),
+        2
+    );
+
+    let evidence = std::fs::read_to_string(out.join("audit/record-2.html")).expect("evidence");
+    for shown in [
+        "full report the pull request saw",
+        "<span class=\"status status-fail\">fail</span>",
+        "0.8200",
+        "0.6000",
+        "max_drop_pct 2 (policy)",
+        "Merged despite a failing decision",
+        "every requirement met",
+        "bob",
+    ] {
+        assert!(evidence.contains(shown), "{shown} in\n{evidence}");
+    }
+    let version_key = &failing[..12];
+    let version_page =
+        std::fs::read_to_string(out.join(format!("models/m/{version_key}/index.html")))
+            .expect("version page");
+    assert!(
+        version_page.contains("href=\"..&#x2F;..&#x2F;..&#x2F;audit&#x2F;record-2.html\""),
+        "the version links to the evidence of the decision that produced it"
+    );
+}
+
+/// A record's digest covers its kept report; a record written before reports were kept
+/// still verifies, and its evidence page says what is known.
+#[test]
+fn kept_evidence_is_covered_by_the_digest_and_old_records_still_verify() {
+    let (repo, merges) = ledger_of_three();
+    let git = notes(&repo);
+    let mut record: serde_json::Value =
+        serde_json::from_str(&note_text(&git, &merges[2])).expect("json");
+    assert_eq!(record["evidence"]["encoding"], "gzip+base64");
+    assert!(record["evidence"]["pr_facts"].is_string());
+
+    // Another report swapped in, digest recomputed: the kept report no longer matches.
+    let mut swapped = record.clone();
+    swapped["evidence"]["report"] = note_record(&git, &merges[0])["evidence"]["report"].clone();
+    overwrite(&git, &merges[2], &signed(swapped));
+    let found = problems(&verify(&repo));
+    assert_eq!(
+        found,
+        [format!(
+            "record #3 on {}: its kept report does not match its report_sha256: altered",
+            merges[2]
+        )]
+    );
+
+    // The same record as an older modelgate wrote it: no evidence at all.
+    record
+        .as_object_mut()
+        .expect("object")
+        .shift_remove("evidence");
+    overwrite(&git, &merges[2], &signed(record));
+    let outcome = verify(&repo);
+    assert_eq!(outcome.code, 0, "{}", outcome.stdout);
+
+    let out = repo.build_site(&[]);
+    let old = std::fs::read_to_string(out.join("audit/record-3.html")).expect("evidence page");
+    assert!(
+        old.contains("written before modelgate kept reports"),
+        "{old}"
+    );
+    let kept = std::fs::read_to_string(out.join("audit/record-2.html")).expect("evidence page");
+    assert!(
+        kept.contains("The pull request's facts, as judged"),
+        "{kept}"
+    );
+    assert!(kept.contains("0.8200"), "{kept}");
+}
+
+fn note_record(git: &git2::Repository, commit: &str) -> serde_json::Value {
+    serde_json::from_str(&note_text(git, commit)).expect("json")
+}
+
+/// The note of `record` with its digest recomputed, as a forger with the format would.
+fn signed(mut record: serde_json::Value) -> String {
+    use sha2::Digest;
+    record["digest"] = "".into();
+    let unsigned = serde_json::to_string_pretty(&record).expect("json") + "\n";
+    let digest: String = sha2::Sha256::digest(unsigned.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    record["digest"] = digest.into();
+    serde_json::to_string_pretty(&record).expect("json") + "\n"
 }

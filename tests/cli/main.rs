@@ -10,6 +10,7 @@ mod data_columns;
 mod demo;
 mod drift;
 mod fake_github;
+mod history;
 mod hub_cards;
 mod lint;
 mod model_index;

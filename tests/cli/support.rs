@@ -67,6 +67,85 @@ impl TestRepo {
         ])
     }
 
+    /// Pull request `n`: `branch` made from `main` with `changes`, approved by bob,
+    /// evaluated with its facts (`check` must exit `expected_check_code`), merged onto
+    /// `main` as a commit making the same changes, and recorded. Returns the merge commit.
+    pub fn merge_and_record(
+        &mut self,
+        n: u64,
+        branch: &str,
+        changes: &[FileChange],
+        expected_check_code: i32,
+    ) -> String {
+        let head = self.commit(branch, Some("main"), changes);
+        let facts = self.scratch(&format!("facts{n}.json"));
+        let facts_json = serde_json::json!({
+            "number": n,
+            "author": "ann",
+            "head_sha": head,
+            "reviews": [{"id": 100 + n, "user": {"login": "bob"}, "state": "APPROVED", "commit_id": head, "submitted_at": "2026-01-06T10:00:00Z"}],
+        });
+        std::fs::write(&facts, facts_json.to_string()).expect("facts");
+        let report = self.scratch(&format!("report{n}.json"));
+        let path = self.path();
+        let repo_arg = path.to_str().expect("utf-8");
+        let check = modelgate(&[
+            "check",
+            "--repo",
+            repo_arg,
+            "--base",
+            "main",
+            "--head",
+            branch,
+            "--format",
+            "json",
+            "--output",
+            report.to_str().expect("utf-8"),
+            "--pr-facts",
+            facts.to_str().expect("utf-8"),
+        ]);
+        assert_eq!(check.code, expected_check_code, "{}", check.stderr);
+        let merge = self.commit("main", None, changes);
+        let recorded = modelgate(&[
+            "audit",
+            "record",
+            "--repo",
+            repo_arg,
+            "--commit",
+            &merge,
+            "--report",
+            report.to_str().expect("utf-8"),
+            "--pr-facts",
+            facts.to_str().expect("utf-8"),
+        ]);
+        assert_eq!(recorded.code, 0, "{}", recorded.stderr);
+        assert!(
+            recorded.stdout.starts_with("recorded #") && recorded.stdout.contains(&merge),
+            "{}",
+            recorded.stdout
+        );
+        merge
+    }
+
+    /// `modelgate site build` of this repository into a new folder `site` of the test's
+    /// temporary folder, with `extra` arguments; the build must succeed.
+    pub fn build_site(&self, extra: &[&str]) -> std::path::PathBuf {
+        let out = self.scratch("site");
+        let path = self.path();
+        let mut args = vec![
+            "site",
+            "build",
+            "--repo",
+            path.to_str().expect("utf-8 path"),
+            "--out",
+            out.to_str().expect("utf-8 path"),
+        ];
+        args.extend_from_slice(extra);
+        let outcome = modelgate(&args);
+        assert_eq!(outcome.code, 0, "site build: {}", outcome.stderr);
+        out
+    }
+
     /// A file in the test's temporary folder (outside the repository).
     pub fn scratch(&self, name: &str) -> std::path::PathBuf {
         self.dir.path().join(name)

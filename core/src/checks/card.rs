@@ -3,6 +3,7 @@
 
 use crate::card::Card;
 use crate::diagnostic::Diagnostic;
+use crate::documentation::required_sections;
 use crate::git::Snapshot;
 use crate::policy::{CheckKind, Policy};
 use crate::report::{Change, Check, Finding, SectionStatus, Status};
@@ -32,28 +33,29 @@ pub(crate) fn review_card(
             "no YAML front matter; expected `---` on the first line, then the card's metadata",
         ));
     }
-    let required = policy
-        .tier(tier)
-        .map(|t| t.required_sections.as_slice())
-        .unwrap_or_default();
-    let mut sections = Vec::with_capacity(required.len());
-    for title in required {
-        let found = card.section(title);
-        sections.push(SectionStatus {
-            title: title.clone(),
-            present: found.is_some(),
-            non_empty: found.is_some_and(|s| s.non_empty),
-        });
-        match found {
+    let sections = section_statuses(card, tier, policy);
+    for (required, status) in required_sections(policy, tier).iter().zip(&sections) {
+        let title = &required.title;
+        // Which rule asks for it, and what else is accepted: the author must be able to
+        // tell why a heading of theirs did not count.
+        let mut why = format!("tier {tier}");
+        if let Some((preset, point)) = required.preset {
+            why.push_str(&format!(", {} point {point}", preset.name()));
+        }
+        if !required.aliases.is_empty() {
+            let aliases: Vec<String> = required.aliases.iter().map(|a| format!("`{a}`")).collect();
+            why.push_str(&format!("; also accepted: {}", aliases.join(", ")));
+        }
+        match required.find(card) {
             None => errors.push(Diagnostic::whole_file(
                 &card.file,
-                format!("required section `{title}` is missing (tier {tier})"),
+                format!("required section `{title}` is missing ({why})"),
             )),
-            Some(section) if !section.non_empty => errors.push(Diagnostic::at(
+            Some(section) if !status.non_empty => errors.push(Diagnostic::at(
                 &card.file,
                 section.line,
                 1,
-                format!("required section `{title}` is empty (tier {tier})"),
+                format!("required section `{title}` is empty ({why})"),
             )),
             Some(_) => {}
         }
@@ -83,6 +85,22 @@ pub(crate) fn review_card(
         warnings,
         sections,
     }
+}
+
+/// Each section `tier` requires of `card`: present (under its title or an accepted
+/// alias) and non-empty. The card check, `lint` and the site's documentation all read it.
+pub fn section_statuses(card: &Card, tier: &str, policy: &Policy) -> Vec<SectionStatus> {
+    required_sections(policy, tier)
+        .iter()
+        .map(|required| {
+            let found = required.find(card);
+            SectionStatus {
+                title: required.title.clone(),
+                present: found.is_some(),
+                non_empty: found.is_some_and(|s| s.non_empty),
+            }
+        })
+        .collect()
 }
 
 pub(crate) fn card_check(

@@ -124,7 +124,9 @@ pub fn check_regression(
     check
 }
 
-fn applied_rule(
+/// The bounds a metric is judged by: the card's rule for it, with the policy's relative
+/// default for the direction the card leaves open. The site draws them on its charts.
+pub fn applied_rule(
     name: &str,
     card_rule: Option<&MetricRule>,
     defaults: &RegressionDefaults,
@@ -149,6 +151,35 @@ fn applied_rule(
         }
     }
     AppliedRule { bounds, source }
+}
+
+/// The value a head must not fall below (a higher-is-better metric) or rise above (lower
+/// is better) under `rule`, given the base value: the strictest of its bounds, `None` when
+/// it has none that applies.
+pub fn head_bound(rule: &MetricRule, base: Option<f64>) -> Option<f64> {
+    let relative = |amount: Option<f64>, pct: Option<f64>, sign: f64| {
+        let base = base?;
+        let by_amount = amount.map(|a| base + sign * a);
+        let by_pct = pct.map(|p| base + sign * base.abs() * p / 100.0);
+        match (by_amount, by_pct) {
+            (Some(a), Some(b)) if sign < 0.0 => Some(a.max(b)),
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    };
+    let candidates = match rule.direction.unwrap_or(Direction::Higher) {
+        Direction::Higher => [rule.min, relative(rule.max_drop, rule.max_drop_pct, -1.0)],
+        Direction::Lower => [rule.max, relative(rule.max_rise, rule.max_rise_pct, 1.0)],
+    };
+    let strictest = |a: f64, b: f64| match rule.direction.unwrap_or(Direction::Higher) {
+        Direction::Higher => a.max(b),
+        Direction::Lower => a.min(b),
+    };
+    candidates
+        .into_iter()
+        .flatten()
+        .filter(|v| v.is_finite())
+        .reduce(strictest)
 }
 
 fn compare_one(name: &str, base: Option<f64>, head: Option<f64>, rule: AppliedRule) -> MetricDelta {
