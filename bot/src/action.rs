@@ -26,7 +26,7 @@ use serde_json::Value;
 
 use crate::comment;
 use crate::error::JobError;
-use crate::events::{CommitSha, PullRequestNumber, RepoName};
+use crate::events::{CommitSha, RepoName};
 use crate::github::{CommentAuthor, GitHub, GitHubError, Identity, PullRequest, RetryPolicy};
 use crate::metrics::Metrics;
 use crate::pull_request::{self, ChecksDelivery, DataAccess, Delivery, Publication};
@@ -565,15 +565,13 @@ async fn record(
     )
     .await?;
     let data = data_access(env, checkout);
-    let report =
-        pull_request::evaluate_with_facts(github, &env.repository, pr, &local, &data, None)
-            .await?
-            .report;
+    let judged =
+        pull_request::evaluate_with_facts(github, &env.repository, pr, &local, &data, None).await?;
+    let report = judged.report.clone();
     let sequence = pull_request::record_decision(
         local,
         &pushed,
-        PullRequestNumber(pr.number),
-        &report,
+        judged,
         remote_url(env, checkout),
         env.token.clone(),
     )

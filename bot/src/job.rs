@@ -146,7 +146,7 @@ async fn record_merge(
         checkout: None,
         lfs: DataAccess::lfs_of_remote(&job.repo.clone_url, context.clone_token.clone()),
     };
-    let report = pull_request::evaluate_with_facts(
+    let judged = pull_request::evaluate_with_facts(
         &context.github,
         &job.repo.name,
         pr,
@@ -154,13 +154,11 @@ async fn record_merge(
         &data,
         Some(&context.push_times),
     )
-    .await?
-    .report;
+    .await?;
     let sequence = pull_request::record_decision(
         local,
         merge_commit,
-        job.pr,
-        &report,
+        judged,
         job.repo.clone_url.clone(),
         context.clone_token.as_ref().map(|t| t.expose().to_owned()),
     )

@@ -108,6 +108,8 @@ async fn head_pushed_at(
 pub struct Judged {
     pub report: Report,
     pub fingerprint: String,
+    /// The facts it was judged on, kept as evidence when the decision is recorded.
+    pub facts: PrFacts,
 }
 
 /// What the approvals verdict depends on, as a short digest: the head, each review's id,
@@ -212,6 +214,7 @@ pub async fn evaluate_with_facts(
     Ok(Judged {
         report: evaluation.judge(&facts)?,
         fingerprint,
+        facts,
     })
 }
 
@@ -392,24 +395,21 @@ async fn write_statuses(
     Ok(())
 }
 
-/// Records the merged pull request's decision on `merge_commit` in the ledger of `local`
-/// and pushes the ledger to `push_url`. Returns the record's sequence number.
+/// Records the merged pull request's decision on `merge_commit` in the ledger of `local`,
+/// with the report and the facts it was judged on as its evidence, and pushes the ledger to
+/// `push_url`. Returns the record's sequence number.
 pub async fn record_decision(
     local: PathBuf,
     merge_commit: &CommitSha,
-    pr: PullRequestNumber,
-    report: &Report,
+    judged: Judged,
     push_url: String,
     token: Option<String>,
 ) -> Result<u64, JobError> {
-    let bytes = serde_json::to_vec_pretty(report)?;
+    let bytes = serde_json::to_vec_pretty(&judged.report)?;
     let commit = merge_commit.0.clone();
+    let facts = judged.facts;
     blocking(move || {
         let repo = modelgate_core::Repo::open(&local)?;
-        let facts = PrFacts {
-            number: Some(pr.0),
-            ..PrFacts::default()
-        };
         let request = audit::RecordRequest {
             commit: &commit,
             report: &bytes,
