@@ -149,12 +149,12 @@ proptest! {
         let signature = git2::Signature::now("hostile", "hostile@localhost").expect("a signature");
         for (commit, note) in ids.iter().zip(&written) {
             if let Some(note) = note {
-                // libgit2 takes a note as text: bytes that are not UTF-8 go in as a blob.
+                // libgit2 takes a note as text: bytes that are not UTF-8, or hold a NUL, go in as a blob.
                 match std::str::from_utf8(note) {
-                    Ok(text) => {
+                    Ok(text) if !text.contains('\0') => {
                         git.note(&signature, &signature, Some(NOTES_REF), *commit, text, true).expect("a note");
                     }
-                    Err(_) => {
+                    _ => {
                         let blob = git.blob(note).expect("a blob");
                         let notes_commit = git.refname_to_id(NOTES_REF).ok();
                         write_raw_note(&git, notes_commit, *commit, blob);
