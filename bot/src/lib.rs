@@ -7,6 +7,8 @@ pub mod config;
 pub mod error;
 pub mod events;
 pub mod github;
+#[cfg(test)]
+mod hostile_tests;
 pub mod job;
 pub mod lfs;
 pub mod metrics;

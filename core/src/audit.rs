@@ -412,6 +412,14 @@ pub fn verify(repo: &Repo) -> Result<Verification> {
                 FullSha(value)
             ));
         }
+        // Records are numbered from 1: a 0 cannot take part in the sequence check below.
+        if record.sequence == 0 {
+            problems.push(format!(
+                "the record on {} is numbered 0; records are numbered from 1: altered",
+                note.annotated
+            ));
+            continue;
+        }
         // A malformed commit field is reported above; naming it "moved" as well adds nothing.
         let commit_malformed = malformed.iter().any(|(field, _)| *field == "commit");
         if !commit_malformed && record.commit != note.annotated.to_string() {
@@ -478,7 +486,8 @@ pub fn verify(repo: &Repo) -> Result<Verification> {
                 "record #1 links to a previous record, but none should exist: forged".to_owned(),
             );
         }
-        expected = sequence + 1;
+        // A hand-edited note may claim the largest number: there is none after it.
+        expected = sequence.saturating_add(1);
         previous_bytes = Some(bytes);
     }
     Ok(Verification {

@@ -5,6 +5,7 @@
 //! tools accept it (see [`crate::hub_metadata`]): the Hub's keys are read as they read them,
 //! and what they refuse is an error at the key's line and column.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 use indexmap::IndexMap;
@@ -502,25 +503,34 @@ impl Card {
                 format!("{} ({})", r.metric, place.join(", "))
             }
         };
+        // Names counted once per level of detail and taken names kept in a set: a card may
+        // list thousands of results, and comparing each with every other is quadratic.
+        let mut counts: [HashMap<String, usize>; 2] = Default::default();
+        for result in &results {
+            for (detail, count) in counts.iter_mut().enumerate() {
+                *count.entry(name_at(result, detail as u8)).or_default() += 1;
+            }
+        }
         let shared = |of: &IndexResult, detail: u8| {
-            let name = name_at(of, detail);
-            results
-                .iter()
-                .filter(|r| name_at(r, detail) == name)
-                .count()
-                > 1
+            counts[usize::from(detail)]
+                .get(&name_at(of, detail))
+                .is_some_and(|&count| count > 1)
         };
         let mut named: Vec<(String, &IndexResult)> = Vec::new();
+        let mut taken: HashSet<String> = HashSet::new();
+        let mut next_number: HashMap<String, u64> = HashMap::new();
         for result in &results {
             let detail = (0..2).find(|&d| !shared(result, d)).unwrap_or(2);
             let name = name_at(result, detail);
-            // Still the same name (a result listed twice): number the later ones.
+            // Still the same name (a result listed twice): number the later ones. Numbers
+            // tried before for this name are still taken, so counting goes on from there.
             let mut unique = name.clone();
-            let mut n = 2;
-            while named.iter().any(|(taken, _)| *taken == unique) {
+            let n = next_number.entry(name.clone()).or_insert(2);
+            while taken.contains(&unique) {
                 unique = format!("{name} #{n}");
-                n += 1;
+                *n += 1;
             }
+            taken.insert(unique.clone());
             named.push((unique, *result));
         }
         named

@@ -163,13 +163,27 @@ pub(crate) fn parse_nodes(
 /// The first tab PyYAML's scanner refuses: it skips only spaces between tokens, so a tab is
 /// allowed inside quoted and block scalars (`quoted`, byte ranges of `yaml`) and comments.
 fn misplaced_tab(yaml: &str, quoted: &[(usize, usize)]) -> Option<(u64, u64)> {
+    // Sorted and merged, so that whether a byte is quoted is a binary search: front matter
+    // may hold a hundred thousand quoted scalars.
+    let mut ranges = quoted.to_vec();
+    ranges.sort_unstable();
+    let mut merged: Vec<(usize, usize)> = Vec::with_capacity(ranges.len());
+    for (start, end) in ranges {
+        match merged.last_mut() {
+            Some(last) if start <= last.1 => last.1 = last.1.max(end),
+            _ => merged.push((start, end)),
+        }
+    }
+    let is_quoted = |at: usize| {
+        let index = merged.partition_point(|&(start, _)| start <= at);
+        index > 0 && at < merged[index - 1].1
+    };
     let mut offset = 0;
     for (index, line) in yaml.split_inclusive('\n').enumerate() {
         let mut previous = ' ';
         for (column, (at, c)) in line.char_indices().enumerate() {
-            let inside = quoted
-                .iter()
-                .any(|&(start, end)| (start..end).contains(&(offset + at)));
+            // Only a `#` or a tab can matter, so only theirs are looked up.
+            let inside = matches!(c, '#' | '\t') && is_quoted(offset + at);
             if !inside {
                 if c == '#' && (previous == ' ' || column == 0) {
                     break;
@@ -263,14 +277,12 @@ impl<'de> Visitor<'de> for RawVisitor {
 /// content only, so the indicator (`|`, `>-`, `|2`) is the last token before it.
 fn after_block_indicator(yaml: &str, start: usize) -> bool {
     let before = yaml.get(..start).unwrap_or_default().trim_end();
-    let token = before
-        .rsplit(char::is_whitespace)
-        .next()
-        .unwrap_or_default();
-    token.starts_with(['|', '>'])
-        && token[1..]
-            .chars()
-            .all(|c| matches!(c, '+' | '-' | '1'..='9'))
+    // Read backwards over the indicator's modifiers only, not back to the last whitespace:
+    // on a long line without any, that would be quadratic over the line's scalars.
+    let indicator_end = before.trim_end_matches(|c| matches!(c, '+' | '-' | '1'..='9'));
+    indicator_end
+        .strip_suffix(['|', '>'])
+        .is_some_and(|rest| rest.is_empty() || rest.ends_with(char::is_whitespace))
 }
 
 /// The byte range of the node at `location` in the YAML text.

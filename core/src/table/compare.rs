@@ -1,6 +1,7 @@
 //! Drift between two tables, read a group of columns at a time so memory is bounded by the
 //! group, not the file: a wide file is never held whole, and a long one is sampled.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use polars::prelude::DataType;
@@ -44,10 +45,13 @@ pub fn compare_tables(
 ) -> Result<DatasetDrift, CompareError> {
     let reference_schema = selected(reference, columns)?;
     let current_schema = selected(current, columns)?;
+    // Columns found by name through an index: a file may have tens of thousands of columns,
+    // and a search of the other schema for each column would be quadratic.
+    let reference_index = index_of(&reference_schema);
+    let current_index = index_of(&current_schema);
     if let Some(wanted) = columns
         && let Some(missing) = wanted.iter().find(|w| {
-            !reference_schema.iter().any(|(n, _)| n == *w)
-                && !current_schema.iter().any(|(n, _)| n == *w)
+            !reference_index.contains_key(w.as_str()) && !current_index.contains_key(w.as_str())
         })
     {
         return Err(TableError::MissingColumn {
@@ -67,7 +71,9 @@ pub fn compare_tables(
     let mut ignored = Vec::new();
     let mut to_read: Vec<&str> = Vec::new();
     for (name, dtype) in &reference_schema {
-        let in_current = current_schema.iter().find(|(n, _)| n == name);
+        let in_current = current_index
+            .get(name.as_str())
+            .map(|&i| &current_schema[i]);
         if options.for_column(name).is_some() {
             to_read.push(name);
         } else if let Some((_, current_type)) = in_current {
@@ -81,17 +87,16 @@ pub fn compare_tables(
         }
     }
     for (name, _) in &current_schema {
-        if !reference_schema.iter().any(|(n, _)| n == name) && options.for_column(name).is_some() {
+        if !reference_index.contains_key(name.as_str()) && options.for_column(name).is_some() {
             to_read.push(name);
         }
     }
 
     let to_read = interleave_by_cost(to_read, |name| {
-        let dtype = reference_schema
-            .iter()
-            .chain(&current_schema)
-            .find(|(n, _)| n == name)
-            .map(|(_, dtype)| dtype);
+        let dtype = reference_index
+            .get(name)
+            .map(|&i| &reference_schema[i].1)
+            .or_else(|| current_index.get(name).map(|&i| &current_schema[i].1));
         dtype.is_some_and(|dtype| dtype.is_primitive_numeric())
     });
 
@@ -113,10 +118,11 @@ pub fn compare_tables(
     let mut schema_changes: Vec<SchemaChange> = Vec::new();
     let read_group = |group: &[&str]| -> Result<(Vec<DriftColumn>, Vec<DriftColumn>), TableError> {
         let started = std::time::Instant::now();
+        let in_group: std::collections::HashSet<&str> = group.iter().copied().collect();
         let pick = |schema: &[(String, DataType)]| -> Vec<(String, DataType)> {
             schema
                 .iter()
-                .filter(|(name, _)| group.contains(&name.as_str()))
+                .filter(|(name, _)| in_group.contains(name.as_str()))
                 .cloned()
                 .collect()
         };
@@ -171,8 +177,8 @@ pub fn compare_tables(
 
     // Back in the reference's order; schema changes as one comparison would list them.
     let position = |name: &str| {
-        let in_current = current_schema.iter().position(|(n, _)| n == name);
-        match reference_schema.iter().position(|(n, _)| n == name) {
+        let in_current = current_index.get(name).copied();
+        match reference_index.get(name).copied() {
             Some(index) => (index, 0),
             None => (usize::MAX, in_current.unwrap_or(usize::MAX)),
         }
@@ -256,6 +262,15 @@ fn selected(
             .filter_map(|w| schema.iter().find(|(name, _)| name == w).cloned())
             .collect(),
     })
+}
+
+/// Each column's position in `schema`, by name (the first, should a name repeat).
+fn index_of(schema: &[(String, DataType)]) -> HashMap<&str, usize> {
+    let mut index = HashMap::with_capacity(schema.len());
+    for (position, (name, _)) in schema.iter().enumerate() {
+        index.entry(name.as_str()).or_insert(position);
+    }
+    index
 }
 
 fn names(schema: &[(String, DataType)]) -> Vec<String> {

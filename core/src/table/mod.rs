@@ -2,6 +2,7 @@
 //! a check needs are read; the drift engine streams columns from them, the predictions read
 //! their evaluation rows from them.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -19,6 +20,10 @@ pub use stream::Progress;
 pub(crate) const TEXT_MEAN_LENGTH: f64 = 50.0;
 /// Rows read to infer a CSV column's type.
 const INFER_ROWS: usize = 10_000;
+/// Deepest nesting of arrays and objects in an NDJSON record. polars parses JSON
+/// recursively: a record nested thousands deep overflows the stack and aborts the process,
+/// which no error handling catches, so such a file is refused before polars reads it.
+const MAX_JSON_DEPTH: usize = 64;
 
 /// The fields pandas' `read_csv` reads as missing by default (its `STR_NA_VALUES`, pandas 2
 /// and 3), quoted or not: a CSV written by pandas (`""` for NaN) or read by it means the
@@ -63,6 +68,38 @@ impl Format {
             _ => None,
         }
     }
+}
+
+/// Refuses NDJSON whose records nest deeper than [`MAX_JSON_DEPTH`], naming the place.
+fn check_json_depth(file: &str, bytes: impl Iterator<Item = u8>) -> Result<(), TableError> {
+    let (mut line, mut column, mut depth) = (1u64, 0u64, 0usize);
+    let (mut in_string, mut escaped) = (false, false);
+    for byte in bytes {
+        column += 1;
+        match byte {
+            // Each line is a record of its own.
+            b'\n' => {
+                (line, column, depth, in_string, escaped) = (line + 1, 0, 0, false, false);
+            }
+            _ if escaped => escaped = false,
+            b'\\' if in_string => escaped = true,
+            b'"' => in_string = !in_string,
+            b'[' | b'{' if !in_string => {
+                depth += 1;
+                if depth > MAX_JSON_DEPTH {
+                    return Err(TableError::Read {
+                        file: file.to_owned(),
+                        message: format!(
+                            "line {line}, column {column}: a record nested more than {MAX_JSON_DEPTH} levels deep; expected flat records"
+                        ),
+                    });
+                }
+            }
+            b']' | b'}' if !in_string => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone)]
@@ -115,6 +152,12 @@ impl Table {
         if small && std::fs::read(path).is_ok_and(|bytes| LfsPointer::parse(&bytes).is_some()) {
             return Err(TableError::LfsPointer { file: name });
         }
+        if format == Format::Ndjson
+            && let Ok(file) = std::fs::File::open(path)
+        {
+            let bytes = std::io::BufReader::new(file).bytes().map_while(Result::ok);
+            check_json_depth(&name, bytes)?;
+        }
         Ok(Table {
             name,
             format,
@@ -126,6 +169,9 @@ impl Table {
         let format = Format::of(name).ok_or_else(|| TableError::UnknownFormat {
             file: name.to_owned(),
         })?;
+        if format == Format::Ndjson {
+            check_json_depth(name, bytes.iter().copied())?;
+        }
         Ok(Table {
             name: name.to_owned(),
             format,

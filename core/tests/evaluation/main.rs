@@ -4,4 +4,5 @@
 mod drift_calibration;
 mod drift_inputs;
 mod drift_oracle;
+mod hostile;
 mod predictions;
