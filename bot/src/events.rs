@@ -296,9 +296,10 @@ pub fn parse(event: &str, body: &[u8]) -> Result<Event, PayloadError> {
                 .and_then(|c| c["body"]["from"].as_str())
                 .unwrap_or("");
             let now = payload.comment.body.as_deref().unwrap_or("");
-            let command = [now, before].into_iter().map(str::trim_start).find(|text| {
-                text.starts_with("/modelgate rerun") || text.starts_with("/modelgate accept-risk")
-            });
+            let command = [now, before]
+                .into_iter()
+                .map(str::trim_start)
+                .find(|text| is_command(text));
             let known_action = matches!(payload.action.as_str(), "created" | "edited" | "deleted");
             match command {
                 _ if payload.issue.pull_request.is_none() => {
@@ -349,6 +350,17 @@ pub fn parse(event: &str, body: &[u8]) -> Result<Event, PayloadError> {
         }
         other => Event::Ignored(format!("event {other}")),
     })
+}
+
+/// Whether a comment is a modelgate command: `/modelgate rerun` or `/modelgate accept-risk`,
+/// as a whole word (`/modelgate rerunning` is not).
+fn is_command(text: &str) -> bool {
+    ["/modelgate rerun", "/modelgate accept-risk"]
+        .iter()
+        .any(|command| {
+            text.strip_prefix(command)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(char::is_whitespace))
+        })
 }
 
 fn rerequested(

@@ -229,7 +229,8 @@ proptest! {
     }
 
     /// A comment is a command exactly when it starts with `/modelgate rerun` or
-    /// `/modelgate accept-risk` (after blank space), on a pull request, when created.
+    /// `/modelgate accept-risk` as a whole word (after blank space), on a pull request, when
+    /// created, edited or deleted.
     #[test]
     fn comment_commands_are_recognised_exactly(
         before in prop::sample::select(&["", " ", "\n\t", "\u{3000}", "x"][..]),
@@ -253,14 +254,19 @@ proptest! {
         }
         let parsed = parse_checked("issue_comment", payload.to_string().as_bytes());
         let trimmed = body.trim_start();
-        let is_command = trimmed.starts_with("/modelgate rerun") || trimmed.starts_with("/modelgate accept-risk");
-        let expected = is_command && action == "created" && on_pull_request;
+        let verb = ["rerun", "accept-risk"].into_iter().find(|verb| {
+            trimmed
+                .strip_prefix(&format!("/modelgate {verb}"))
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(char::is_whitespace))
+        });
+        let expected = verb.is_some()
+            && matches!(action, "created" | "edited" | "deleted")
+            && on_pull_request;
         match parsed {
             Some(Event::Evaluate { why, head, .. }) => {
                 prop_assert!(expected, "{body:?} {action} evaluated");
                 prop_assert!(head.is_none());
-                let verb = why.strip_prefix("/modelgate ").unwrap_or_default();
-                prop_assert!(!verb.is_empty() && !verb.contains(char::is_whitespace), "{why:?}");
+                prop_assert_eq!(why, format!("/modelgate {} ({action})", verb.unwrap_or_default()));
             }
             Some(Event::Ignored(_)) => prop_assert!(!expected, "{body:?} {action} ignored"),
             other => prop_assert!(false, "{other:?}"),

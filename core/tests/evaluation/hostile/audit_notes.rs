@@ -4,7 +4,7 @@
 
 use modelgate_core::Repo;
 use modelgate_core::audit::{
-    AUDIT_SCHEMA, AuditRecord, AuditedModel, AuditedRisk, NOTES_REF, log, verify,
+    AUDIT_SCHEMA, AuditRecord, AuditedModel, AuditedRisk, NOTES_REF, audit, log, verify,
 };
 use modelgate_core::report::Approver;
 use proptest::prelude::*;
@@ -37,6 +37,7 @@ fn chain(commits: &[git2::Oid], texts: &[String]) -> Vec<String> {
     let mut notes: Vec<String> = Vec::new();
     for (index, commit) in commits.iter().enumerate() {
         let mut record = AuditRecord {
+            evidence: None,
             schema: AUDIT_SCHEMA.to_owned(),
             sequence: index as u64 + 1,
             commit: commit.to_string(),
@@ -179,7 +180,12 @@ proptest! {
             prop_assert!(verification.records.len() <= originals.len());
             prop_assert_eq!(&verification.records[..], &originals[..verification.records.len()]);
         }
-        prop_assert_eq!(lines(&verification.verify_text()), verification.problems.len() + 1);
+        // `audit verify` prints a line per problem and per control exception, then the verdict.
+        let audited = audit(&repo, "HEAD").expect("an audit");
+        prop_assert_eq!(
+            lines(&audited.text()),
+            audited.problems.len() + audited.controls.exceptions.len() + 1
+        );
         let risks: usize = verification.records.iter().map(|r| r.accepted_risks.len()).sum();
         let log_text = log(&repo, None).expect("a log").log_text();
         let not_intact = usize::from(!verification.problems.is_empty());

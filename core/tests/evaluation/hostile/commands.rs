@@ -144,6 +144,7 @@ proptest! {
             author: "ann".to_owned(),
             head_sha: Some(HEAD.to_owned()),
             head_pushed_at: None,
+            permissions: None,
             commit_authors: vec!["ann".to_owned()],
             reviews: reviews
                 .into_iter()
