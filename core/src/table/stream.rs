@@ -147,10 +147,16 @@ enum Builder {
     },
 }
 
+/// The most values a column reserves before reading (see `Builder::for_type`).
+const RESERVED_VALUES: usize = 1 << 20;
+
 impl Builder {
     /// A builder for a column of `dtype` that will hold `rows` values: reserved up front, so
     /// millions of values are never copied by a growing buffer.
-    fn for_type(dtype: &DataType, rows: usize) -> Builder {
+    fn for_type(dtype: &DataType, claimed_rows: usize) -> Builder {
+        // The row count comes from the file's own metadata, which may lie: reserve at most
+        // a million values up front and let the vectors grow with what is really read.
+        let rows = claimed_rows.min(RESERVED_VALUES);
         match dtype {
             // Decimals (money, in pipelines' Parquet) are numbers; read as f64, as pandas'
             // arithmetic on them would.
