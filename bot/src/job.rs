@@ -82,20 +82,7 @@ async fn evaluate_and_post(
     pr: &PullRequest,
 ) -> Result<JobOutcome, JobError> {
     let local = fetch(context, &job.repo).await?;
-    let data = DataAccess {
-        checkout: None,
-        lfs: DataAccess::lfs_of_remote(&job.repo.clone_url, context.clone_token.clone()),
-    };
-    let evaluated = pull_request::evaluate_with_facts(
-        &context.github,
-        &job.repo.name,
-        pr,
-        &local,
-        &data,
-        Some(&context.push_times),
-    )
-    .await;
-    let judged = match evaluated {
+    let judged = match evaluate(context, job, pr, &local).await {
         Ok(judged) => judged,
         Err(error) => {
             let Some(problems) = pull_request::problems_in_pull_request(&error) else {
@@ -142,19 +129,7 @@ async fn record_merge(
     merge_commit: &CommitSha,
 ) -> Result<JobOutcome, JobError> {
     let local = fetch(context, &job.repo).await?;
-    let data = DataAccess {
-        checkout: None,
-        lfs: DataAccess::lfs_of_remote(&job.repo.clone_url, context.clone_token.clone()),
-    };
-    let judged = pull_request::evaluate_with_facts(
-        &context.github,
-        &job.repo.name,
-        pr,
-        &local,
-        &data,
-        Some(&context.push_times),
-    )
-    .await?;
+    let judged = evaluate(context, job, pr, &local).await?;
     let sequence = pull_request::record_decision(
         local,
         merge_commit,
@@ -164,6 +139,29 @@ async fn record_merge(
     )
     .await?;
     Ok(JobOutcome::Recorded { sequence })
+}
+
+/// Evaluates the pull request in the fetched repository `local`, with its facts from GitHub
+/// and LFS content from the repository's server.
+async fn evaluate(
+    context: &JobContext,
+    job: &Job,
+    pr: &PullRequest,
+    local: &std::path::Path,
+) -> Result<pull_request::Judged, JobError> {
+    let data = DataAccess {
+        checkout: None,
+        lfs: DataAccess::lfs_of_remote(&job.repo.clone_url, context.clone_token.clone()),
+    };
+    pull_request::evaluate_with_facts(
+        &context.github,
+        &job.repo.name,
+        pr,
+        local,
+        &data,
+        Some(&context.push_times),
+    )
+    .await
 }
 
 /// Brings the repository's branches, pull-request heads and audit notes into a bare cache.

@@ -210,6 +210,14 @@ impl Workflow {
         parse_github_output(&text)
     }
 
+    /// The conclusion of the check run `name` on the pull request's head.
+    fn conclusion_on_head(&self, name: &str) -> Option<String> {
+        self.check_runs_on(&self.head_sha)
+            .into_iter()
+            .find(|(run, _)| run == name)
+            .and_then(|(_, conclusion)| conclusion)
+    }
+
     fn check_runs_on(&self, sha: &str) -> Vec<(String, Option<String>)> {
         self.github.with(|s| {
             s.check_runs
@@ -475,11 +483,7 @@ async fn a_failing_evaluation_fails_the_step_unless_fail_on_never() {
     let run = w.run("pull_request", &opened, &["--mode", "check"]);
     assert_eq!(run.code, 1, "{run:?}");
     assert_eq!(
-        w.check_runs_on(&w.head_sha)
-            .iter()
-            .find(|(name, _)| name == "modelgate / evaluation")
-            .and_then(|(_, conclusion)| conclusion.clone())
-            .as_deref(),
+        w.conclusion_on_head("modelgate / evaluation").as_deref(),
         Some("failure")
     );
     let run = w.run(
@@ -680,13 +684,7 @@ async fn an_app_token_keeps_one_sticky_comment() {
     w.github.with(|s| {
         s.tokens
             .insert(token, crate::fake_github::TokenKind::Installation { id: 1 });
-        s.comments.push(crate::fake_github::Comment {
-            id: 9000,
-            issue: 1,
-            user: "ann".to_owned(),
-            user_type: "User".to_owned(),
-            body: "Quoting the bot: <!-- modelgate:report -->".to_owned(),
-        });
+        s.add_person_comment(9000, "ann", "Quoting the bot: <!-- modelgate:report -->");
     });
     w.check_out_merge(false);
     let opened = w.payload("pull_request/opened.payload.json");
@@ -733,11 +731,7 @@ async fn a_pull_request_that_cannot_be_evaluated_is_told_what_to_fix() {
         "{run:?}"
     );
     assert_eq!(
-        w.check_runs_on(&w.head_sha)
-            .iter()
-            .find(|(name, _)| name == "modelgate / evaluation")
-            .and_then(|(_, conclusion)| conclusion.clone())
-            .as_deref(),
+        w.conclusion_on_head("modelgate / evaluation").as_deref(),
         Some("failure")
     );
     let comments = w.github.with(|s| s.comments.clone());

@@ -567,12 +567,8 @@ async fn a_bot_killed_mid_job_is_completed_by_reconcile() {
     h.expect_check_run("modelgate / approvals", "action_required")
         .await;
     assert_eq!(h.comments().len(), 1);
-    let mut names: Vec<String> = h
-        .github
-        .with(|s| s.check_runs.iter().map(|r| r.name.clone()).collect());
-    names.sort();
     assert_eq!(
-        names,
+        h.github.with(|s| s.check_run_names()),
         ["modelgate / approvals", "modelgate / evaluation"],
         "one check run of each name"
     );
@@ -732,9 +728,7 @@ async fn a_200_model_report_gets_both_check_runs() {
     h.expect_check_run("modelgate / approvals", "action_required")
         .await;
     let (summary, text) = h.github.with(|s| {
-        s.check_runs
-            .iter()
-            .find(|r| r.name == "modelgate / evaluation")
+        s.check_run("modelgate / evaluation")
             .map(|r| (r.summary.clone(), r.text.clone()))
             .unwrap_or_default()
     });
@@ -907,9 +901,7 @@ async fn a_pull_request_that_cannot_be_evaluated_is_told_what_to_fix() {
     h.expect_check_run("modelgate / approvals", "action_required")
         .await;
     let (title, summary) = h.github.with(|s| {
-        s.check_runs
-            .iter()
-            .find(|r| r.name == "modelgate / evaluation")
+        s.check_run("modelgate / evaluation")
             .map(|r| (r.title.clone(), r.summary.clone()))
             .unwrap_or_default()
     });
@@ -952,11 +944,10 @@ async fn a_write_that_failed_after_it_was_done_is_not_repeated() {
         h.count_requests("POST /repos/acme/models/issues/1/comments"),
         1
     );
-    let mut names: Vec<String> = h
-        .github
-        .with(|s| s.check_runs.iter().map(|r| r.name.clone()).collect());
-    names.sort();
-    assert_eq!(names, ["modelgate / approvals", "modelgate / evaluation"]);
+    assert_eq!(
+        h.github.with(|s| s.check_run_names()),
+        ["modelgate / approvals", "modelgate / evaluation"]
+    );
     h.github.assert_no_problems();
 }
 
@@ -1039,13 +1030,7 @@ async fn a_push_after_a_risk_acceptance_voids_it_whatever_the_commit_date() {
         s.teams
             .insert("acme/model-risk".to_owned(), vec!["gil".to_owned()]);
         // The fake dates every comment 2026-03-01T10:00:00Z.
-        s.comments.push(crate::fake_github::Comment {
-            id: 500,
-            issue: 1,
-            user: "gil".to_owned(),
-            user_type: "User".to_owned(),
-            body: "/modelgate accept-risk a seasonal dip".to_owned(),
-        });
+        s.add_person_comment(500, "gil", "/modelgate accept-risk a seasonal dip");
         s.activity
             .push(json!({"id": 1, "before": "0".repeat(40), "after": head,
             "ref": "refs/heads/pr-policy", "timestamp": "2026-03-02T08:00:00Z",

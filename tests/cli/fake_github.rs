@@ -183,6 +183,29 @@ impl State {
         self.next_id += 1;
         self.next_id
     }
+
+    /// The check run named `name` (the first, should there be several).
+    pub fn check_run(&self, name: &str) -> Option<&CheckRun> {
+        self.check_runs.iter().find(|r| r.name == name)
+    }
+
+    /// The names of all check runs, sorted: one of each name shows as each name once.
+    pub fn check_run_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.check_runs.iter().map(|r| r.name.clone()).collect();
+        names.sort();
+        names
+    }
+
+    /// A comment on pull request 1 written by a person (`User`).
+    pub fn add_person_comment(&mut self, id: u64, user: &str, body: &str) {
+        self.comments.push(Comment {
+            id,
+            issue: 1,
+            user: user.to_owned(),
+            user_type: "User".to_owned(),
+            body: body.to_owned(),
+        });
+    }
 }
 
 #[derive(Clone)]
@@ -882,7 +905,7 @@ fn repository(
         }
         ("POST", ["check-runs"]) => {
             if let Err(problem) =
-                validate_check_run(operations, "/repos/{owner}/{repo}/check-runs", body)
+                validate_check_run(operations, "POST", "/repos/{owner}/{repo}/check-runs", body)
             {
                 return unprocessable(state, problem);
             }
@@ -913,6 +936,7 @@ fn repository(
         ("PATCH", ["check-runs", id]) => {
             if let Err(problem) = validate_check_run(
                 operations,
+                "PATCH",
                 "/repos/{owner}/{repo}/check-runs/{check_run_id}",
                 body,
             ) {
@@ -964,12 +988,12 @@ fn comment_json(comment: &Comment) -> Value {
 }
 
 /// A check run's body: its schema, and GitHub's limit on the output in bytes.
-fn validate_check_run(operations: &Value, path: &str, body: &Value) -> Result<(), String> {
-    let method = if path.ends_with("{check_run_id}") {
-        "PATCH"
-    } else {
-        "POST"
-    };
+fn validate_check_run(
+    operations: &Value,
+    method: &str,
+    path: &str,
+    body: &Value,
+) -> Result<(), String> {
     validate(operations, method, path, body)?;
     for field in ["summary", "text"] {
         let bytes = body["output"][field].as_str().map_or(0, str::len);
