@@ -36,6 +36,9 @@ enum Command {
     /// Compare two datasets column by column (CSV, Parquet or NDJSON): exit 0 without
     /// dataset drift, 1 with it, 2 on bad input.
     Drift(DriftArgs),
+    /// Write a data profile (counts and DataSketches sketches, no rows) of a data file, or
+    /// merge profiles of partitions of one dataset; `drift` compares profiles like files.
+    Profile(ProfileArgs),
     /// Validate every card, metrics file and the policy at a revision; list every problem.
     Lint(LintArgs),
     /// Run the GitHub App webhook server: evaluate pull requests, post the sticky comment
@@ -94,11 +97,29 @@ struct CheckArgs {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["input", "merge"])))]
+struct ProfileArgs {
+    /// The data file to profile (CSV, Parquet or NDJSON).
+    #[arg(long)]
+    input: Option<PathBuf>,
+    /// Merge these profiles (of partitions of one dataset, made with the same --k).
+    #[arg(long, num_args = 1.., value_name = "PROFILE")]
+    merge: Vec<PathBuf>,
+    /// Where to write the profile (JSON, atomically).
+    #[arg(long)]
+    output: PathBuf,
+    /// The KLL sketches' k (8 to 65535): larger is more accurate and larger.
+    #[arg(long, default_value_t = modelgate_core::profile::DEFAULT_K,
+          value_parser = clap::value_parser!(u16).range(8..))]
+    k: u16,
+}
+
+#[derive(Debug, clap::Args)]
 struct DriftArgs {
-    /// The reference data (the past).
+    /// The reference data (the past): a data file or a profile (`.json`).
     #[arg(long)]
     reference: PathBuf,
-    /// The current data.
+    /// The current data: a data file or a profile (`.json`).
     #[arg(long)]
     current: PathBuf,
     /// `auto` (choose per column as Evidently does) or one test for every column.
@@ -332,6 +353,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check(args),
         Command::Lint(args) => lint(args),
         Command::Drift(args) => drift(args),
+        Command::Profile(args) => profile(args),
         Command::Audit(command) => audit(command),
         Command::Serve(args) => serve(args),
         Command::Action(args) => action(args),
@@ -655,6 +677,102 @@ async fn shutdown_signal() {
     }
 }
 
+/// A `.json` file given to `drift` is a profile (no data format of `drift` ends so).
+fn is_profile(path: &std::path::Path) -> bool {
+    path.extension()
+        .is_some_and(|extension| extension.eq_ignore_ascii_case("json"))
+}
+
+fn read_profile(path: &std::path::Path) -> anyhow::Result<modelgate_core::profile::Profile> {
+    let bytes =
+        std::fs::read(path).map_err(|error| anyhow::anyhow!("{}: {error}", path.display()))?;
+    Ok(modelgate_core::profile::Profile::from_json(
+        &path.display().to_string(),
+        &bytes,
+    )?)
+}
+
+/// Profiles a data file, with a progress bar on a terminal.
+fn profile_file(
+    path: &std::path::Path,
+    k: u16,
+) -> anyhow::Result<modelgate_core::profile::Profile> {
+    let table = modelgate_core::table::Table::from_path(path)?;
+    let (progress, _bar) = progress::Bar::start("profiling");
+    Ok(modelgate_core::profile::Profile::of_table(
+        &table, k, progress,
+    )?)
+}
+
+fn profile(args: ProfileArgs) -> anyhow::Result<ExitCode> {
+    let profile = match &args.input {
+        Some(input) => profile_file(input, args.k)?,
+        None => {
+            let parts = args
+                .merge
+                .iter()
+                .map(|path| Ok((path.display().to_string(), read_profile(path)?)))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            modelgate_core::profile::Profile::merge(&parts)?
+        }
+    };
+    output::write_atomically(&args.output, profile.to_json().as_bytes())
+        .map_err(|error| anyhow::anyhow!("{}: {error}", args.output.display()))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Drift with a profile on at least one side: a data file on the other is profiled with the
+/// profile's k first.
+fn drift_of_profiles(
+    args: &DriftArgs,
+    options: &modelgate_core::drift::DriftOptions,
+) -> anyhow::Result<ExitCode> {
+    use modelgate_core::profile::{DEFAULT_K, compare_profiles};
+    let given = [&args.reference, &args.current]
+        .into_iter()
+        .filter(|path| is_profile(path))
+        .map(|path| read_profile(path))
+        .next()
+        .transpose()?;
+    let k = given.as_ref().map_or(DEFAULT_K, |profile| profile.kll_k);
+    let side = |path: &PathBuf| {
+        if is_profile(path) {
+            read_profile(path)
+        } else {
+            profile_file(path, k)
+        }
+    };
+    let (mut reference, mut current) = (side(&args.reference)?, side(&args.current)?);
+    if let Some(wanted) = &args.columns {
+        for profile in [&mut reference, &mut current] {
+            profile
+                .columns
+                .retain(|column| wanted.contains(&column.name));
+        }
+    }
+    let drift = compare_profiles(&reference, &current, options)?;
+    let (reference_name, current_name) = (
+        args.reference.display().to_string(),
+        args.current.display().to_string(),
+    );
+    match args.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&drift)?),
+        Format::Text => print!(
+            "{}",
+            render::drift_text(&drift, &reference_name, &current_name)
+        ),
+        Format::Markdown => print!(
+            "{}",
+            render::drift_markdown(&drift, &format!("{reference_name} → {current_name}"))
+        ),
+    }
+    Ok(if drift.dataset_drift {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
 fn drift(args: DriftArgs) -> anyhow::Result<ExitCode> {
     use modelgate_core::policy::DriftPolicy;
     use modelgate_core::table::{Table, compare_tables};
@@ -669,10 +787,13 @@ fn drift(args: DriftArgs) -> anyhow::Result<ExitCode> {
         ..DriftPolicy::default()
     };
     let mut options = policy.options();
-    options.identifiers = args.identifiers;
+    options.identifiers = args.identifiers.clone();
     // Named on the command line is named by the policy: tested, identifier or not.
     for column in args.columns.iter().flatten() {
         options.columns.entry(column.clone()).or_default();
+    }
+    if is_profile(&args.reference) || is_profile(&args.current) {
+        return drift_of_profiles(&args, &options);
     }
     let reference = Table::from_path(&args.reference)?;
     let current = Table::from_path(&args.current)?;

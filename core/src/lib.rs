@@ -21,6 +21,7 @@ pub mod metrics_file;
 pub mod path;
 pub mod policy;
 pub mod predictions;
+pub mod profile;
 pub mod render;
 pub mod report;
 #[cfg(any(test, feature = "scenario"))]

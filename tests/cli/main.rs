@@ -14,6 +14,7 @@ mod history;
 mod hub_cards;
 mod lint;
 mod model_index;
+mod profiles;
 mod site;
 mod snapshots;
 mod storage;

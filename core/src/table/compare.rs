@@ -311,6 +311,30 @@ fn group_size(budget: u64, kept_rows: u64, columns: usize) -> usize {
     size.clamp(1, columns.max(1))
 }
 
+/// Reads every column of `table` (all rows), a group of columns at a time so that memory stays
+/// bounded by the group budget, and hands each group to `each` in schema order.
+pub fn for_each_column_group(
+    table: &Table,
+    progress: Option<Arc<Progress>>,
+    mut each: impl FnMut(Vec<DriftColumn>),
+) -> Result<u64, TableError> {
+    let schema = table.schema()?;
+    let rows = table.count_rows()?;
+    let budget = if table.format == Format::Parquet {
+        COLUMNAR_GROUP_BYTES
+    } else {
+        ROW_FORMAT_GROUP_BYTES
+    };
+    let size = group_size(budget, rows, schema.len()).max(1);
+    if let Some(progress) = &progress {
+        progress.add_total(schema.chunks(size).count() as u64 * rows);
+    }
+    for group in schema.chunks(size) {
+        each(table.stream_drift_columns(group, rows, RowFilter::All, progress.clone())?);
+    }
+    Ok(rows)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

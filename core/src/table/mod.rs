@@ -13,7 +13,7 @@ use crate::content::lfs::LfsPointer;
 mod compare;
 mod stream;
 
-pub use compare::{CompareError, compare_tables};
+pub use compare::{CompareError, compare_tables, for_each_column_group};
 pub use stream::Progress;
 
 /// Strings longer than this on average are free text, not categories.
