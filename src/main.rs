@@ -33,8 +33,8 @@ enum Command {
     /// Evaluate the pull request that merges HEAD into BASE: touched models and why,
     /// metric regressions, card completeness, tier and conclusion.
     Check(CheckArgs),
-    /// Compare two datasets column by column (CSV, Parquet or NDJSON): exit 0 without
-    /// dataset drift, 1 with it, 2 on bad input.
+    /// Compare two datasets column by column (CSV, Parquet, NDJSON, or a profile of one
+    /// made by `modelgate profile`): exit 0 without dataset drift, 1 with it, 2 on bad input.
     Drift(DriftArgs),
     /// Write a data profile (counts and DataSketches sketches, no rows) of a data file, or
     /// merge profiles of partitions of one dataset; `drift` compares profiles like files.
@@ -94,6 +94,10 @@ struct CheckArgs {
     /// evaluated: fetch it first with `git lfs fetch`.
     #[arg(long, value_name = "URL")]
     lfs_url: Option<String>,
+    /// Read DATASET at the head from FILE instead of the repository (repeatable): a data
+    /// profile an earlier job computed where the data lives. A card must name DATASET.
+    #[arg(long = "data", value_name = "DATASET=FILE")]
+    data: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -244,6 +248,10 @@ struct ActionArgs {
     /// repository's folder within GITHUB_WORKSPACE.
     #[arg(long)]
     config: Option<PathBuf>,
+    /// check mode: read DATASET at the pull request's head from FILE (relative to
+    /// GITHUB_WORKSPACE; repeatable), a profile an earlier job computed.
+    #[arg(long = "data", value_name = "DATASET=FILE")]
+    data: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -413,6 +421,12 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         };
         repo = repo.with_lfs_server(std::sync::Arc::new(server));
         _lfs_runtime = Some(runtime);
+    }
+    let here = std::env::current_dir()?;
+    for spec in &args.data {
+        let artifact = modelgate_core::content::DataArtifact::read(spec, &here)
+            .map_err(|message| anyhow::anyhow!("--data {message}"))?;
+        repo = repo.with_artifact(&args.head, artifact)?;
     }
     let facts = args.pr_facts.as_deref().map(read_facts).transpose()?;
     let report =
@@ -621,6 +635,7 @@ fn action(args: ActionArgs) -> anyhow::Result<ExitCode> {
         site_dir: args.site_dir,
         fail_on: args.fail_on,
         config: args.config,
+        data: args.data,
     };
     let env = Environment::from_vars(&|name| std::env::var(name).ok())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -679,8 +694,7 @@ async fn shutdown_signal() {
 
 /// A `.json` file given to `drift` is a profile (no data format of `drift` ends so).
 fn is_profile(path: &std::path::Path) -> bool {
-    path.extension()
-        .is_some_and(|extension| extension.eq_ignore_ascii_case("json"))
+    modelgate_core::profile::is_profile_path(&path.to_string_lossy())
 }
 
 fn read_profile(path: &std::path::Path) -> anyhow::Result<modelgate_core::profile::Profile> {

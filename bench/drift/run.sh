@@ -17,16 +17,6 @@ trap 'rm -rf "$data"' EXIT
 
 prepare_drift_data "$rows" "$data"
 
-# Prints "<seconds> <peak KiB>" of one run.
-run_once() {
-  /usr/bin/time -f "%e %M" "$@" > /dev/null 2> "$data/time.txt" || true
-  tail -n 1 "$data/time.txt"
-}
-# Prints the run with the median wall time of $1 runs.
-median_of() {
-  local runs="$1"; shift
-  for _ in $(seq "$runs"); do run_once "$@"; done | sort -n | sed -n "$(( (runs + 1) / 2 ))p"
-}
 report() {
   printf '%-10s %8.2f s wall, %7d MiB peak\n' "$1" "$2" "$(( $3 / 1024 ))"
 }

@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 use modelgate_core::Report;
 use modelgate_core::audit::NOTES_REF;
+use modelgate_core::content::DataArtifact;
 use modelgate_core::render;
 use modelgate_core::report::Conclusion;
 use serde::Deserialize;
@@ -74,6 +75,9 @@ pub struct Settings {
     pub fail_on: Option<FailOn>,
     /// A TOML file of defaults for the settings above, committed once for every workflow.
     pub config: Option<PathBuf>,
+    /// `DATASET=FILE`: check mode reads DATASET at the pull request's head from FILE
+    /// (relative to the workspace): a profile an earlier job computed where the data lives.
+    pub data: Vec<String>,
 }
 
 /// The `--config` file: settings the flags override.
@@ -225,8 +229,18 @@ pub async fn run(
             Arc::new(Metrics::default()),
         )?)
     };
+    let head_artifacts = settings
+        .data
+        .iter()
+        .map(|spec| {
+            DataArtifact::read(spec, &env.workspace).map_err(|message| ActionError::Config {
+                path: "the `data` input".to_owned(),
+                message,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     match settings.mode {
-        Mode::Check => check(env, &client()?, &checkout, fail_on).await,
+        Mode::Check => check(env, &client()?, &checkout, fail_on, head_artifacts).await,
         Mode::Record => record(env, &client()?, &checkout).await,
         Mode::Site => {
             let site_dir = settings
@@ -261,6 +275,7 @@ async fn check(
     github: &GitHub,
     checkout: &Path,
     fail_on: FailOn,
+    head_artifacts: Vec<DataArtifact>,
 ) -> Result<ActionOutcome, ActionError> {
     if !matches!(
         env.event_name.as_str(),
@@ -301,7 +316,7 @@ async fn check(
         false,
     )
     .await?;
-    let data = data_access(env, checkout);
+    let data = data_access(env, checkout, head_artifacts);
     let evaluated =
         pull_request::evaluate_with_facts(github, &env.repository, &pr, &local, &data, None).await;
     let identity = identity(github).await?;
@@ -564,7 +579,7 @@ async fn record(
         true,
     )
     .await?;
-    let data = data_access(env, checkout);
+    let data = data_access(env, checkout, Vec::new());
     let judged =
         pull_request::evaluate_with_facts(github, &env.repository, pr, &local, &data, None).await?;
     let report = judged.report.clone();
@@ -653,8 +668,13 @@ fn remote_url(env: &Environment, checkout: &Path) -> String {
 /// Content outside git comes from the workflow's checkout (its LFS store, with `lfs: true`
 /// on actions/checkout, and its DVC cache, after `dvc pull`), else from the LFS server with
 /// the workflow's token.
-fn data_access(env: &Environment, checkout: &Path) -> DataAccess {
+fn data_access(
+    env: &Environment,
+    checkout: &Path,
+    head_artifacts: Vec<DataArtifact>,
+) -> DataAccess {
     DataAccess {
+        head_artifacts,
         checkout: Some(checkout.to_path_buf()),
         lfs: DataAccess::lfs_of_remote(
             &remote_url(env, checkout),

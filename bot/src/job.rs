@@ -152,6 +152,7 @@ async fn evaluate(
     let data = DataAccess {
         checkout: None,
         lfs: DataAccess::lfs_of_remote(&job.repo.clone_url, context.clone_token.clone()),
+        head_artifacts: Vec::new(),
     };
     pull_request::evaluate_with_facts(
         &context.github,

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use jiff::Timestamp;
 
 use modelgate_core::approvals::{IssueComment, PrFacts, Review};
+use modelgate_core::content::DataArtifact;
 use modelgate_core::{Report, audit, evaluate};
 use serde_json::Value;
 
@@ -26,6 +27,9 @@ use crate::secret::Secret;
 pub struct DataAccess {
     pub checkout: Option<PathBuf>,
     pub lfs: Option<Arc<LfsServer>>,
+    /// Data files given for the head from outside the repository (the Action's `data`
+    /// input: profiles an earlier job computed).
+    pub head_artifacts: Vec<DataArtifact>,
 }
 
 impl DataAccess {
@@ -45,8 +49,11 @@ impl DataAccess {
         }
     }
 
-    fn open(&self, path: &Path) -> Result<modelgate_core::Repo, modelgate_core::Error> {
+    fn open(&self, path: &Path, head: &str) -> Result<modelgate_core::Repo, modelgate_core::Error> {
         let mut repo = modelgate_core::Repo::open(path)?;
+        for artifact in &self.head_artifacts {
+            repo = repo.with_artifact(head, artifact.clone())?;
+        }
         if let Some(checkout) = &self.checkout {
             repo = repo.with_checkout(checkout);
         }
@@ -165,7 +172,7 @@ pub async fn evaluate_with_facts(
     let path = local.to_path_buf();
     let data = data.clone();
     let evaluation = blocking(move || {
-        let repo = data.open(&path)?;
+        let repo = data.open(&path, &head)?;
         Ok::<_, JobError>(evaluate(&repo, &base, &head)?)
     })
     .await??;

@@ -21,6 +21,8 @@ use crate::policy::{DriftPolicy, DriftPolicyFile};
 
 /// File extensions of datasets, per the repository convention.
 pub const DATASET_EXTENSIONS: [&str; 3] = ["csv", "parquet", "ndjson"];
+/// How a data profile (`modelgate profile`) a card lists as a dataset is named.
+pub const PROFILE_SUFFIX: &str = ".profile.json";
 
 /// License ids the Hub accepts, from hub-docs (`hub-licenses.txt`, one per line).
 static HUB_LICENSES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
@@ -449,9 +451,10 @@ impl Card {
     /// list entries with a dataset extension.
     fn dataset_entries(&self) -> Vec<&DatasetEntry> {
         let looks_like_file = |raw: &str| {
-            raw.rsplit_once('.').is_some_and(|(_, ext)| {
-                DATASET_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str())
-            })
+            raw.to_ascii_lowercase().ends_with(PROFILE_SUFFIX)
+                || raw.rsplit_once('.').is_some_and(|(_, ext)| {
+                    DATASET_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str())
+                })
         };
         self.front_matter
             .datasets

@@ -46,6 +46,9 @@ pub enum Error {
     #[error("drift: {0}")]
     Drift(#[from] crate::drift::DriftError),
 
+    #[error(transparent)]
+    Profile(#[from] crate::profile::ProfileError),
+
     #[error("predictions: {0}")]
     Predictions(#[from] crate::predictions::PredictionError),
 

@@ -686,6 +686,14 @@ fn changed_data(
             .flatten()
             .map(|(_, p)| p.clone()),
     );
+    // Content given for a path no card names would be read by nothing: refused, so no one
+    // believes it was checked.
+    if let Some(path) = after.artifact_paths().find(|path| !named.contains(*path)) {
+        return Err(Error::invalid(crate::diagnostic::Diagnostic::whole_file(
+            path.as_str(),
+            "given as data for the head (--data), but no model card names this dataset and no DVC stage reads it",
+        )));
+    }
     let mut changed = BTreeSet::new();
     for path in named {
         if before.data_version(&path)? != after.data_version(&path)? {
@@ -738,7 +746,8 @@ fn changed_datasets(id: &str, inputs: &Inputs<'_, '_>) -> Vec<RepoPath> {
         let read_by_stages = inputs.stage_inputs.of(&model).cloned();
         for path in named.chain(read_by_stages) {
             if inputs.changed_data.contains(&path)
-                && Format::of(path.as_str()).is_some()
+                && (Format::of(path.as_str()).is_some()
+                    || crate::profile::is_profile_path(path.as_str()))
                 && !paths.contains(&path)
             {
                 paths.push(path);

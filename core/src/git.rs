@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use git2::{ObjectType, Oid, Repository, Tree};
 
-use crate::content::DataSources;
 use crate::content::dvc::DvcLock;
 use crate::content::lfs::LfsDownload;
+use crate::content::{DataArtifact, DataSources};
 use crate::error::{Error, Result};
 use crate::path::{PathError, RepoPath};
 
@@ -51,6 +51,7 @@ impl Repo {
             lfs_stores: vec![git.path().to_owned()],
             workdir: git.workdir().map(Path::to_owned),
             lfs_server: None,
+            artifacts: Vec::new(),
         };
         Ok(Repo {
             git,
@@ -71,6 +72,15 @@ impl Repo {
     pub fn with_lfs_server(mut self, server: Arc<dyn LfsDownload>) -> Repo {
         self.sources.lfs_server = Some(server);
         self
+    }
+
+    /// Reads the artifact's path at `rev` as its content instead of the repository's: a data
+    /// profile computed by an earlier job for a pull request's head (the Action's
+    /// `profiles` input, `check --data PATH=FILE`). It counts as a change of that dataset.
+    pub fn with_artifact(mut self, rev: &str, artifact: DataArtifact) -> Result<Repo> {
+        let commit = self.resolve(rev)?;
+        self.sources.artifacts.push((commit, artifact));
+        Ok(self)
     }
 
     pub fn git(&self) -> &Repository {

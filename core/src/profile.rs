@@ -22,10 +22,17 @@ use datasketches::kll::{KllFloat, KllSketch};
 use serde::{Deserialize, Serialize};
 
 use crate::drift::{
-    CategoricalValues, Column, ColumnDrift, ColumnValues, DatasetDrift, DriftError, DriftOptions,
-    StatTest, compare_datasets,
+    CategoricalValues, Column, ColumnDrift, ColumnOverride, ColumnValues, DatasetDrift, DriftError,
+    DriftOptions, StatTest, compare_datasets, ks,
 };
 use crate::table::{Progress, Table, TableError, for_each_column_group};
+
+/// Whether a data file named by a card or given to `drift` is a profile: a `.json` file
+/// (data files are `.csv`, `.parquet`, `.ndjson`; profiles are named `*.profile.json`).
+pub fn is_profile_path(path: &str) -> bool {
+    path.rsplit_once('.')
+        .is_some_and(|(_, extension)| extension.eq_ignore_ascii_case("json"))
+}
 
 /// The `schema` of every profile this version writes and reads.
 pub const SCHEMA: &str = "modelgate.profile/v1";
@@ -44,9 +51,12 @@ pub const EXACT_VALUES_LIMIT: usize = 10_000;
 const FREQUENT_ITEMS_MAP_SIZE: usize = 4096;
 /// HyperLogLog precision: about 1.6% relative error on the distinct count.
 const HLL_LG_K: u8 = 12;
-/// Values a side of a column is rebuilt with, at most; a longer side is rebuilt at this many
-/// evenly spaced ranks (its distribution kept, p-values computed for this many values).
+/// Values a side of a column is rebuilt with from exact counts, at most; a longer side is
+/// scaled down to this many (its distribution kept).
 const REBUILT_MAX_VALUES: usize = 1_000_000;
+/// Ranks a sketched column is rebuilt at: spaced 1/20,000 apart, far finer than the sketch's
+/// rank error, so the distances are the sketch's own; KS p-values use the true sizes.
+const SKETCH_RANKS: u64 = 20_000;
 /// Label of the rows a frequent-items sketch does not name.
 const OTHER_CATEGORIES: &str = "(other categories)";
 
@@ -274,10 +284,13 @@ impl Profile {
         let mut columns = Vec::with_capacity(self.columns.len());
         let mut how = HashMap::new();
         for column in &self.columns {
-            let (values, rebuilt) = column.rebuild().map_err(|message| ProfileError::Invalid {
-                file: self.source.clone(),
-                message: format!("column `{}`: {message}", column.name),
-            })?;
+            let (values, rebuilt) =
+                column
+                    .rebuild(0.0)
+                    .map_err(|message| ProfileError::Invalid {
+                        file: self.source.clone(),
+                        message: format!("column `{}`: {message}", column.name),
+                    })?;
             how.insert(column.name.clone(), rebuilt);
             columns.push(Column::new(column.name.clone(), values));
         }
@@ -309,6 +322,8 @@ pub fn compare_profiles(
         .map(|column| column.name.clone())
         .collect();
     let mut drift = compare_datasets(reference_columns, current_columns, options)?;
+    let column_named =
+        |profile: &'_ Profile, name: &str| profile.columns.iter().find(|c| c.name == name).cloned();
     for column in &mut drift.columns {
         let (Some(r), Some(c)) = (
             reference_how.get(&column.name),
@@ -335,7 +350,55 @@ pub fn compare_profiles(
         if column.skipped() {
             continue;
         }
-        column.notes.extend(sketch_notes(column, r, c));
+        column.notes.extend(sketch_notes(r, c));
+        let (Some(test), Some(threshold)) = (column.stattest, column.threshold) else {
+            continue;
+        };
+        if r.rank_error.is_none() && c.rank_error.is_none() {
+            continue;
+        }
+        if test.needs_raw_values() {
+            *column = ColumnDrift::skipped_with(
+                &column.name,
+                column.kind,
+                (column.reference_rows, column.reference_nulls),
+                (column.current_rows, column.current_nulls),
+                format!(
+                    "{test} needs every raw value, and a profile keeps a KLL sketch of this column; use ks, wasserstein, psi, kl_div, jensenshannon or hellinger"
+                ),
+            );
+            continue;
+        }
+        with_exact_spread(column, r);
+        if test == StatTest::Ks
+            && let Some(statistic) = column.statistic
+        {
+            let p = ks::asymptotic_p_value(r.finite, c.finite, statistic);
+            column.p_value = Some(p);
+            column.drifted = test.rule().drifted(p, threshold);
+            column
+                .notes
+                .retain(|note| !note.starts_with("Kolmogorov-Smirnov p-value"));
+            column.notes.push(format!(
+                "Kolmogorov-Smirnov p-value: asymptotic, for the profiles' {} and {} values",
+                r.finite, c.finite
+            ));
+        }
+        let (Some(reference_column), Some(current_column)) = (
+            column_named(reference, &column.name),
+            column_named(current, &column.name),
+        ) else {
+            continue;
+        };
+        let band = score_band(
+            column,
+            (&reference_column, r),
+            (&current_column, c),
+            options,
+        )?;
+        if !band.is_empty() {
+            column.notes.push(band);
+        }
     }
     Ok(DatasetDrift::from_columns(
         drift.columns,
@@ -344,22 +407,138 @@ pub fn compare_profiles(
     ))
 }
 
+/// Normed Wasserstein divides by the reference's standard deviation: the exact one, which
+/// the profile keeps, in place of the rebuilt values' (a sketch blurs a heavy tail).
+fn with_exact_spread(column: &mut ColumnDrift, reference: &Rebuilt) {
+    if column.stattest == Some(StatTest::Wasserstein)
+        && let (Some(ratio), Some(statistic), Some(threshold)) =
+            (reference.std_ratio, column.statistic, column.threshold)
+    {
+        let statistic = statistic / ratio;
+        column.statistic = Some(statistic);
+        column.drifted = StatTest::Wasserstein.rule().drifted(statistic, threshold);
+    }
+}
+
+/// The score of a column, a p-value or a distance; for KS from the profiles' true sizes.
+fn score(column: &ColumnDrift, reference: &Rebuilt, current: &Rebuilt) -> Option<f64> {
+    let test = column.stattest?;
+    if test == StatTest::Ks {
+        let statistic = column.statistic?;
+        return Some(ks::asymptotic_p_value(
+            reference.finite,
+            current.finite,
+            statistic,
+        ));
+    }
+    if test.rule().uses_p_value() {
+        column.p_value
+    } else {
+        column.statistic
+    }
+}
+
+/// Whether the sketches' error could flip the column's verdict: the test is run again with
+/// each side's ranks shifted by its rank error, in both opposite directions (the true
+/// distributions lie within that band of the sketches'), and the note states the scores'
+/// range and its verdicts.
+fn score_band(
+    column: &ColumnDrift,
+    (reference, r): (&ColumnProfile, &Rebuilt),
+    (current, c): (&ColumnProfile, &Rebuilt),
+    options: &DriftOptions,
+) -> Result<String, ProfileError> {
+    let (Some(test), Some(threshold), Some(nominal)) =
+        (column.stattest, column.threshold, score(column, r, c))
+    else {
+        return Ok(String::new());
+    };
+    let single = DriftOptions {
+        stattest: None,
+        threshold: None,
+        columns: [(
+            column.name.clone(),
+            ColumnOverride {
+                stattest: Some(test),
+                threshold: Some(threshold),
+            },
+        )]
+        .into_iter()
+        .collect(),
+        ignore: Vec::new(),
+        identifiers: Vec::new(),
+        ..options.clone()
+    };
+    let (mut low, mut high) = (nominal, nominal);
+    for sign in [1.0, -1.0] {
+        let rebuild = |profile: &ColumnProfile, shift: f64| {
+            profile
+                .rebuild(shift)
+                .map(|(values, how)| (Column::new(column.name.clone(), values), how))
+                .map_err(|message| ProfileError::Invalid {
+                    file: "profile".to_owned(),
+                    message: format!("column `{}`: {message}", column.name),
+                })
+        };
+        let (reference_values, reference_how) =
+            rebuild(reference, sign * r.rank_error.unwrap_or(0.0))?;
+        let (current_values, _) = rebuild(current, -sign * c.rank_error.unwrap_or(0.0))?;
+        let mut shifted = compare_datasets(vec![reference_values], vec![current_values], &single)?;
+        if let Some(shifted) = shifted.columns.first_mut() {
+            with_exact_spread(shifted, &reference_how);
+            if let Some(value) = score(shifted, r, c) {
+                (low, high) = (low.min(value), high.max(value));
+            }
+        }
+    }
+    let rule = test.rule();
+    let what = if rule.uses_p_value() {
+        format!("{test} p-value")
+    } else {
+        format!("{test} distance")
+    };
+    let flips = rule.drifted(low, threshold) != rule.drifted(high, threshold);
+    Ok(format!(
+        "{what} within the sketches' rank error: {} to {} (threshold {threshold}); {}",
+        short(low),
+        short(high),
+        if flips {
+            "the verdict could flip within the sketch error"
+        } else {
+            "the verdict holds within the sketch error"
+        }
+    ))
+}
+
+fn short(value: f64) -> String {
+    if value != 0.0 && value.abs() < 1e-4 {
+        format!("{value:.2e}")
+    } else {
+        format!("{value:.4}")
+    }
+}
+
 /// How a side of a column was rebuilt from its profile.
 #[derive(Debug, Clone, Copy)]
 struct Rebuilt {
     rows: u64,
     nulls: u64,
+    /// Finite values in the profiled data (what a KS p-value is computed for).
+    finite: u64,
     /// Values rebuilt (fewer than the column's when it was longer than the limit).
     values: u64,
     /// The KLL rank error when the values come from a sketch, not exact counts.
     rank_error: Option<f64>,
     /// The frequent-items error bound when categories come from that sketch.
     frequency_error: Option<u64>,
+    /// The exact standard deviation over the rebuilt values' (sketched columns): a sketch
+    /// blurs a heavy tail, and the profile knows the true spread.
+    std_ratio: Option<f64>,
 }
 
 /// The profile's part in a column's verdict: where its values came from, and whether the
 /// sketches' error could change the verdict.
-fn sketch_notes(column: &ColumnDrift, reference: &Rebuilt, current: &Rebuilt) -> Vec<String> {
+fn sketch_notes(reference: &Rebuilt, current: &Rebuilt) -> Vec<String> {
     let mut notes = Vec::new();
     for (side, rebuilt) in [("reference", reference), ("current", current)] {
         if let Some(error) = rebuilt.rank_error {
@@ -381,17 +560,6 @@ fn sketch_notes(column: &ColumnDrift, reference: &Rebuilt, current: &Rebuilt) ->
                 "{side} from a profile: frequent-items sketch, counts overstated by at most {error}; rarer categories counted as `{OTHER_CATEGORIES}`"
             ));
         }
-    }
-    let error = reference.rank_error.unwrap_or(0.0) + current.rank_error.unwrap_or(0.0);
-    if error > 0.0
-        && let (Some(statistic), Some(threshold), Some(test)) =
-            (column.statistic, column.threshold, column.stattest)
-        && test == StatTest::Ks
-    {
-        let (low, high) = ((statistic - error).max(0.0), (statistic + error).min(1.0));
-        notes.push(format!(
-            "KS statistic within the sketches' error: {low:.4} to {high:.4} (threshold on the p-value {threshold})"
-        ));
     }
     notes
 }
@@ -428,11 +596,7 @@ impl ColumnProfile {
                     self.rows
                 ));
             }
-            if self.kind == ProfileKind::Datetime {
-                decode_long_sketch(&numeric.kll)?;
-            } else {
-                decode_double_sketch(&numeric.kll)?;
-            }
+            decode_double_sketch(&numeric.kll)?;
         }
         Ok(())
     }
@@ -481,14 +645,18 @@ impl ColumnProfile {
     }
 
     /// The column as values the drift engine reads, and how it was rebuilt.
-    fn rebuild(&self) -> Result<(ColumnValues, Rebuilt), String> {
+    /// The column as values for the drift engine; `rank_shift` moves a sketched column's
+    /// ranks (to bound the sketch's error), exact values are unaffected.
+    fn rebuild(&self, rank_shift: f64) -> Result<(ColumnValues, Rebuilt), String> {
         let present = self.rows - self.nulls;
         let mut rebuilt = Rebuilt {
             rows: self.rows,
             nulls: self.nulls,
+            finite: self.numeric.as_ref().map_or(present, |n| n.count),
             values: present,
             rank_error: None,
             frequency_error: None,
+            std_ratio: None,
         };
         let values = match (self.kind, &self.numeric, &self.categories) {
             (ProfileKind::Text, _, _) => ColumnValues::Text {
@@ -504,22 +672,7 @@ impl ColumnProfile {
                 nulls: self.nulls as usize,
             },
             (ProfileKind::Datetime, Some(numeric), _) => {
-                let (values, error, kept) = if let Some(values) = &numeric.values {
-                    (exact_values(values, numeric.count)?, None, numeric.count)
-                } else {
-                    let sketch = decode_long_sketch(&numeric.kll)?;
-                    let kept = numeric.count.min(REBUILT_MAX_VALUES as u64);
-                    let view = sketch.sorted_view();
-                    let values = evenly_ranked(kept, |rank| {
-                        view.quantile(rank, SearchCriteria::Inclusive)
-                            .ok()
-                            .flatten()
-                            .map(|v| v as f64)
-                    });
-                    (values, Some(sketch.normalized_rank_error()), kept)
-                };
-                rebuilt.values = kept;
-                rebuilt.rank_error = error;
+                let (values, kept) = numeric_values(numeric, rank_shift, &mut rebuilt)?;
                 let nulls = scaled(self.nulls, kept, numeric.count);
                 let mut out: Vec<Option<i64>> =
                     values.into_iter().map(|v| Some(v as i64)).collect();
@@ -527,22 +680,7 @@ impl ColumnProfile {
                 ColumnValues::Datetime(out)
             }
             (ProfileKind::Numeric | ProfileKind::Integer, Some(numeric), _) => {
-                let (mut values, error, kept) = if let Some(values) = &numeric.values {
-                    (exact_values(values, numeric.count)?, None, numeric.count)
-                } else {
-                    let sketch = decode_double_sketch(&numeric.kll)?;
-                    let kept = numeric.count.min(REBUILT_MAX_VALUES as u64);
-                    let view = sketch.sorted_view();
-                    let values = evenly_ranked(kept, |rank| {
-                        view.quantile(rank, SearchCriteria::Inclusive)
-                            .ok()
-                            .flatten()
-                            .map(|v| *v)
-                    });
-                    (values, Some(sketch.normalized_rank_error()), kept)
-                };
-                rebuilt.values = kept;
-                rebuilt.rank_error = error;
+                let (mut values, kept) = numeric_values(numeric, rank_shift, &mut rebuilt)?;
                 let scale = |count: u64| scaled(count, kept, numeric.count);
                 values.extend(std::iter::repeat_n(
                     f64::INFINITY,
@@ -606,6 +744,80 @@ impl ColumnProfile {
     }
 }
 
+/// A numeric or time column's finite values: exact, or rebuilt from its KLL sketch at evenly
+/// spaced ranks (noting the sketch's error and how its spread compares with the exact one).
+fn numeric_values(
+    numeric: &NumericProfile,
+    rank_shift: f64,
+    rebuilt: &mut Rebuilt,
+) -> Result<(Vec<f64>, u64), String> {
+    if let Some(values) = &numeric.values {
+        rebuilt.values = numeric.count;
+        return Ok((exact_values(values, numeric.count)?, numeric.count));
+    }
+    let sketch = decode_double_sketch(&numeric.kll)?;
+    let kept = numeric.count.min(SKETCH_RANKS);
+    let view = sketch.sorted_view();
+    let mut values = evenly_ranked(kept, rank_shift, |rank| {
+        view.quantile(rank, SearchCriteria::Inclusive)
+            .ok()
+            .flatten()
+            .map(|v| *v)
+    });
+    rebuilt.values = kept;
+    rebuilt.rank_error = Some(sketch.normalized_rank_error());
+    if let (Some(mean), Some(min), Some(max)) = (numeric.mean, numeric.min, numeric.max) {
+        match_tail_to_mean(
+            &mut values,
+            sketch.normalized_rank_error(),
+            mean,
+            (min, max),
+        );
+    }
+    let mut moments = Moments::default();
+    values.iter().for_each(|&x| moments.push(x));
+    let rebuilt_std = (moments.m2 / moments.count.max(1) as f64).sqrt();
+    let exact_std = (numeric.sum_of_squared_deviations / numeric.count.max(1) as f64).sqrt();
+    rebuilt.std_ratio = (rebuilt_std > 0.0 && exact_std > 0.0).then(|| exact_std / rebuilt_std);
+    Ok((values, kept))
+}
+
+/// Gives sorted values rebuilt from a sketch the column's exact mean. Beyond the ranks
+/// 1 − 2ε (or below 2ε) a sketch cannot resolve a heavy tail, and that tail is where a
+/// rebuilt mean goes wrong (by several percent of a standard deviation on a log-normal
+/// column; distances follow it). The wider of the two tails is stretched about its inner
+/// end, which keeps every rank, so that the values' sum is the exact one; the stretch is
+/// bounded (×½ to ×2) and values stay within the exact min and max.
+fn match_tail_to_mean(values: &mut [f64], rank_error: f64, mean: f64, (min, max): (f64, f64)) {
+    let n = values.len();
+    let tail = ((2.0 * rank_error * n as f64).ceil() as usize).min(n / 4);
+    if tail < 2 || !mean.is_finite() {
+        return;
+    }
+    // The exact min and max (first and last) stay put.
+    let (upper, lower) = (n - 1 - tail..n - 1, 1..1 + tail);
+    let span = |range: &std::ops::Range<usize>| {
+        let (first, last) = (values[range.start], values[range.end - 1]);
+        (last - first).abs()
+    };
+    let (range, pivot) = if span(&upper) >= span(&lower) {
+        let pivot = values[upper.start];
+        (upper, pivot)
+    } else {
+        let pivot = values[lower.end - 1];
+        (lower, pivot)
+    };
+    let missing = mean * n as f64 - values.iter().sum::<f64>();
+    let spread: f64 = values[range.clone()].iter().map(|x| x - pivot).sum();
+    if spread == 0.0 || !missing.is_finite() {
+        return;
+    }
+    let stretch = (1.0 + missing / spread).clamp(0.5, 2.0);
+    for x in &mut values[range] {
+        *x = (pivot + stretch * (*x - pivot)).clamp(min, max);
+    }
+}
+
 /// `count` scaled from `whole` to `kept` values (unchanged when nothing was cut).
 fn scaled(count: u64, kept: u64, whole: u64) -> usize {
     if kept >= whole || whole == 0 {
@@ -618,13 +830,13 @@ fn scaled(count: u64, kept: u64, whole: u64) -> usize {
 /// `n` values at ranks (i + ½) / n, the sample whose empirical CDF is the sketch's, with the
 /// first and last replaced by the exact minimum and maximum (which the sketch keeps): binned
 /// tests put their edges there.
-fn evenly_ranked(n: u64, quantile: impl Fn(f64) -> Option<f64>) -> Vec<f64> {
+fn evenly_ranked(n: u64, shift: f64, quantile: impl Fn(f64) -> Option<f64>) -> Vec<f64> {
     (0..n)
         .filter_map(|i| {
             let rank = match i {
                 0 => 0.0,
                 i if i + 1 == n => 1.0,
-                i => (i as f64 + 0.5) / n as f64,
+                i => ((i as f64 + 0.5) / n as f64 + shift).clamp(0.0, 1.0),
             };
             quantile(rank)
         })
@@ -655,13 +867,6 @@ fn decode_double_sketch(text: &str) -> Result<DoubleSketch, String> {
         .decode(text)
         .map_err(|e| format!("kll is not base64: {e}"))?;
     DoubleSketch::deserialize(&bytes).map_err(|e| format!("kll: {e}"))
-}
-
-fn decode_long_sketch(text: &str) -> Result<KllSketch<i64>, String> {
-    let bytes = BASE64
-        .decode(text)
-        .map_err(|e| format!("kll is not base64: {e}"))?;
-    KllSketch::<i64>::deserialize(&bytes).map_err(|e| format!("kll: {e}"))
 }
 
 fn decode_hll(text: &str) -> Result<HllSketch, String> {
@@ -699,6 +904,51 @@ impl Moments {
             mean: self.mean + delta * b / n,
             m2: self.m2 + other.m2 + delta * delta * a * b / n,
         }
+    }
+}
+
+/// An exact value as a number: times as integers, numbers as doubles (by their bits, `-0` as `0`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum ExactKey {
+    Time(i64),
+    Number(u64),
+}
+
+impl ExactKey {
+    fn parse(text: &str, datetime: bool) -> Option<ExactKey> {
+        if datetime {
+            return text.parse().ok().map(ExactKey::Time);
+        }
+        let value: f64 = text.parse().ok().filter(|v: &f64| v.is_finite())?;
+        Some(ExactKey::Number(
+            if value == 0.0 { 0.0f64 } else { value }.to_bits(),
+        ))
+    }
+
+    fn text(self) -> String {
+        match self {
+            ExactKey::Time(t) => t.to_string(),
+            ExactKey::Number(bits) => number_text(f64::from_bits(bits)),
+        }
+    }
+}
+
+impl Ord for ExactKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        match (self, other) {
+            (ExactKey::Time(a), ExactKey::Time(b)) => a.cmp(b),
+            (ExactKey::Number(a), ExactKey::Number(b)) => {
+                f64::from_bits(*a).total_cmp(&f64::from_bits(*b))
+            }
+            (ExactKey::Time(_), ExactKey::Number(_)) => std::cmp::Ordering::Less,
+            (ExactKey::Number(_), ExactKey::Time(_)) => std::cmp::Ordering::Greater,
+        }
+    }
+}
+
+impl PartialOrd for ExactKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
     }
 }
 
@@ -799,12 +1049,16 @@ fn profile_column(column: Column, k: u16) -> Result<ColumnProfile, String> {
             profile.numeric = Some(numeric);
         }
         ColumnValues::Datetime(values) => {
-            let mut sketch = KllSketch::<i64>::new(k).map_err(|e| e.to_string())?;
+            // Times go into a doubles sketch, as every DataSketches language reads it (Spark's
+            // job too); a double holds microseconds since 1970 exactly, nanoseconds to ±128.
+            let mut sketch = DoubleSketch::new(k).map_err(|e| e.to_string())?;
             let mut numeric = numeric_profile();
             let mut moments = Moments::default();
             let mut counts: Option<HashMap<i64, u64>> = Some(HashMap::new());
             for &t in values.iter().flatten() {
-                sketch.update(t);
+                if let Ok(value) = KllFloat::<f64>::new(t as f64) {
+                    sketch.update(value);
+                }
                 hll.update(t);
                 moments.push(t as f64);
                 numeric.min = Some(numeric.min.map_or(t as f64, |m| m.min(t as f64)));
@@ -938,32 +1192,24 @@ fn merge_numeric(
     into.negative_infinite += from.negative_infinite;
     into.min = [into.min, from.min].into_iter().flatten().reduce(f64::min);
     into.max = [into.max, from.max].into_iter().flatten().reduce(f64::max);
-    into.kll = if datetime {
-        let mut sketch = decode_long_sketch(&into.kll)?;
-        sketch
-            .merge(&decode_long_sketch(&from.kll)?)
-            .map_err(|e| format!("kll: {e}"))?;
-        BASE64.encode(sketch.serialize())
-    } else {
-        let mut sketch = decode_double_sketch(&into.kll)?;
-        sketch
-            .merge(&decode_double_sketch(&from.kll)?)
-            .map_err(|e| format!("kll: {e}"))?;
-        BASE64.encode(sketch.serialize())
-    };
+    let mut sketch = decode_double_sketch(&into.kll)?;
+    sketch
+        .merge(&decode_double_sketch(&from.kll)?)
+        .map_err(|e| format!("kll: {e}"))?;
+    into.kll = BASE64.encode(sketch.serialize());
+    // Keyed by the number, not its text: another writer may spell 3 as `3.0`.
     into.values = match (into.values.take(), &from.values) {
         (Some(a), Some(b)) => {
-            let mut merged: indexmap::IndexMap<String, u64> = a.into_iter().collect();
-            for (value, n) in b {
-                *merged.entry(value.clone()).or_default() += n;
+            let mut merged: HashMap<ExactKey, u64> = HashMap::new();
+            for (text, n) in a.iter().chain(b) {
+                let key = ExactKey::parse(text, datetime)
+                    .ok_or_else(|| format!("exact value `{text}` is not a number"))?;
+                *merged.entry(key).or_default() += n;
             }
             (merged.len() <= EXACT_VALUES_LIMIT).then(|| {
-                let mut values: Vec<(String, u64)> = merged.into_iter().collect();
-                values.sort_by(|a, b| {
-                    let number = |t: &str| t.parse::<f64>().unwrap_or(f64::NAN);
-                    number(&a.0).total_cmp(&number(&b.0))
-                });
-                values
+                let mut values: Vec<(ExactKey, u64)> = merged.into_iter().collect();
+                values.sort_by_key(|(key, _)| *key);
+                values.into_iter().map(|(key, n)| (key.text(), n)).collect()
             })
         }
         _ => None,

@@ -212,6 +212,23 @@ pub struct DatasetVersion {
     pub rows: Option<u64>,
     /// Column names, from the CSV header or the first NDJSON object.
     pub columns: Option<Vec<String>>,
+    /// What a data profile (`modelgate profile`) says of each column.
+    pub profile: Option<Vec<ProfiledColumn>>,
+}
+
+/// One column of a data profile, as its dataset page shows it.
+#[derive(Debug, Clone)]
+pub struct ProfiledColumn {
+    pub name: String,
+    pub kind: String,
+    pub rows: u64,
+    pub nulls: u64,
+    pub distinct: u64,
+    pub min: Option<f64>,
+    pub mean: Option<f64>,
+    pub max: Option<f64>,
+    /// Categorical: the most frequent category and its share of the rows.
+    pub top: Option<(String, f64)>,
 }
 
 #[derive(Debug, Default)]
@@ -599,6 +616,7 @@ fn datasets(repo: &Repo, history: &history::History, models: &[Model]) -> Result
                     size: 0,
                     rows: None,
                     columns: None,
+                    profile: None,
                 });
                 continue;
             };
@@ -609,13 +627,24 @@ fn datasets(repo: &Repo, history: &history::History, models: &[Model]) -> Result
                     context: format!("reading {path}"),
                     reason: e.message().to_owned(),
                 })?;
-            let (rows, columns) = shape(&kind, blob.content());
+            let (rows, columns, profile) = match profiled(path, blob.content()) {
+                Some((rows, columns)) => (
+                    Some(rows),
+                    Some(columns.iter().map(|c| c.name.clone()).collect()),
+                    Some(columns),
+                ),
+                None => {
+                    let (rows, columns) = shape(&kind, blob.content());
+                    (rows, columns, None)
+                }
+            };
             versions.push(DatasetVersion {
                 commit,
                 removed: false,
                 size: blob.size() as u64,
                 rows,
                 columns,
+                profile,
             });
         }
         datasets.push(Dataset {
@@ -627,6 +656,44 @@ fn datasets(repo: &Repo, history: &history::History, models: &[Model]) -> Result
         });
     }
     Ok(datasets)
+}
+
+/// A data profile's rows and columns; `None` when the file is not a readable profile (an
+/// LFS pointer, say), which the page then shows as a file without a schema.
+fn profiled(path: &str, content: &[u8]) -> Option<(u64, Vec<ProfiledColumn>)> {
+    use modelgate_core::profile::{Profile, is_profile_path};
+    if !is_profile_path(path) {
+        return None;
+    }
+    let profile = Profile::from_json(path, content).ok()?;
+    let columns = profile
+        .columns
+        .iter()
+        .map(|column| {
+            let numeric = column.numeric.as_ref();
+            let top = column
+                .categories
+                .as_ref()
+                .and_then(|c| c.counts.as_ref())
+                .and_then(|counts| counts.iter().max_by_key(|(_, n)| *n))
+                .map(|(level, n)| (level.clone(), *n as f64 / column.rows.max(1) as f64));
+            ProfiledColumn {
+                name: column.name.clone(),
+                kind: serde_json::to_value(column.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                rows: column.rows,
+                nulls: column.nulls,
+                distinct: column.distinct_estimate.round() as u64,
+                min: numeric.and_then(|n| n.min),
+                mean: numeric.and_then(|n| n.mean),
+                max: numeric.and_then(|n| n.max),
+                top,
+            }
+        })
+        .collect();
+    Some((profile.rows, columns))
 }
 
 /// Rows and columns where they are cheap to read: CSV from its header and line count,

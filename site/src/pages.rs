@@ -866,6 +866,22 @@ impl Renderer<'_> {
                 "size": current.map(|c| human_size(c.size)),
                 "rows": current.and_then(|c| c.rows),
                 "columns": current.and_then(|c| c.columns.clone()),
+                "profile": current.and_then(|c| c.profile.as_ref()).map(|columns| {
+                    columns.iter().map(|c| json!({
+                        "name": c.name,
+                        "kind": c.kind,
+                        "nulls": c.nulls,
+                        "null_share": format!("{:.1}%", c.nulls as f64 * 100.0 / c.rows.max(1) as f64),
+                        "distinct": c.distinct,
+                        "min": profile_number(c.min),
+                        "mean": profile_number(c.mean),
+                        "max": profile_number(c.max),
+                        "top": c.top.as_ref().map_or_else(
+                            || "—".to_owned(),
+                            |(level, share)| format!("{level} ({:.1}%)", share * 100.0),
+                        ),
+                    })).collect::<Vec<_>>()
+                }),
             },
             "versions": versions,
             "used_by": used_by,
@@ -997,6 +1013,15 @@ fn signed(now: u64, before: u64) -> String {
         format!("+{}", now - before)
     } else {
         format!("−{}", before - now)
+    }
+}
+
+/// A profile's summary number, to four significant digits; a dash when there is none.
+fn profile_number(value: Option<f64>) -> String {
+    match value {
+        None => "—".to_owned(),
+        Some(v) if v != 0.0 && (v.abs() >= 1e6 || v.abs() < 1e-3) => format!("{v:.3e}"),
+        Some(v) => format!("{}", (v * 1e4).round() / 1e4),
     }
 }
 

@@ -748,3 +748,100 @@ async fn a_pull_request_that_cannot_be_evaluated_is_told_what_to_fix() {
     );
     w.github.assert_no_problems();
 }
+
+/// A warehouse job profiles the pull request's data and passes the profile on as an
+/// artifact: the `data` input reads it as the head's version of the dataset the card names,
+/// against the base's profile in the repository.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_profile_artifact_is_checked_as_the_heads_dataset() {
+    use crate::profiles::{profile_of_csv, scores_csv};
+
+    let card = card(
+        "high",
+        "datasets: {train: data/train.profile.json}\n",
+        FULL_BODY,
+    );
+    let mut origin = TestRepo::bare();
+    let main_sha = origin.commit(
+        "main",
+        None,
+        &[
+            write("models/scorer/card.md", card),
+            write("models/scorer/metrics.json", "{\"auc\": 0.80}"),
+            write(
+                "data/train.profile.json",
+                profile_of_csv(&scores_csv(20_000, 0.0)),
+            ),
+        ],
+    );
+    let head_sha = origin.commit(
+        "feature",
+        Some("main"),
+        &[write("models/scorer/metrics.json", "{\"auc\": 0.80}\n")],
+    );
+    let w = Workflow::of(origin, main_sha, head_sha).await;
+    w.check_out_merge(false);
+    let artifacts = w.checkout().join("artifacts");
+    std::fs::create_dir_all(&artifacts).expect("artifacts folder");
+    std::fs::write(
+        artifacts.join("train.profile.json"),
+        profile_of_csv(&scores_csv(20_000, 0.3)),
+    )
+    .expect("artifact");
+    let opened = w.payload("pull_request/opened.payload.json");
+
+    let run = w.run(
+        "pull_request",
+        &opened,
+        &[
+            "--mode",
+            "check",
+            "--data",
+            "data/train.profile.json=artifacts/train.profile.json",
+        ],
+    );
+    assert_eq!(run.code, 1, "the artifact's drift fails the step: {run:?}");
+    assert_eq!(
+        w.conclusion_on_head("modelgate / evaluation").as_deref(),
+        Some("failure")
+    );
+    let comments = w.github.with(|s| s.comments.clone());
+    assert!(
+        comments[0]
+            .body
+            .contains("dataset drift in data/train.profile.json"),
+        "{}",
+        comments[0].body
+    );
+
+    // Given for a dataset no card names, an artifact is refused, not silently unread.
+    let refused = w.run(
+        "pull_request",
+        &opened,
+        &[
+            "--mode",
+            "check",
+            "--data",
+            "data/other.profile.json=artifacts/train.profile.json",
+        ],
+    );
+    assert_ne!(refused.code, 0, "{refused:?}");
+    assert!(
+        refused.stderr.contains("data/other.profile.json")
+            && refused.stderr.contains("no model card names this dataset"),
+        "{refused:?}"
+    );
+    // A missing artifact file is named.
+    let missing = w.run(
+        "pull_request",
+        &opened,
+        &[
+            "--mode",
+            "check",
+            "--data",
+            "data/train.profile.json=nowhere.json",
+        ],
+    );
+    assert_ne!(missing.code, 0, "{missing:?}");
+    assert!(missing.stderr.contains("nowhere.json"), "{missing:?}");
+}

@@ -1,13 +1,14 @@
 //! The drift check: each changed dataset that reaches a model (its own or an upstream
 //! model's), base version against head version, column by column.
 
-use super::read_table;
+use super::{read_profile, read_table};
 use crate::content::Unavailable;
 use crate::drift::DriftOptions;
 use crate::error::{Error, Result};
 use crate::git::Snapshot;
 use crate::path::RepoPath;
 use crate::policy::{CheckKind, DriftPolicy};
+use crate::profile::{compare_profiles, is_profile_path};
 use crate::report::{Check, DatasetChange, DatasetDriftReport, Finding, Status};
 use crate::table::compare_tables;
 
@@ -45,16 +46,15 @@ impl DriftCache {
             drift,
             unavailable,
         };
+        if is_profile_path(path.as_str()) {
+            let report = self.profiles(before, after, path, &options)?;
+            self.results.push((path.clone(), options, report.clone()));
+            return Ok(report);
+        }
         // Both sides are read even when one cannot be, so the report names every revision
         // whose content is missing.
         let (reference, current) = (read_table(before, path), read_table(after, path));
-        let unavailable: Vec<Unavailable> = [&reference, &current]
-            .into_iter()
-            .filter_map(|side| match side {
-                Err(Error::Unavailable(missing)) => Some((**missing).clone()),
-                _ => None,
-            })
-            .collect();
+        let unavailable = unavailable(&reference, &current);
         let report = if unavailable.is_empty() {
             match (reference?, current?) {
                 (Some(reference), Some(current)) => {
@@ -70,6 +70,46 @@ impl DriftCache {
         self.results.push((path.clone(), options, report.clone()));
         Ok(report)
     }
+
+    /// A dataset a card names by its profile: base profile against head profile.
+    fn profiles(
+        &self,
+        before: &Snapshot<'_>,
+        after: &Snapshot<'_>,
+        path: &RepoPath,
+        options: &DriftOptions,
+    ) -> Result<DatasetDriftReport> {
+        let report = |change, drift, unavailable| DatasetDriftReport {
+            path: path.to_string(),
+            change,
+            drift,
+            unavailable,
+        };
+        let (reference, current) = (read_profile(before, path), read_profile(after, path));
+        let unavailable = unavailable(&reference, &current);
+        if !unavailable.is_empty() {
+            return Ok(report(DatasetChange::Modified, None, unavailable));
+        }
+        Ok(match (reference?, current?) {
+            (Some(reference), Some(current)) => {
+                let drift = compare_profiles(&reference, &current, options)?;
+                report(DatasetChange::Modified, Some(drift), Vec::new())
+            }
+            (None, _) => report(DatasetChange::Added, None, Vec::new()),
+            (_, None) => report(DatasetChange::Removed, None, Vec::new()),
+        })
+    }
+}
+
+/// The revisions whose content could not be had, of a dataset's two sides.
+fn unavailable<T>(reference: &Result<T>, current: &Result<T>) -> Vec<Unavailable> {
+    [reference, current]
+        .into_iter()
+        .filter_map(|side| match side {
+            Err(Error::Unavailable(missing)) => Some((**missing).clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The drift check of a model over the changed datasets that reach it.

@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::git::Snapshot;
 use crate::path::RepoPath;
 use crate::predictions::PredictionSpec;
+use crate::profile::Profile;
 use crate::table::Table;
 
 /// A data file at a snapshot, `None` when it is not there.
@@ -19,6 +20,14 @@ pub(crate) fn read_table(snapshot: &Snapshot<'_>, path: &RepoPath) -> Result<Opt
     match snapshot.read_data_or_fail(path)? {
         None => Ok(None),
         Some(content) => Ok(Some(Table::from_bytes(path.as_str(), content)?)),
+    }
+}
+
+/// A data profile at a snapshot (`modelgate.profile/v1`), `None` when it is not there.
+pub(crate) fn read_profile(snapshot: &Snapshot<'_>, path: &RepoPath) -> Result<Option<Profile>> {
+    match snapshot.read_data_or_fail(path)? {
+        None => Ok(None),
+        Some(content) => Ok(Some(Profile::from_json(path.as_str(), &content)?)),
     }
 }
 

@@ -27,6 +27,42 @@ pub struct DataSources {
     pub(crate) lfs_stores: Vec<PathBuf>,
     pub(crate) workdir: Option<PathBuf>,
     pub(crate) lfs_server: Option<Arc<dyn LfsDownload>>,
+    /// Content given for data files at one commit instead of the repository's (a profile
+    /// computed by an earlier job for a pull request's head): `(commit, path, content)`.
+    pub(crate) artifacts: Vec<(Oid, DataArtifact)>,
+}
+
+/// A data file's content for one revision from outside the repository, given as
+/// `PATH=FILE`: a profile an earlier job computed for a pull request's head, say.
+#[derive(Debug, Clone)]
+pub struct DataArtifact {
+    pub path: RepoPath,
+    pub file: PathBuf,
+    pub content: Arc<Vec<u8>>,
+}
+
+impl DataArtifact {
+    /// Reads `PATH=FILE`; a relative FILE is taken from `relative_to`.
+    pub fn read(
+        spec: &str,
+        relative_to: &std::path::Path,
+    ) -> std::result::Result<DataArtifact, String> {
+        let Some((path, file)) = spec.split_once('=') else {
+            return Err(format!(
+                "`{spec}`: expected DATASET=FILE (the dataset's path in the repository, the file to read it from)"
+            ));
+        };
+        let path =
+            RepoPath::parse(path.trim()).map_err(|e| format!("`{spec}`: dataset path {e}"))?;
+        let file = relative_to.join(file.trim());
+        let content = std::fs::read(&file)
+            .map_err(|e| format!("`{spec}`: reading {}: {e}", file.display()))?;
+        Ok(DataArtifact {
+            path,
+            file,
+            content: Arc::new(content),
+        })
+    }
 }
 
 /// How a file's content is stored, when not in git itself.
@@ -105,11 +141,16 @@ pub enum DataVersion {
     Git(Oid),
     /// The md5 DVC recorded.
     Dvc(String),
+    /// The sha256 of content given for the commit (an artifact, not in the repository).
+    Artifact(String),
 }
 
 impl<'r> Snapshot<'r> {
     /// The content of the data file at `path`, through LFS or DVC when that is where it is.
     pub fn read_data(&self, path: &RepoPath) -> Result<DataFile> {
+        if let Some(content) = self.artifact(path) {
+            return Ok(DataFile::Read(content.as_ref().clone()));
+        }
         if let Some(file) = self.read(path)? {
             let Some(pointer) = LfsPointer::parse(&file.content) else {
                 return Ok(DataFile::Read(file.content));
@@ -153,6 +194,12 @@ impl<'r> Snapshot<'r> {
 
     /// The version of the data file at `path`; `None` when nothing is there.
     pub fn data_version(&self, path: &RepoPath) -> Result<Option<DataVersion>> {
+        if let Some(content) = self.artifact(path) {
+            use sha2::Digest;
+            let digest = sha2::Sha256::digest(content.as_slice());
+            let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+            return Ok(Some(DataVersion::Artifact(hex)));
+        }
         // The tree entry's id, without reading the blob; a path through a symlink is read.
         if let Some(oid) = self.entry_oid(path) {
             return Ok(Some(DataVersion::Git(oid)));
@@ -174,6 +221,26 @@ impl<'r> Snapshot<'r> {
             None => tracked.md5,
         };
         Ok(Some(DataVersion::Dvc(file_md5)))
+    }
+
+    /// Content given for `path` at this commit in place of the repository's.
+    fn artifact(&self, path: &RepoPath) -> Option<&Arc<Vec<u8>>> {
+        let commit = self.commit();
+        self.sources()
+            .artifacts
+            .iter()
+            .find(|(at, artifact)| *at == commit && artifact.path == *path)
+            .map(|(_, artifact)| &artifact.content)
+    }
+
+    /// The paths given content for this commit from outside the repository.
+    pub(crate) fn artifact_paths(&self) -> impl Iterator<Item = &RepoPath> {
+        let commit = self.commit();
+        self.sources()
+            .artifacts
+            .iter()
+            .filter(move |(at, _)| *at == commit)
+            .map(|(_, artifact)| &artifact.path)
     }
 
     /// The stages of the root `dvc.lock`; empty when there is none.

@@ -53,13 +53,19 @@ pub(crate) fn ks_two_sample(pair: &NumericPair) -> KsOutcome {
             };
         }
     }
-    let (m, n) = (n1.max(n2) as f64, n1.min(n2) as f64);
-    let effective_n = (m * n / (m + n)).round_ties_even();
     KsOutcome {
         statistic,
-        p_value: kolmogorov_sf(effective_n as u64, statistic).clamp(0.0, 1.0),
+        p_value: asymptotic_p_value(n1, n2, statistic),
         exact: false,
     }
+}
+
+/// The p-value of statistic `D` for samples of `n1` and `n2` values, by the Kolmogorov
+/// distribution at the effective size (scipy's `ks_2samp` beyond its exact range).
+pub(crate) fn asymptotic_p_value(n1: u64, n2: u64, statistic: f64) -> f64 {
+    let (m, n) = (n1.max(n2) as f64, n1.min(n2) as f64);
+    let effective_n = (m * n / (m + n)).round_ties_even().max(1.0);
+    kolmogorov_sf(effective_n as u64, statistic).clamp(0.0, 1.0)
 }
 
 fn gcd(mut a: u64, mut b: u64) -> u64 {

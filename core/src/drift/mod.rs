@@ -61,7 +61,7 @@
 //!   ±inf are always removed (as its per-column path does).
 
 mod binned;
-mod ks;
+pub(crate) mod ks;
 mod rank;
 mod sample;
 mod special;

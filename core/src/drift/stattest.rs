@@ -152,6 +152,19 @@ impl StatTest {
         }
     }
 
+    /// Tests computed from every value, which a sketch does not keep: on a profile's
+    /// sketched column they are not run.
+    pub fn needs_raw_values(self) -> bool {
+        matches!(
+            self,
+            StatTest::Anderson
+                | StatTest::CramerVonMises
+                | StatTest::MannWhitney
+                | StatTest::TTest
+                | StatTest::EnergyDist
+        )
+    }
+
     /// Tests that need an order on the values (numeric columns only).
     pub fn numeric_only(self) -> bool {
         matches!(
