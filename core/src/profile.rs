@@ -54,9 +54,12 @@ const HLL_LG_K: u8 = 12;
 /// Values a side of a column is rebuilt with from exact counts, at most; a longer side is
 /// scaled down to this many (its distribution kept).
 const REBUILT_MAX_VALUES: usize = 1_000_000;
-/// Ranks a sketched column is rebuilt at: spaced 1/20,000 apart, far finer than the sketch's
+/// Ranks a sketched column is rebuilt at: spaced 1/5,000 apart, far finer than the sketch's
 /// rank error, so the distances are the sketch's own; KS p-values use the true sizes.
-const SKETCH_RANKS: u64 = 20_000;
+const SKETCH_RANKS: u64 = 5_000;
+/// Values a categorical side is rebuilt with, at most; its test is then run again on the
+/// profile's full counts.
+const CATEGORIES_REBUILT: u64 = 10_000;
 /// Label of the rows a frequent-items sketch does not name.
 const OTHER_CATEGORIES: &str = "(other categories)";
 
@@ -169,6 +172,14 @@ pub struct CategoryProfile {
 
 type DoubleSketch = KllSketch<KllFloat<f64>>;
 
+/// Columns read and waiting for a profiling worker, in the file's order.
+#[derive(Default)]
+struct ColumnQueue {
+    columns: std::collections::VecDeque<(usize, Column)>,
+    /// The reader is done: workers stop once the queue is empty.
+    finished: bool,
+}
+
 impl Profile {
     /// Profiles every column of `table`, a group of columns at a time.
     pub fn of_table(
@@ -181,19 +192,73 @@ impl Profile {
             message,
         };
         let probe = DoubleSketch::new(k).map_err(|e| invalid_k(format!("kll k {k}: {e}")))?;
-        let mut columns = Vec::new();
-        let mut failure = None;
-        let rows = for_each_column_group(table, progress, |group| {
-            for column in group {
-                match profile_column(column, k) {
-                    Ok(profile) => columns.push(profile),
-                    Err(message) => failure = failure.take().or(Some(message)),
+        // The reader streams groups of columns in this thread while workers, one a core,
+        // profile the group read before: it hands a group over once the previous one has
+        // been taken, so memory holds about one group and the columns being profiled.
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let queue = std::sync::Mutex::new(ColumnQueue::default());
+        let changed = std::sync::Condvar::new();
+        let lock = || {
+            queue
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+        };
+        let (rows, profiled) = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..workers)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut done = Vec::new();
+                        loop {
+                            let mut state = lock();
+                            while state.columns.is_empty() && !state.finished {
+                                state = changed
+                                    .wait(state)
+                                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                            }
+                            let Some((index, column)) = state.columns.pop_front() else {
+                                return done;
+                            };
+                            drop(state);
+                            changed.notify_all();
+                            done.push((index, profile_column(column, k)));
+                        }
+                    })
+                })
+                .collect();
+            let mut next_index = 0;
+            let rows = for_each_column_group(table, progress, |group| {
+                let mut state = lock();
+                while !state.columns.is_empty() {
+                    state = changed
+                        .wait(state)
+                        .unwrap_or_else(|poisoned| poisoned.into_inner());
+                }
+                for column in group {
+                    state.columns.push_back((next_index, column));
+                    next_index += 1;
+                }
+                drop(state);
+                changed.notify_all();
+            });
+            lock().finished = true;
+            changed.notify_all();
+            let mut profiled = Vec::new();
+            for handle in handles {
+                match handle.join() {
+                    Ok(done) => profiled.extend(done),
+                    Err(_) => profiled.push((usize::MAX, Err("a profiling worker stopped".into()))),
                 }
             }
-        })?;
-        if let Some(message) = failure {
-            return Err(invalid_k(message));
-        }
+            (rows, profiled)
+        });
+        let rows = rows?;
+        let mut profiled: Vec<(usize, Result<ColumnProfile, String>)> = profiled;
+        profiled.sort_by_key(|(index, _)| *index);
+        let columns = profiled
+            .into_iter()
+            .map(|(_, column)| column)
+            .collect::<Result<Vec<_>, String>>()
+            .map_err(invalid_k)?;
         Ok(Profile {
             schema: SCHEMA.to_owned(),
             source: table.name.clone(),
@@ -286,7 +351,7 @@ impl Profile {
         for column in &self.columns {
             let (values, rebuilt) =
                 column
-                    .rebuild(0.0)
+                    .rebuild(0.0, None)
                     .map_err(|message| ProfileError::Invalid {
                         file: self.source.clone(),
                         message: format!("column `{}`: {message}", column.name),
@@ -324,7 +389,8 @@ pub fn compare_profiles(
     let mut drift = compare_datasets(reference_columns, current_columns, options)?;
     let column_named =
         |profile: &'_ Profile, name: &str| profile.columns.iter().find(|c| c.name == name).cloned();
-    for column in &mut drift.columns {
+    let mut bands = Vec::new();
+    for (index, column) in drift.columns.iter_mut().enumerate() {
         let (Some(r), Some(c)) = (
             reference_how.get(&column.name),
             current_how.get(&column.name),
@@ -354,6 +420,10 @@ pub fn compare_profiles(
         let (Some(test), Some(threshold)) = (column.stattest, column.threshold) else {
             continue;
         };
+        if r.counts.is_some() || c.counts.is_some() {
+            on_full_counts(column, (reference, r), (current, c), options)?;
+            continue;
+        }
         if r.rank_error.is_none() && c.rank_error.is_none() {
             continue;
         }
@@ -384,20 +454,50 @@ pub fn compare_profiles(
                 r.finite, c.finite
             ));
         }
-        let (Some(reference_column), Some(current_column)) = (
+        if let (Some(reference_column), Some(current_column)) = (
             column_named(reference, &column.name),
             column_named(current, &column.name),
-        ) else {
-            continue;
-        };
-        let band = score_band(
-            column,
-            (&reference_column, r),
-            (&current_column, c),
-            options,
-        )?;
+        ) {
+            bands.push((index, reference_column, current_column));
+        }
+    }
+    // Each band reruns a column's test twice: the columns are spread over the cores.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = bands.len().div_ceil(threads).max(1);
+    let columns = &drift.columns;
+    let (reference_how, current_how) = (&reference_how, &current_how);
+    let notes: Vec<Result<(usize, String), ProfileError>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = bands
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|(index, reference_column, current_column)| {
+                            let column = &columns[*index];
+                            let (r, c) = (&reference_how[&column.name], &current_how[&column.name]);
+                            score_band(column, (reference_column, r), (current_column, c), options)
+                                .map(|band| (*index, band))
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| {
+                worker.join().unwrap_or_else(|_| {
+                    vec![Err(ProfileError::Invalid {
+                        file: reference.source.clone(),
+                        message: "a worker comparing sketched columns stopped".to_owned(),
+                    })]
+                })
+            })
+            .collect()
+    });
+    for note in notes {
+        let (index, band) = note?;
         if !band.is_empty() {
-            column.notes.push(band);
+            drift.columns[index].notes.push(band);
         }
     }
     Ok(DatasetDrift::from_columns(
@@ -405,6 +505,41 @@ pub fn compare_profiles(
         drift.schema_changes,
         options.drift_share,
     ))
+}
+
+/// A categorical test run again on the profiles' full counts (the values were rebuilt scaled
+/// down): its statistic and p-value are those of the counts themselves.
+fn on_full_counts(
+    column: &mut ColumnDrift,
+    (reference, r): (&Profile, &Rebuilt),
+    (current, c): (&Profile, &Rebuilt),
+    options: &DriftOptions,
+) -> Result<(), ProfileError> {
+    let (Some(test), Some(threshold)) = (column.stattest, column.threshold) else {
+        return Ok(());
+    };
+    let full = |profile: &Profile, rebuilt: &Rebuilt| -> Vec<(String, u64)> {
+        rebuilt.counts.clone().unwrap_or_else(|| {
+            profile
+                .columns
+                .iter()
+                .find(|c| c.name == column.name)
+                .and_then(|c| c.categories.as_ref())
+                .and_then(|c| c.counts.clone())
+                .unwrap_or_default()
+        })
+    };
+    let (reference_counts, current_counts) = (full(reference, r), full(current, c));
+    let (statistic, p_value, score) =
+        crate::drift::test_category_counts(test, &reference_counts, &current_counts, options.mode)
+            .map_err(|message| ProfileError::Invalid {
+                file: reference.source.clone(),
+                message: format!("column `{}`: {message}", column.name),
+            })?;
+    column.statistic = Some(statistic).filter(|s| s.is_finite());
+    column.p_value = p_value.filter(|p| p.is_finite());
+    column.drifted = !score.is_nan() && test.rule().drifted(score, threshold);
+    Ok(())
 }
 
 /// Normed Wasserstein divides by the reference's standard deviation: the exact one, which
@@ -471,9 +606,9 @@ fn score_band(
     };
     let (mut low, mut high) = (nominal, nominal);
     for sign in [1.0, -1.0] {
-        let rebuild = |profile: &ColumnProfile, shift: f64| {
+        let rebuild = |profile: &ColumnProfile, shift: f64, seed: &Rebuilt| {
             profile
-                .rebuild(shift)
+                .rebuild(shift, Some(seed))
                 .map(|(values, how)| (Column::new(column.name.clone(), values), how))
                 .map_err(|message| ProfileError::Invalid {
                     file: "profile".to_owned(),
@@ -481,8 +616,8 @@ fn score_band(
                 })
         };
         let (reference_values, reference_how) =
-            rebuild(reference, sign * r.rank_error.unwrap_or(0.0))?;
-        let (current_values, _) = rebuild(current, -sign * c.rank_error.unwrap_or(0.0))?;
+            rebuild(reference, sign * r.rank_error.unwrap_or(0.0), r)?;
+        let (current_values, _) = rebuild(current, -sign * c.rank_error.unwrap_or(0.0), c)?;
         let mut shifted = compare_datasets(vec![reference_values], vec![current_values], &single)?;
         if let Some(shifted) = shifted.columns.first_mut() {
             with_exact_spread(shifted, &reference_how);
@@ -519,7 +654,7 @@ fn short(value: f64) -> String {
 }
 
 /// How a side of a column was rebuilt from its profile.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Rebuilt {
     rows: u64,
     nulls: u64,
@@ -531,6 +666,11 @@ struct Rebuilt {
     rank_error: Option<f64>,
     /// The frequent-items error bound when categories come from that sketch.
     frequency_error: Option<u64>,
+    /// A sketched column's values at evenly spaced ranks, and the sketch's rank error: what
+    /// a shifted rebuild starts from.
+    ranked: Option<(Arc<Vec<f64>>, f64)>,
+    /// A categorical side's counts when its values were rebuilt scaled down.
+    counts: Option<Vec<(String, u64)>>,
     /// The exact standard deviation over the rebuilt values' (sketched columns): a sketch
     /// blurs a heavy tail, and the profile knows the true spread.
     std_ratio: Option<f64>,
@@ -647,7 +787,12 @@ impl ColumnProfile {
     /// The column as values the drift engine reads, and how it was rebuilt.
     /// The column as values for the drift engine; `rank_shift` moves a sketched column's
     /// ranks (to bound the sketch's error), exact values are unaffected.
-    fn rebuild(&self, rank_shift: f64) -> Result<(ColumnValues, Rebuilt), String> {
+    /// `seed`: an earlier rebuild of this column, whose ranked values are reused.
+    fn rebuild(
+        &self,
+        rank_shift: f64,
+        seed: Option<&Rebuilt>,
+    ) -> Result<(ColumnValues, Rebuilt), String> {
         let present = self.rows - self.nulls;
         let mut rebuilt = Rebuilt {
             rows: self.rows,
@@ -657,6 +802,8 @@ impl ColumnProfile {
             rank_error: None,
             frequency_error: None,
             std_ratio: None,
+            counts: None,
+            ranked: seed.and_then(|s| s.ranked.clone()),
         };
         let values = match (self.kind, &self.numeric, &self.categories) {
             (ProfileKind::Text, _, _) => ColumnValues::Text {
@@ -722,7 +869,7 @@ impl ColumnProfile {
                         (None, None) => return Err("no category counts".into()),
                     };
                 let total: u64 = counts.iter().map(|(_, c)| c).sum();
-                let kept = total.min(REBUILT_MAX_VALUES as u64);
+                let kept = total.min(CATEGORIES_REBUILT);
                 rebuilt.values = kept;
                 let mut encoded = CategoricalValues::default();
                 for (code, (level, count)) in counts.iter().enumerate() {
@@ -736,6 +883,9 @@ impl ColumnProfile {
                 encoded
                     .codes
                     .extend(std::iter::repeat_n(CategoricalValues::MISSING, nulls));
+                if kept < total {
+                    rebuilt.counts = Some(counts);
+                }
                 ColumnValues::Categorical(encoded)
             }
             (kind, _, _) => return Err(format!("a {kind:?} column without its summary")),
@@ -755,24 +905,28 @@ fn numeric_values(
         rebuilt.values = numeric.count;
         return Ok((exact_values(values, numeric.count)?, numeric.count));
     }
-    let sketch = decode_double_sketch(&numeric.kll)?;
-    let kept = numeric.count.min(SKETCH_RANKS);
-    let view = sketch.sorted_view();
-    let mut values = evenly_ranked(kept, rank_shift, |rank| {
-        view.quantile(rank, SearchCriteria::Inclusive)
-            .ok()
-            .flatten()
-            .map(|v| *v)
-    });
+    // The sketch is decoded and queried once per column; shifted rebuilds reuse its ranks.
+    let (ranked, rank_error) = match rebuilt.ranked.clone() {
+        Some(ranked) => ranked,
+        None => {
+            let sketch = decode_double_sketch(&numeric.kll)?;
+            let view = sketch.sorted_view();
+            let values = evenly_ranked(numeric.count.min(SKETCH_RANKS), |rank| {
+                view.quantile(rank, SearchCriteria::Inclusive)
+                    .ok()
+                    .flatten()
+                    .map(|v| *v)
+            });
+            (Arc::new(values), sketch.normalized_rank_error())
+        }
+    };
+    rebuilt.ranked = Some((ranked.clone(), rank_error));
+    let mut values = shifted_ranks(&ranked, rank_shift);
+    let kept = values.len() as u64;
     rebuilt.values = kept;
-    rebuilt.rank_error = Some(sketch.normalized_rank_error());
+    rebuilt.rank_error = Some(rank_error);
     if let (Some(mean), Some(min), Some(max)) = (numeric.mean, numeric.min, numeric.max) {
-        match_tail_to_mean(
-            &mut values,
-            sketch.normalized_rank_error(),
-            mean,
-            (min, max),
-        );
+        match_tail_to_mean(&mut values, rank_error, mean, (min, max));
     }
     let mut moments = Moments::default();
     values.iter().for_each(|&x| moments.push(x));
@@ -780,6 +934,25 @@ fn numeric_values(
     let exact_std = (numeric.sum_of_squared_deviations / numeric.count.max(1) as f64).sqrt();
     rebuilt.std_ratio = (rebuilt_std > 0.0 && exact_std > 0.0).then(|| exact_std / rebuilt_std);
     Ok((values, kept))
+}
+
+/// Values at evenly spaced ranks moved by `shift` (a fraction of the ranks): on that grid a
+/// move of the ranks is a move of the index; the exact min and max stay at the ends.
+fn shifted_ranks(ranked: &[f64], shift: f64) -> Vec<f64> {
+    let n = ranked.len();
+    if shift == 0.0 || n < 3 {
+        return ranked.to_vec();
+    }
+    let by = (shift * n as f64).round() as isize;
+    (0..n)
+        .map(|i| {
+            if i == 0 || i + 1 == n {
+                ranked[i]
+            } else {
+                ranked[(i as isize + by).clamp(1, n as isize - 2) as usize]
+            }
+        })
+        .collect()
 }
 
 /// Gives sorted values rebuilt from a sketch the column's exact mean. Beyond the ranks
@@ -830,13 +1003,13 @@ fn scaled(count: u64, kept: u64, whole: u64) -> usize {
 /// `n` values at ranks (i + ½) / n, the sample whose empirical CDF is the sketch's, with the
 /// first and last replaced by the exact minimum and maximum (which the sketch keeps): binned
 /// tests put their edges there.
-fn evenly_ranked(n: u64, shift: f64, quantile: impl Fn(f64) -> Option<f64>) -> Vec<f64> {
+fn evenly_ranked(n: u64, quantile: impl Fn(f64) -> Option<f64>) -> Vec<f64> {
     (0..n)
         .filter_map(|i| {
             let rank = match i {
                 0 => 0.0,
                 i if i + 1 == n => 1.0,
-                i => ((i as f64 + 0.5) / n as f64 + shift).clamp(0.0, 1.0),
+                i => (i as f64 + 0.5) / n as f64,
             };
             quantile(rank)
         })
@@ -885,6 +1058,31 @@ struct Moments {
 }
 
 impl Moments {
+    /// The moments of finite values, in two passes (the mean, then the deviations from it,
+    /// corrected by their sum): exact to rounding, and without a division per value.
+    fn of_finite(values: &[f64]) -> Moments {
+        let (mut count, mut sum) = (0u64, 0.0);
+        for &x in values.iter().filter(|x| x.is_finite()) {
+            count += 1;
+            sum += x;
+        }
+        if count == 0 {
+            return Moments::default();
+        }
+        let mean = sum / count as f64;
+        let (mut squares, mut deviations) = (0.0, 0.0);
+        for &x in values.iter().filter(|x| x.is_finite()) {
+            let d = x - mean;
+            squares += d * d;
+            deviations += d;
+        }
+        Moments {
+            count,
+            mean,
+            m2: squares - deviations * deviations / count as f64,
+        }
+    }
+
     fn push(&mut self, x: f64) {
         self.count += 1;
         let delta = x - self.mean;
@@ -978,16 +1176,16 @@ fn profile_column(column: Column, k: u16) -> Result<ColumnProfile, String> {
         ColumnValues::Numeric(values) | ColumnValues::Integer(values) => {
             let mut sketch = DoubleSketch::new(k).map_err(|e| e.to_string())?;
             let mut numeric = numeric_profile();
-            let mut moments = Moments::default();
+            let moments = Moments::of_finite(&values);
+            let (mut min, mut max) = (f64::INFINITY, f64::NEG_INFINITY);
             let mut counts: Option<HashMap<u64, u64>> = Some(HashMap::new());
             for &x in &values {
-                if x.is_nan() {
-                    continue;
-                } else if x == f64::INFINITY {
-                    numeric.positive_infinite += 1;
-                    continue;
-                } else if x == f64::NEG_INFINITY {
-                    numeric.negative_infinite += 1;
+                if !x.is_finite() {
+                    if x == f64::INFINITY {
+                        numeric.positive_infinite += 1;
+                    } else if x == f64::NEG_INFINITY {
+                        numeric.negative_infinite += 1;
+                    }
                     continue;
                 }
                 let x = if x == 0.0 { 0.0 } else { x };
@@ -995,15 +1193,17 @@ fn profile_column(column: Column, k: u16) -> Result<ColumnProfile, String> {
                     sketch.update(value);
                 }
                 hll.update(x.to_bits());
-                moments.push(x);
-                numeric.min = Some(numeric.min.map_or(x, |m| m.min(x)));
-                numeric.max = Some(numeric.max.map_or(x, |m| m.max(x)));
+                min = min.min(x);
+                max = max.max(x);
                 if let Some(map) = &mut counts {
                     *map.entry(x.to_bits()).or_default() += 1;
                     if map.len() > EXACT_VALUES_LIMIT {
                         counts = None;
                     }
                 }
+            }
+            if moments.count > 0 {
+                (numeric.min, numeric.max) = (Some(min), Some(max));
             }
             // The drift engine's identifier rule for integers: all distinct, and dense like
             // row numbers (at least half the integers between the smallest and the largest).

@@ -474,7 +474,11 @@ def main(argv=None):
         builder = builder.master(args.master)
     elif not launched_by_spark:
         builder = builder.master("local[*]")
-    spark = builder.config("spark.sql.session.timeZone", "UTC").getOrCreate()
+    spark = (
+        builder.config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.showConsoleProgress", "false")
+        .getOrCreate()
+    )
     try:
         fmt = input_format(args.input, args.format)
         try:

@@ -70,7 +70,7 @@ mod stattest;
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use sample::{CategoricalPair, NumericPair, Removed};
+use sample::{CategoricalPair, CountTable, NumericPair, Removed};
 pub use stattest::{DriftRule, StatTest, StatTestChoice, default_stattest};
 use stattest::{Outcome, PairData};
 
@@ -347,6 +347,36 @@ impl Column {
             values,
         }
     }
+}
+
+/// A categorical test on the counts per category of two samples, as `(statistic, p-value,
+/// score)`: what a profile's exact counts give without rebuilding each value.
+pub(crate) fn test_category_counts(
+    test: StatTest,
+    reference: &[(String, u64)],
+    current: &[(String, u64)],
+    mode: Mode,
+) -> Result<(f64, Option<f64>, f64), String> {
+    let mut keys: Vec<&str> = reference
+        .iter()
+        .chain(current)
+        .map(|(level, _)| level.as_str())
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let counts = |side: &[(String, u64)]| -> Vec<u64> {
+        let by_level: std::collections::HashMap<&str, u64> =
+            side.iter().map(|(level, n)| (level.as_str(), *n)).collect();
+        keys.iter()
+            .map(|key| by_level.get(key).copied().unwrap_or(0))
+            .collect()
+    };
+    let table = CountTable {
+        reference: counts(reference),
+        current: counts(current),
+    };
+    let outcome = stattest::run_table(test, &table, mode)?;
+    Ok((outcome.statistic, outcome.p_value, outcome.score))
 }
 
 /// A per-column override from the policy's `drift.columns`.

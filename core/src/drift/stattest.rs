@@ -379,7 +379,7 @@ fn run_categorical(test: StatTest, pair: &CategoricalPair, mode: Mode) -> Result
 }
 
 /// Tests on a table of counts per distinct value.
-fn run_table(
+pub(super) fn run_table(
     test: StatTest,
     table: &super::sample::CountTable,
     mode: Mode,
