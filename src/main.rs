@@ -742,21 +742,20 @@ fn drift_of_profiles(
     options: &modelgate_core::drift::DriftOptions,
 ) -> anyhow::Result<ExitCode> {
     use modelgate_core::profile::{DEFAULT_K, compare_profiles};
-    let given = [&args.reference, &args.current]
-        .into_iter()
-        .filter(|path| is_profile(path))
-        .map(|path| read_profile(path))
-        .next()
-        .transpose()?;
-    let k = given.as_ref().map_or(DEFAULT_K, |profile| profile.kll_k);
-    let side = |path: &PathBuf| {
-        if is_profile(path) {
-            read_profile(path)
-        } else {
-            profile_file(path, k)
-        }
+    let read = |path: &PathBuf| is_profile(path).then(|| read_profile(path)).transpose();
+    let (reference, current) = (read(&args.reference)?, read(&args.current)?);
+    let k = reference
+        .as_ref()
+        .or(current.as_ref())
+        .map_or(DEFAULT_K, |profile| profile.kll_k);
+    let side = |given: Option<modelgate_core::profile::Profile>, path: &PathBuf| match given {
+        Some(profile) => Ok(profile),
+        None => profile_file(path, k),
     };
-    let (mut reference, mut current) = (side(&args.reference)?, side(&args.current)?);
+    let (mut reference, mut current) = (
+        side(reference, &args.reference)?,
+        side(current, &args.current)?,
+    );
     if let Some(wanted) = &args.columns {
         for profile in [&mut reference, &mut current] {
             profile
@@ -765,19 +764,27 @@ fn drift_of_profiles(
         }
     }
     let drift = compare_profiles(&reference, &current, options)?;
-    let (reference_name, current_name) = (
-        args.reference.display().to_string(),
-        args.current.display().to_string(),
-    );
-    match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&drift)?),
-        Format::Text => print!(
-            "{}",
-            render::drift_text(&drift, &reference_name, &current_name)
-        ),
+    print_drift(
+        &drift,
+        args.format,
+        &args.reference.display().to_string(),
+        &args.current.display().to_string(),
+    )
+}
+
+/// Prints a drift report in `format`; exit 1 on dataset drift.
+fn print_drift(
+    drift: &modelgate_core::drift::DatasetDrift,
+    format: Format,
+    reference: &str,
+    current: &str,
+) -> anyhow::Result<ExitCode> {
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(drift)?),
+        Format::Text => print!("{}", render::drift_text(drift, reference, current)),
         Format::Markdown => print!(
             "{}",
-            render::drift_markdown(&drift, &format!("{reference_name} → {current_name}"))
+            render::drift_markdown(drift, &format!("{reference} → {current}"))
         ),
     }
     Ok(if drift.dataset_drift {
@@ -821,20 +828,5 @@ fn drift(args: DriftArgs) -> anyhow::Result<ExitCode> {
             progress,
         )?
     };
-    match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&drift)?),
-        Format::Text => print!(
-            "{}",
-            render::drift_text(&drift, &reference.name, &current.name)
-        ),
-        Format::Markdown => print!(
-            "{}",
-            render::drift_markdown(&drift, &format!("{} → {}", reference.name, current.name))
-        ),
-    }
-    Ok(if drift.dataset_drift {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    print_drift(&drift, args.format, &reference.name, &current.name)
 }

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::drift::{
     CategoricalValues, Column, ColumnDrift, ColumnOverride, ColumnValues, DatasetDrift, DriftError,
-    DriftOptions, StatTest, compare_datasets, ks,
+    DriftOptions, StatTest, compare_datasets, ks, run_in_parallel,
 };
 use crate::table::{Progress, Table, TableError, for_each_column_group};
 
@@ -172,14 +172,6 @@ pub struct CategoryProfile {
 
 type DoubleSketch = KllSketch<KllFloat<f64>>;
 
-/// Columns read and waiting for a profiling worker, in the file's order.
-#[derive(Default)]
-struct ColumnQueue {
-    columns: std::collections::VecDeque<(usize, Column)>,
-    /// The reader is done: workers stop once the queue is empty.
-    finished: bool,
-}
-
 impl Profile {
     /// Profiles every column of `table`, a group of columns at a time.
     pub fn of_table(
@@ -192,71 +184,13 @@ impl Profile {
             message,
         };
         let probe = DoubleSketch::new(k).map_err(|e| invalid_k(format!("kll k {k}: {e}")))?;
-        // The reader streams groups of columns in this thread while workers, one a core,
-        // profile the group read before: it hands a group over once the previous one has
-        // been taken, so memory holds about one group and the columns being profiled.
-        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let queue = std::sync::Mutex::new(ColumnQueue::default());
-        let changed = std::sync::Condvar::new();
-        let lock = || {
-            queue
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-        };
-        let (rows, profiled) = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..workers)
-                .map(|_| {
-                    scope.spawn(|| {
-                        let mut done = Vec::new();
-                        loop {
-                            let mut state = lock();
-                            while state.columns.is_empty() && !state.finished {
-                                state = changed
-                                    .wait(state)
-                                    .unwrap_or_else(|poisoned| poisoned.into_inner());
-                            }
-                            let Some((index, column)) = state.columns.pop_front() else {
-                                return done;
-                            };
-                            drop(state);
-                            changed.notify_all();
-                            done.push((index, profile_column(column, k)));
-                        }
-                    })
-                })
-                .collect();
-            let mut next_index = 0;
-            let rows = for_each_column_group(table, progress, |group| {
-                let mut state = lock();
-                while !state.columns.is_empty() {
-                    state = changed
-                        .wait(state)
-                        .unwrap_or_else(|poisoned| poisoned.into_inner());
-                }
-                for column in group {
-                    state.columns.push_back((next_index, column));
-                    next_index += 1;
-                }
-                drop(state);
-                changed.notify_all();
-            });
-            lock().finished = true;
-            changed.notify_all();
-            let mut profiled = Vec::new();
-            for handle in handles {
-                match handle.join() {
-                    Ok(done) => profiled.extend(done),
-                    Err(_) => profiled.push((usize::MAX, Err("a profiling worker stopped".into()))),
-                }
-            }
-            (rows, profiled)
-        });
-        let rows = rows?;
-        let mut profiled: Vec<(usize, Result<ColumnProfile, String>)> = profiled;
-        profiled.sort_by_key(|(index, _)| *index);
-        let columns = profiled
+        // The next group is read while this one is profiled, its columns on every core.
+        let mut columns = Vec::new();
+        let rows = for_each_column_group(table, progress, |group| {
+            columns.extend(run_in_parallel(group, |column| profile_column(column, k)));
+        })?;
+        let columns = columns
             .into_iter()
-            .map(|(_, column)| column)
             .collect::<Result<Vec<_>, String>>()
             .map_err(invalid_k)?;
         Ok(Profile {
@@ -364,9 +298,9 @@ impl Profile {
 }
 
 /// Drift between two profiles (a raw file is profiled first, with the other side's `k`).
-pub fn compare_profiles(
-    reference: &Profile,
-    current: &Profile,
+pub fn compare_profiles<'a>(
+    reference: &'a Profile,
+    current: &'a Profile,
     options: &DriftOptions,
 ) -> Result<DatasetDrift, ProfileError> {
     let (reference_columns, reference_how) = reference.rebuilt()?;
@@ -388,7 +322,7 @@ pub fn compare_profiles(
         .collect();
     let mut drift = compare_datasets(reference_columns, current_columns, options)?;
     let column_named =
-        |profile: &'_ Profile, name: &str| profile.columns.iter().find(|c| c.name == name).cloned();
+        |profile: &'a Profile, name: &str| profile.columns.iter().find(|c| c.name == name);
     let mut bands = Vec::new();
     for (index, column) in drift.columns.iter_mut().enumerate() {
         let (Some(r), Some(c)) = (
@@ -420,8 +354,15 @@ pub fn compare_profiles(
         let (Some(test), Some(threshold)) = (column.stattest, column.threshold) else {
             continue;
         };
-        if r.counts.is_some() || c.counts.is_some() {
-            on_full_counts(column, (reference, r), (current, c), options)?;
+        if let (Some(reference_counts), Some(current_counts)) = (&r.counts, &c.counts) {
+            if r.scaled_down() || c.scaled_down() {
+                on_full_counts(column, reference_counts, current_counts, options).map_err(
+                    |message| ProfileError::Invalid {
+                        file: reference.source.clone(),
+                        message: format!("column `{}`: {message}", column.name),
+                    },
+                )?;
+            }
             continue;
         }
         if r.rank_error.is_none() && c.rank_error.is_none() {
@@ -462,37 +403,12 @@ pub fn compare_profiles(
         }
     }
     // Each band reruns a column's test twice: the columns are spread over the cores.
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = bands.len().div_ceil(threads).max(1);
     let columns = &drift.columns;
-    let (reference_how, current_how) = (&reference_how, &current_how);
-    let notes: Vec<Result<(usize, String), ProfileError>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = bands
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|(index, reference_column, current_column)| {
-                            let column = &columns[*index];
-                            let (r, c) = (&reference_how[&column.name], &current_how[&column.name]);
-                            score_band(column, (reference_column, r), (current_column, c), options)
-                                .map(|band| (*index, band))
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|worker| {
-                worker.join().unwrap_or_else(|_| {
-                    vec![Err(ProfileError::Invalid {
-                        file: reference.source.clone(),
-                        message: "a worker comparing sketched columns stopped".to_owned(),
-                    })]
-                })
-            })
-            .collect()
+    let notes = run_in_parallel(bands, |(index, reference_column, current_column)| {
+        let column = &columns[index];
+        let (r, c) = (&reference_how[&column.name], &current_how[&column.name]);
+        score_band(column, (reference_column, r), (current_column, c), options)
+            .map(|band| (index, band))
     });
     for note in notes {
         let (index, band) = note?;
@@ -511,31 +427,15 @@ pub fn compare_profiles(
 /// down): its statistic and p-value are those of the counts themselves.
 fn on_full_counts(
     column: &mut ColumnDrift,
-    (reference, r): (&Profile, &Rebuilt),
-    (current, c): (&Profile, &Rebuilt),
+    reference: &[(String, u64)],
+    current: &[(String, u64)],
     options: &DriftOptions,
-) -> Result<(), ProfileError> {
+) -> Result<(), String> {
     let (Some(test), Some(threshold)) = (column.stattest, column.threshold) else {
         return Ok(());
     };
-    let full = |profile: &Profile, rebuilt: &Rebuilt| -> Vec<(String, u64)> {
-        rebuilt.counts.clone().unwrap_or_else(|| {
-            profile
-                .columns
-                .iter()
-                .find(|c| c.name == column.name)
-                .and_then(|c| c.categories.as_ref())
-                .and_then(|c| c.counts.clone())
-                .unwrap_or_default()
-        })
-    };
-    let (reference_counts, current_counts) = (full(reference, r), full(current, c));
     let (statistic, p_value, score) =
-        crate::drift::test_category_counts(test, &reference_counts, &current_counts, options.mode)
-            .map_err(|message| ProfileError::Invalid {
-                file: reference.source.clone(),
-                message: format!("column `{}`: {message}", column.name),
-            })?;
+        crate::drift::test_category_counts(test, reference, current, options.mode)?;
     column.statistic = Some(statistic).filter(|s| s.is_finite());
     column.p_value = p_value.filter(|p| p.is_finite());
     column.drifted = !score.is_nan() && test.rule().drifted(score, threshold);
@@ -653,6 +553,13 @@ fn short(value: f64) -> String {
     }
 }
 
+impl Rebuilt {
+    /// Fewer values rebuilt than the side has.
+    fn scaled_down(&self) -> bool {
+        self.values < self.rows - self.nulls
+    }
+}
+
 /// How a side of a column was rebuilt from its profile.
 #[derive(Debug, Clone)]
 struct Rebuilt {
@@ -669,7 +576,7 @@ struct Rebuilt {
     /// A sketched column's values at evenly spaced ranks, and the sketch's rank error: what
     /// a shifted rebuild starts from.
     ranked: Option<(Arc<Vec<f64>>, f64)>,
-    /// A categorical side's counts when its values were rebuilt scaled down.
+    /// A categorical side's full counts (its values may have been rebuilt scaled down).
     counts: Option<Vec<(String, u64)>>,
     /// The exact standard deviation over the rebuilt values' (sketched columns): a sketch
     /// blurs a heavy tail, and the profile knows the true spread.
@@ -685,7 +592,7 @@ fn sketch_notes(reference: &Rebuilt, current: &Rebuilt) -> Vec<String> {
             notes.push(format!(
                 "{side} from a profile: KLL sketch, normalized rank error {:.4}{}",
                 error,
-                if rebuilt.values < rebuilt.rows - rebuilt.nulls {
+                if rebuilt.scaled_down() {
                     format!(
                         "; rebuilt at {} ranks (p-values as for that many values)",
                         rebuilt.values
@@ -883,9 +790,7 @@ impl ColumnProfile {
                 encoded
                     .codes
                     .extend(std::iter::repeat_n(CategoricalValues::MISSING, nulls));
-                if kept < total {
-                    rebuilt.counts = Some(counts);
-                }
+                rebuilt.counts = Some(counts);
                 ColumnValues::Categorical(encoded)
             }
             (kind, _, _) => return Err(format!("a {kind:?} column without its summary")),

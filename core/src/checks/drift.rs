@@ -3,7 +3,7 @@
 
 use super::{read_profile, read_table};
 use crate::content::Unavailable;
-use crate::drift::DriftOptions;
+use crate::drift::{DatasetDrift, DriftOptions};
 use crate::error::{Error, Result};
 use crate::git::Snapshot;
 use crate::path::RepoPath;
@@ -40,76 +40,60 @@ impl DriftCache {
         {
             return Ok(hit.clone());
         }
-        let report = |change, drift, unavailable| DatasetDriftReport {
-            path: path.to_string(),
-            change,
-            drift,
-            unavailable,
-        };
-        if is_profile_path(path.as_str()) {
-            let report = self.profiles(before, after, path, &options)?;
-            self.results.push((path.clone(), options, report.clone()));
-            return Ok(report);
-        }
-        // Both sides are read even when one cannot be, so the report names every revision
-        // whose content is missing.
-        let (reference, current) = (read_table(before, path), read_table(after, path));
-        let unavailable = unavailable(&reference, &current);
-        let report = if unavailable.is_empty() {
-            match (reference?, current?) {
-                (Some(reference), Some(current)) => {
-                    let drift = compare_tables(&reference, &current, None, &options, None)?;
-                    report(DatasetChange::Modified, Some(drift), Vec::new())
-                }
-                (None, _) => report(DatasetChange::Added, None, Vec::new()),
-                (_, None) => report(DatasetChange::Removed, None, Vec::new()),
-            }
+        // A profile is compared as profiles; any other data file as a table.
+        let report = if is_profile_path(path.as_str()) {
+            compare_sides(
+                path,
+                read_profile(before, path),
+                read_profile(after, path),
+                |reference, current| Ok(compare_profiles(reference, current, &options)?),
+            )?
         } else {
-            report(DatasetChange::Modified, None, unavailable)
+            compare_sides(
+                path,
+                read_table(before, path),
+                read_table(after, path),
+                |reference, current| Ok(compare_tables(reference, current, None, &options, None)?),
+            )?
         };
         self.results.push((path.clone(), options, report.clone()));
         Ok(report)
     }
-
-    /// A dataset a card names by its profile: base profile against head profile.
-    fn profiles(
-        &self,
-        before: &Snapshot<'_>,
-        after: &Snapshot<'_>,
-        path: &RepoPath,
-        options: &DriftOptions,
-    ) -> Result<DatasetDriftReport> {
-        let report = |change, drift, unavailable| DatasetDriftReport {
-            path: path.to_string(),
-            change,
-            drift,
-            unavailable,
-        };
-        let (reference, current) = (read_profile(before, path), read_profile(after, path));
-        let unavailable = unavailable(&reference, &current);
-        if !unavailable.is_empty() {
-            return Ok(report(DatasetChange::Modified, None, unavailable));
-        }
-        Ok(match (reference?, current?) {
-            (Some(reference), Some(current)) => {
-                let drift = compare_profiles(&reference, &current, options)?;
-                report(DatasetChange::Modified, Some(drift), Vec::new())
-            }
-            (None, _) => report(DatasetChange::Added, None, Vec::new()),
-            (_, None) => report(DatasetChange::Removed, None, Vec::new()),
-        })
-    }
 }
 
-/// The revisions whose content could not be had, of a dataset's two sides.
-fn unavailable<T>(reference: &Result<T>, current: &Result<T>) -> Vec<Unavailable> {
-    [reference, current]
+/// The report of a dataset from its two sides, read (both, even when one cannot be, so the
+/// report names every revision whose content is missing) and, when both are there, compared.
+fn compare_sides<T>(
+    path: &RepoPath,
+    reference: Result<Option<T>>,
+    current: Result<Option<T>>,
+    compare: impl FnOnce(&T, &T) -> Result<DatasetDrift>,
+) -> Result<DatasetDriftReport> {
+    let report = |change, drift, unavailable| DatasetDriftReport {
+        path: path.to_string(),
+        change,
+        drift,
+        unavailable,
+    };
+    let unavailable: Vec<Unavailable> = [&reference, &current]
         .into_iter()
         .filter_map(|side| match side {
             Err(Error::Unavailable(missing)) => Some((**missing).clone()),
             _ => None,
         })
-        .collect()
+        .collect();
+    if !unavailable.is_empty() {
+        return Ok(report(DatasetChange::Modified, None, unavailable));
+    }
+    Ok(match (reference?, current?) {
+        (Some(reference), Some(current)) => report(
+            DatasetChange::Modified,
+            Some(compare(&reference, &current)?),
+            Vec::new(),
+        ),
+        (None, _) => report(DatasetChange::Added, None, Vec::new()),
+        (_, None) => report(DatasetChange::Removed, None, Vec::new()),
+    })
 }
 
 /// The drift check of a model over the changed datasets that reach it.

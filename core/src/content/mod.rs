@@ -39,6 +39,8 @@ pub struct DataArtifact {
     pub path: RepoPath,
     pub file: PathBuf,
     pub content: Arc<Vec<u8>>,
+    /// Hex sha256 of the content: its version (`DataVersion::Artifact`).
+    pub sha256: String,
 }
 
 impl DataArtifact {
@@ -60,6 +62,7 @@ impl DataArtifact {
         Ok(DataArtifact {
             path,
             file,
+            sha256: crate::audit::sha256_hex(&content),
             content: Arc::new(content),
         })
     }
@@ -148,8 +151,8 @@ pub enum DataVersion {
 impl<'r> Snapshot<'r> {
     /// The content of the data file at `path`, through LFS or DVC when that is where it is.
     pub fn read_data(&self, path: &RepoPath) -> Result<DataFile> {
-        if let Some(content) = self.artifact(path) {
-            return Ok(DataFile::Read(content.as_ref().clone()));
+        if let Some(artifact) = self.artifact(path) {
+            return Ok(DataFile::Read(artifact.content.as_ref().clone()));
         }
         if let Some(file) = self.read(path)? {
             let Some(pointer) = LfsPointer::parse(&file.content) else {
@@ -194,11 +197,8 @@ impl<'r> Snapshot<'r> {
 
     /// The version of the data file at `path`; `None` when nothing is there.
     pub fn data_version(&self, path: &RepoPath) -> Result<Option<DataVersion>> {
-        if let Some(content) = self.artifact(path) {
-            use sha2::Digest;
-            let digest = sha2::Sha256::digest(content.as_slice());
-            let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-            return Ok(Some(DataVersion::Artifact(hex)));
+        if let Some(artifact) = self.artifact(path) {
+            return Ok(Some(DataVersion::Artifact(artifact.sha256.clone())));
         }
         // The tree entry's id, without reading the blob; a path through a symlink is read.
         if let Some(oid) = self.entry_oid(path) {
@@ -224,13 +224,13 @@ impl<'r> Snapshot<'r> {
     }
 
     /// Content given for `path` at this commit in place of the repository's.
-    fn artifact(&self, path: &RepoPath) -> Option<&Arc<Vec<u8>>> {
+    fn artifact(&self, path: &RepoPath) -> Option<&DataArtifact> {
         let commit = self.commit();
         self.sources()
             .artifacts
             .iter()
             .find(|(at, artifact)| *at == commit && artifact.path == *path)
-            .map(|(_, artifact)| &artifact.content)
+            .map(|(_, artifact)| artifact)
     }
 
     /// The paths given content for this commit from outside the repository.

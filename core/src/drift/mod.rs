@@ -911,7 +911,10 @@ fn numbers_as_categories(values: &[f64]) -> ColumnValues {
 
 /// Maps `work` over `jobs` on up to `available_parallelism` threads, keeping the order.
 /// Jobs are dealt round-robin; columns of a dataset cost about the same.
-fn run_in_parallel<J: Send, R: Send>(jobs: Vec<J>, work: impl Fn(J) -> R + Sync) -> Vec<R> {
+pub(crate) fn run_in_parallel<J: Send, R: Send>(
+    jobs: Vec<J>,
+    work: impl Fn(J) -> R + Sync,
+) -> Vec<R> {
     let workers = std::thread::available_parallelism()
         .map_or(1, std::num::NonZeroUsize::get)
         .min(jobs.len());

@@ -329,9 +329,24 @@ pub fn for_each_column_group(
     if let Some(progress) = &progress {
         progress.add_total(schema.chunks(size).count() as u64 * rows);
     }
-    for group in schema.chunks(size) {
-        each(table.stream_drift_columns(group, rows, RowFilter::All, progress.clone())?);
-    }
+    // As in `compare_tables`: one thread reads the next group while `each` works on this one.
+    std::thread::scope(|scope| -> Result<(), TableError> {
+        let (send, receive) = std::sync::mpsc::sync_channel(0);
+        scope.spawn(move || {
+            for group in schema.chunks(size) {
+                let read =
+                    table.stream_drift_columns(group, rows, RowFilter::All, progress.clone());
+                let failed = read.is_err();
+                if send.send(read).is_err() || failed {
+                    break;
+                }
+            }
+        });
+        for read in receive {
+            each(read?);
+        }
+        Ok(())
+    })?;
     Ok(rows)
 }
 
