@@ -163,20 +163,36 @@ pub struct Unevaluated {
 }
 
 pub fn unevaluated(problems: &[String]) -> Unevaluated {
-    let title = format!(
-        "Not evaluated: {} problem(s) to fix in the pull request",
-        problems.len()
-    );
-    let explanation = "modelgate could not evaluate this pull request, so it passes nothing. Fix these problems and push again (or comment `/modelgate rerun`):\n\n";
+    not_evaluated(
+        format!(
+            "Not evaluated: {} problem(s) to fix in the pull request",
+            problems.len()
+        ),
+        "modelgate could not evaluate this pull request, so it passes nothing. Fix these problems and push again (or comment `/modelgate rerun`):\n\n",
+        problems,
+    )
+}
+
+/// What a pull request shows when modelgate itself failed to evaluate it (GitHub or git
+/// kept failing) on every attempt.
+pub fn failed(error: &str, attempts: i64) -> Unevaluated {
+    not_evaluated(
+        format!("Not evaluated: modelgate failed {attempts} time(s)"),
+        "modelgate failed to evaluate this pull request, so it passes nothing. The error of its last attempt is below; once it is fixed, comment `/modelgate rerun` or push again:\n\n",
+        &[error.to_owned()],
+    )
+}
+
+fn not_evaluated(title: String, explanation: &str, lines: &[String]) -> Unevaluated {
     Unevaluated {
         comment: fenced_within(
-            problems,
+            lines,
             &format!("{MARKER}\n### 🔴 modelgate: NOT EVALUATED\n\n{explanation}"),
             COMMENT_LIMIT,
         ),
         evaluation: CheckOutput {
             title: title_within(title),
-            summary: fenced_within(problems, explanation, CHECK_TEXT_LIMIT),
+            summary: fenced_within(lines, explanation, CHECK_TEXT_LIMIT),
             text: String::new(),
             conclusion: "failure",
         },

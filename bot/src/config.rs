@@ -55,6 +55,19 @@ pub struct Config {
     pub reconcile_minutes: u64,
     /// Repositories to reconcile in token mode (an app finds its own through installations).
     pub repositories: Vec<RepoName>,
+    /// The queue's database: `sqlite://…` (the default, a file in the cache directory) or
+    /// `postgres://…` for replicas sharing one queue. May hold a password: never log it
+    /// unredacted.
+    pub database_url: Secret,
+    /// This replica's name on its leases; a restarted process with the same name takes its
+    /// leases back at once.
+    pub replica_id: String,
+    /// How long a job's lease lasts without renewal (a dead worker's job waits this long).
+    pub lease_seconds: u64,
+    /// Attempts of a failing job before it stops with the error posted.
+    pub max_attempts: u32,
+    /// The first retry's delay; each next one doubles it.
+    pub retry_seconds: u64,
 }
 
 /// The TOML file: every key optional, named as the environment variable without the prefix.
@@ -71,6 +84,11 @@ struct FileConfig {
     workers: Option<usize>,
     reconcile_minutes: Option<u64>,
     repositories: Option<Vec<String>>,
+    database_url: Option<Secret>,
+    replica_id: Option<String>,
+    lease_seconds: Option<u64>,
+    max_attempts: Option<u32>,
+    retry_seconds: Option<u64>,
 }
 
 impl Config {
@@ -102,7 +120,7 @@ impl Config {
         let listen_text = var("LISTEN")
             .or(from_file.listen)
             .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
-        let listen = listen_text.parse().map_err(|_| {
+        let listen: SocketAddr = listen_text.parse().map_err(|_| {
             parse(
                 "LISTEN",
                 listen_text.clone(),
@@ -186,7 +204,66 @@ impl Config {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let cache_dir = var("CACHE_DIR")
+            .map(PathBuf::from)
+            .or(from_file.cache_dir)
+            .unwrap_or_else(|| std::env::temp_dir().join("modelgate-cache"));
+        let database_url = var("DATABASE_URL")
+            .map(Secret::from)
+            .or(from_file.database_url)
+            .unwrap_or_else(|| {
+                Secret::from(format!(
+                    "sqlite://{}",
+                    cache_dir.join("modelgate.db").display()
+                ))
+            });
+        let replica_id = var("REPLICA_ID")
+            .or(from_file.replica_id)
+            .unwrap_or_else(|| format!("{}:{}", host_name(), listen.port()));
+        let number = |name: &str,
+                      from_file: Option<u64>,
+                      default: u64,
+                      range: std::ops::RangeInclusive<u64>,
+                      expected: &'static str| {
+            let value = match var(name) {
+                Some(text) => text
+                    .parse::<u64>()
+                    .map_err(|_| parse(name, text, expected))?,
+                None => from_file.unwrap_or(default),
+            };
+            if range.contains(&value) {
+                Ok(value)
+            } else {
+                Err(parse(name, value.to_string(), expected))
+            }
+        };
+        let lease_seconds = number(
+            "LEASE_SECONDS",
+            from_file.lease_seconds,
+            60,
+            1..=60,
+            "whole seconds from 1 to 60",
+        )?;
+        let max_attempts = number(
+            "MAX_ATTEMPTS",
+            from_file.max_attempts.map(u64::from),
+            5,
+            1..=100,
+            "a whole number from 1 to 100",
+        )? as u32;
+        let retry_seconds = number(
+            "RETRY_SECONDS",
+            from_file.retry_seconds,
+            30,
+            0..=86_400,
+            "whole seconds up to a day",
+        )?;
         Ok(Config {
+            database_url,
+            replica_id,
+            lease_seconds,
+            max_attempts,
+            retry_seconds,
             repositories,
             listen,
             webhook_secrets,
@@ -194,14 +271,22 @@ impl Config {
             api_url: var("API_URL")
                 .or(from_file.api_url)
                 .unwrap_or_else(|| "https://api.github.com".to_owned()),
-            cache_dir: var("CACHE_DIR")
-                .map(PathBuf::from)
-                .or(from_file.cache_dir)
-                .unwrap_or_else(|| std::env::temp_dir().join("modelgate-cache")),
+            cache_dir,
             workers,
             reconcile_minutes,
         })
     }
+}
+
+/// This machine's name, for the default replica id.
+fn host_name() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "modelgate".to_owned())
 }
 
 /// The parse error with its position but without the snippet `toml` quotes: the line it

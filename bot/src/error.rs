@@ -14,6 +14,8 @@ pub enum JobError {
     Serialize(#[from] serde_json::Error),
     #[error("git: {0}")]
     Remote(#[from] RemoteError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
     #[error("background task failed: {0}")]
     Join(String),
 }

@@ -6,7 +6,9 @@ use std::fmt;
 use serde::Deserialize;
 
 /// `owner/name`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct RepoName {
     pub owner: String,
     pub name: String,
@@ -47,7 +49,7 @@ impl fmt::Display for CommitSha {
 }
 
 /// A repository as a delivery names it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RepoRef {
     pub name: RepoName,
     pub clone_url: String,

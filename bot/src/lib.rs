@@ -13,11 +13,11 @@ pub mod job;
 pub mod lfs;
 pub mod metrics;
 pub mod pull_request;
-pub mod queue;
 pub mod remote;
 pub mod secret;
 pub mod server;
 pub mod signature;
+pub mod store;
 
 pub use config::Config;
 pub use server::{Bot, serve};

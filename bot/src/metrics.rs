@@ -25,6 +25,9 @@ pub struct Metrics {
     api_calls: Family<StatusLabels, Counter>,
     pub jobs_queued: Gauge,
     pub jobs_running: Gauge,
+    pub oldest_queued_seconds: Gauge<f64, std::sync::atomic::AtomicU64>,
+    pub lease_expiries: Counter,
+    pub job_retries: Counter,
     evaluation_seconds: Histogram,
 }
 
@@ -52,14 +55,32 @@ impl Default for Metrics {
         let jobs_queued = Gauge::default();
         registry.register(
             "jobs_queued",
-            "Evaluation jobs waiting for a worker",
+            "Jobs waiting for a worker, in the shared queue (all replicas)",
             jobs_queued.clone(),
         );
         let jobs_running = Gauge::default();
         registry.register(
             "jobs_running",
-            "Evaluation jobs running",
+            "Jobs this replica is running",
             jobs_running.clone(),
+        );
+        let oldest_queued_seconds = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+        registry.register(
+            "oldest_queued_job_age_seconds",
+            "Seconds the oldest waiting job has waited (all replicas)",
+            oldest_queued_seconds.clone(),
+        );
+        let lease_expiries = Counter::default();
+        registry.register(
+            "lease_expiries",
+            "Jobs this replica took over from a worker whose lease expired",
+            lease_expiries.clone(),
+        );
+        let job_retries = Counter::default();
+        registry.register(
+            "job_retries",
+            "Failed job attempts this replica queued again with backoff",
+            job_retries.clone(),
         );
         let buckets = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0];
         let evaluation_seconds = Histogram::new(buckets);
@@ -74,6 +95,9 @@ impl Default for Metrics {
             api_calls,
             jobs_queued,
             jobs_running,
+            oldest_queued_seconds,
+            lease_expiries,
+            job_retries,
             evaluation_seconds,
         }
     }

@@ -79,6 +79,18 @@ impl PushTimes {
             .or_insert_with(Timestamp::now);
     }
 
+    /// The push times stored for `repo`: (sha, milliseconds since the epoch).
+    pub fn from_records(repo: &RepoName, records: Vec<(String, i64)>) -> PushTimes {
+        let times = records
+            .into_iter()
+            .filter_map(|(sha, at)| {
+                let at = Timestamp::from_millisecond(at).ok()?;
+                Some(((repo.clone(), sha), at))
+            })
+            .collect();
+        PushTimes(Mutex::new(times))
+    }
+
     fn get(&self, repo: &RepoName, sha: &str) -> Option<Timestamp> {
         self.0
             .lock()
@@ -307,6 +319,22 @@ pub async fn publish_unevaluated(
     details_url: Option<String>,
 ) -> Result<Publication, GitHubError> {
     let outputs = comment::unevaluated(problems);
+    let runs = check_runs([outputs.evaluation, outputs.approvals], details_url, None);
+    publish_outputs(github, repo, pr, identity, &outputs.comment, &runs).await
+}
+
+/// Posts, in place of a report, the error that kept modelgate from evaluating the pull
+/// request after its last attempt: the comment and a failing evaluation check.
+pub async fn publish_failed(
+    github: &GitHub,
+    repo: &RepoName,
+    pr: &PullRequest,
+    identity: &Identity,
+    error: &str,
+    attempts: i64,
+    details_url: Option<String>,
+) -> Result<Publication, GitHubError> {
+    let outputs = comment::failed(error, attempts);
     let runs = check_runs([outputs.evaluation, outputs.approvals], details_url, None);
     publish_outputs(github, repo, pr, identity, &outputs.comment, &runs).await
 }

@@ -89,10 +89,21 @@ impl Harness {
     /// Starts the bot; with `log`, its logs go to that file: the default `warn`, with the
     /// job's `info` and the core library's `debug` events.
     async fn start_bot_logging(&mut self, reconcile_repos: bool, log: Option<&std::path::Path>) {
+        let bot = self.spawn_bot(self.port, reconcile_repos, log).await;
+        self.bot = Some(bot);
+    }
+
+    /// Starts `modelgate serve` on `port` and waits until it answers.
+    async fn spawn_bot(
+        &self,
+        port: u16,
+        reconcile_repos: bool,
+        log: Option<&std::path::Path>,
+    ) -> Child {
         let mut command = Command::new(env!("CARGO_BIN_EXE_modelgate"));
         command
             .arg("serve")
-            .env("MODELGATE_LISTEN", format!("127.0.0.1:{}", self.port))
+            .env("MODELGATE_LISTEN", format!("127.0.0.1:{port}"))
             .env("MODELGATE_WEBHOOK_SECRET", format!("rotated-out,{SECRET}"))
             .env("MODELGATE_API_URL", self.github.url())
             .env("MODELGATE_CACHE_DIR", self.cache.path())
@@ -139,21 +150,40 @@ impl Harness {
                 }
             }
         }
-        self.bot = Some(command.spawn().expect("start modelgate serve"));
-        // The process needs a moment to bind; poll its health endpoint.
-        for _ in 0..200 {
+        let bot = command.spawn().expect("start modelgate serve");
+        // The process needs a moment to bind and open its database; poll its readiness.
+        for _ in 0..400 {
             if let Ok(response) = self
                 .client
-                .get(format!("http://127.0.0.1:{}/healthz", self.port))
+                .get(format!("http://127.0.0.1:{port}/readyz"))
                 .send()
                 .await
                 && response.status().is_success()
+            {
+                return bot;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("modelgate serve did not become ready");
+    }
+
+    /// Waits until the bot on `port` has no job queued or running (its /metrics says so).
+    async fn wait_idle(&self, port: u16) {
+        for _ in 0..400 {
+            if let Ok(response) = self
+                .client
+                .get(format!("http://127.0.0.1:{port}/metrics"))
+                .send()
+                .await
+                && let Ok(text) = response.text().await
+                && text.contains("\nmodelgate_jobs_queued 0\n")
+                && text.contains("\nmodelgate_jobs_running 0\n")
             {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        panic!("modelgate serve did not become healthy");
+        panic!("the bot on port {port} did not become idle");
     }
 
     fn kill_bot(&mut self) {
@@ -200,9 +230,21 @@ impl Harness {
         payload: &Value,
         secret: &str,
     ) -> reqwest::StatusCode {
+        self.send_to(self.port, event, delivery, payload, secret)
+            .await
+    }
+
+    async fn send_to(
+        &self,
+        port: u16,
+        event: &str,
+        delivery: &str,
+        payload: &Value,
+        secret: &str,
+    ) -> reqwest::StatusCode {
         let body = serde_json::to_vec(payload).expect("json");
         self.client
-            .post(format!("http://127.0.0.1:{}/webhook", self.port))
+            .post(format!("http://127.0.0.1:{port}/webhook"))
             .header("X-GitHub-Event", event)
             .header("X-GitHub-Delivery", delivery)
             .header("X-GitHub-Hook-ID", "1")
@@ -758,6 +800,8 @@ async fn with_a_personal_token_statuses_carry_the_verdict_and_reconcile_leaves_t
     assert!(h.github.with(|s| s.check_runs.is_empty()));
     assert_eq!(h.comments()[0].user, crate::fake_github::BOT_LOGIN);
 
+    // Killed once its job is done (a job killed before it is done runs again).
+    h.wait_idle(h.port).await;
     h.kill_bot();
     let jobs_before = h.count_requests("GET /repos/acme/models/pulls/1");
     let looked_before = h.count_requests("GET /repos/acme/models/commits/");
