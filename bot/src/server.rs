@@ -385,8 +385,9 @@ impl Bot {
                 return;
             }
         };
-        self.running.fetch_sub(1, Ordering::Relaxed);
         self.metrics.evaluation(started.elapsed().as_secs_f64());
+        // Counted as running until its outcome is stored.
+        let _running = Running(&self.running);
         let Some(result) = outcome else {
             job_span
                 .in_scope(|| tracing::error!("the job's lease was lost; another worker has it"));
@@ -520,6 +521,15 @@ impl Bot {
         )
         .await?;
         Ok(())
+    }
+}
+
+/// Counts a job as running until dropped.
+struct Running<'a>(&'a AtomicI64);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

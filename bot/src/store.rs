@@ -318,18 +318,34 @@ impl Store {
                 .await
                 .map_err(connect)?,
         };
-        Migrator::new(Embedded(backend))
-            .await
-            .map_err(|source| StoreError::Migrate {
-                url: shown.clone(),
-                source,
-            })?
-            .run(&pool)
-            .await
-            .map_err(|source| StoreError::Migrate {
-                url: shown.clone(),
-                source,
-            })?;
+        let migrator =
+            Migrator::new(Embedded(backend))
+                .await
+                .map_err(|source| StoreError::Migrate {
+                    url: shown.clone(),
+                    source,
+                })?;
+        // sqlx locks PostgreSQL while it migrates but not SQLite: a process opening the same
+        // file at the same moment may fail on tables the other just made, and then finds
+        // them recorded on a second try.
+        let tries = match backend {
+            Backend::Sqlite => 3,
+            Backend::Postgres => 1,
+        };
+        for attempt in 1..=tries {
+            match migrator.run(&pool).await {
+                Ok(()) => break,
+                Err(_) if attempt < tries => {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(source) => {
+                    return Err(StoreError::Migrate {
+                        url: shown.clone(),
+                        source,
+                    });
+                }
+            }
+        }
         Ok(Store {
             pool,
             backend,
