@@ -150,7 +150,7 @@ impl Harness {
                 }
             }
         }
-        let bot = command.spawn().expect("start modelgate serve");
+        let mut bot = command.spawn().expect("start modelgate serve");
         // The process needs a moment to bind and open its database; poll its readiness.
         for _ in 0..400 {
             if let Ok(response) = self
@@ -164,6 +164,8 @@ impl Harness {
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
+        let _ = bot.kill();
+        let _ = bot.wait();
         panic!("modelgate serve did not become ready");
     }
 
