@@ -1135,3 +1135,46 @@ async fn reconcile_renews_an_approvals_verdict_a_lost_review_left_stale() {
     );
     h.github.assert_no_problems();
 }
+
+/// The queue is a file: deliveries stored before a restart are evaluated after it, the one
+/// that was running and the one still waiting, without a reconcile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_bot_loses_no_queued_delivery() {
+    let mut h = Harness::new().await;
+    h.github.open_pull(
+        2,
+        "ann",
+        ("main", &h.main_sha.clone()),
+        ("pr", &h.head_sha.clone()),
+    );
+    h.env.push(("MODELGATE_WORKERS", "1"));
+    h.github
+        .with(|s| s.slow_path = Some(("/pulls/1/reviews".to_owned(), Duration::from_secs(5))));
+    h.start_bot(false).await;
+    assert_eq!(h.send_opened("d-1").await, reqwest::StatusCode::ACCEPTED);
+    let mut second = h.payload("pull_request/opened.payload.json", &h.head_sha);
+    second["pull_request"]["number"] = json!(2);
+    second["number"] = json!(2);
+    assert_eq!(
+        h.send_webhook("pull_request", "d-2", &second).await,
+        reqwest::StatusCode::ACCEPTED
+    );
+    h.github
+        .wait_until(WAIT, |s| {
+            s.requests.iter().any(|r| r.ends_with("/pulls/1/reviews"))
+        })
+        .await;
+    h.kill_bot();
+    assert!(h.comments().is_empty(), "killed before posting");
+
+    h.github.with(|s| s.slow_path = None);
+    h.start_bot(false).await;
+    h.github
+        .wait_until(WAIT, |s| {
+            let mut issues: Vec<u64> = s.comments.iter().map(|c| c.issue).collect();
+            issues.sort();
+            issues == [1, 2]
+        })
+        .await;
+    h.github.assert_no_problems();
+}
