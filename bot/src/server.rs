@@ -372,7 +372,8 @@ impl Bot {
             self.metrics.lease_expiries.inc();
             job_span.in_scope(|| tracing::warn!("taking over a job whose lease expired"));
         }
-        self.running.fetch_add(1, Ordering::Relaxed);
+        // Counted as running until its outcome is stored.
+        let _running = Running::start(&self.running);
         let started = Instant::now();
         let work = self.perform(&claim, &span).instrument(job_span.clone());
         let outcome = tokio::select! {
@@ -381,13 +382,10 @@ impl Bot {
             () = stopped_after_grace(stop) => {
                 self.settle(&job_span, self.store.release(claim.id).await);
                 job_span.in_scope(|| tracing::warn!("stopping: the job is handed back to the queue"));
-                self.running.fetch_sub(1, Ordering::Relaxed);
                 return;
             }
         };
         self.metrics.evaluation(started.elapsed().as_secs_f64());
-        // Counted as running until its outcome is stored.
-        let _running = Running(&self.running);
         let Some(result) = outcome else {
             job_span
                 .in_scope(|| tracing::error!("the job's lease was lost; another worker has it"));
@@ -526,6 +524,13 @@ impl Bot {
 
 /// Counts a job as running until dropped.
 struct Running<'a>(&'a AtomicI64);
+
+impl<'a> Running<'a> {
+    fn start(count: &'a AtomicI64) -> Running<'a> {
+        count.fetch_add(1, Ordering::Relaxed);
+        Running(count)
+    }
+}
 
 impl Drop for Running<'_> {
     fn drop(&mut self) {

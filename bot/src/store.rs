@@ -281,12 +281,10 @@ impl Store {
                     url.push(if url.contains('?') { '&' } else { '?' });
                     url.push_str("mode=rwc");
                 }
-                if let Some(parent) = sqlite_path(&url).and_then(|p| p.parent().map(Into::into)) {
-                    let parent: std::path::PathBuf = parent;
-                    if !parent.as_os_str().is_empty() {
-                        std::fs::create_dir_all(&parent)
-                            .map_err(|e| connect(sqlx::Error::Io(e)))?;
-                    }
+                if let Some(file) = sqlite_path(&url)
+                    && let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty())
+                {
+                    std::fs::create_dir_all(parent).map_err(|e| connect(sqlx::Error::Io(e)))?;
                 }
                 // WAL lets readers go on while a write commits, and is a property of the file:
                 // set once, on one connection, before the pool opens others.
@@ -585,25 +583,43 @@ impl Store {
 
     /// The job finished: it and its deliveries are done.
     pub async fn succeed(&self, id: i64) -> Result<Settled, StoreError> {
-        self.finish(id, "done", None, "done").await
+        self.finish(id, "done", None).await
     }
 
     /// The job failed for the last time: its deliveries are failed, so that GitHub's
     /// redelivery of one is processed again.
     pub async fn fail(&self, id: i64, error: &str) -> Result<Settled, StoreError> {
-        self.finish(id, "failed", Some(error), "failed").await
+        self.finish(id, "failed", Some(error)).await
     }
 
+    /// Ends the job as `state` (`done` or `failed`), and its deliveries with it.
     async fn finish(
         &self,
         id: i64,
         state: &str,
         error: Option<&str>,
-        deliveries: &str,
     ) -> Result<Settled, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let updated = sqlx::query(
-            "UPDATE jobs SET state = $1, last_error = $2, finished_at = $3, lease_owner = NULL, lease_until = NULL \
+        if !self.end_running(&mut tx, id, state, error).await? {
+            tx.rollback().await?;
+            return Ok(Settled::LeaseLost);
+        }
+        self.mark_deliveries(&mut tx, id, state).await?;
+        tx.commit().await?;
+        Ok(Settled::Done)
+    }
+
+    /// Ends a job this replica holds the lease of, as `state`; false when the lease is gone.
+    async fn end_running(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        id: i64,
+        state: &str,
+        error: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let ended = sqlx::query(
+            "UPDATE jobs SET state = $1, last_error = COALESCE($2, last_error), finished_at = $3, \
+             lease_owner = NULL, lease_until = NULL \
              WHERE id = $4 AND lease_owner = $5 AND state = 'running'",
         )
         .bind(state)
@@ -611,15 +627,9 @@ impl Store {
         .bind(now_ms())
         .bind(id)
         .bind(&self.owner)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-        if updated.rows_affected() == 0 {
-            tx.rollback().await?;
-            return Ok(Settled::LeaseLost);
-        }
-        self.mark_deliveries(&mut tx, id, deliveries).await?;
-        tx.commit().await?;
-        Ok(Settled::Done)
+        Ok(ended.rows_affected() == 1)
     }
 
     /// The job failed and runs again after `delay` (the delay is stored, so a restart keeps
@@ -662,18 +672,7 @@ impl Store {
         if updated.rows_affected() == 0 {
             // Either the lease is gone, or a newer job with the same key is queued: that one
             // takes over this one's deliveries and this one is superseded.
-            let superseded = sqlx::query(
-                "UPDATE jobs SET state = 'superseded', last_error = COALESCE($1, last_error), finished_at = $2, \
-                 lease_owner = NULL, lease_until = NULL \
-                 WHERE id = $3 AND lease_owner = $4 AND state = 'running'",
-            )
-            .bind(error)
-            .bind(now_ms())
-            .bind(id)
-            .bind(&self.owner)
-            .execute(&mut *tx)
-            .await?;
-            if superseded.rows_affected() == 0 {
+            if !self.end_running(&mut tx, id, "superseded", error).await? {
                 tx.rollback().await?;
                 return Ok(Settled::LeaseLost);
             }

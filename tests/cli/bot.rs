@@ -188,6 +188,19 @@ impl Harness {
         panic!("the bot on port {port} did not become idle");
     }
 
+    /// Kills the bot while its job waits for GitHub's slow reviews answer (`slow_path`), before
+    /// it posts anything; then GitHub answers at once again.
+    async fn kill_while_reviews_are_read(&mut self) {
+        self.github
+            .wait_until(WAIT, |s| {
+                s.requests.iter().any(|r| r.ends_with("/pulls/1/reviews"))
+            })
+            .await;
+        self.kill_bot();
+        assert!(self.comments().is_empty(), "killed before posting");
+        self.github.with(|s| s.slow_path = None);
+    }
+
     fn kill_bot(&mut self) {
         if let Some(mut bot) = self.bot.take() {
             bot.kill().expect("kill");
@@ -596,15 +609,7 @@ async fn a_bot_killed_mid_job_is_completed_by_reconcile() {
         .with(|s| s.slow_path = Some(("/pulls/1/reviews".to_owned(), Duration::from_secs(5))));
     h.start_bot(false).await;
     h.send_opened("d-1").await;
-    h.github
-        .wait_until(WAIT, |s| {
-            s.requests.iter().any(|r| r.ends_with("/pulls/1/reviews"))
-        })
-        .await;
-    h.kill_bot();
-    assert!(h.comments().is_empty(), "killed before posting");
-
-    h.github.with(|s| s.slow_path = None);
+    h.kill_while_reviews_are_read().await;
     h.start_bot(true).await;
     h.expect_check_run("modelgate / evaluation", "success")
         .await;
@@ -1159,15 +1164,7 @@ async fn a_restarted_bot_loses_no_queued_delivery() {
         h.send_webhook("pull_request", "d-2", &second).await,
         reqwest::StatusCode::ACCEPTED
     );
-    h.github
-        .wait_until(WAIT, |s| {
-            s.requests.iter().any(|r| r.ends_with("/pulls/1/reviews"))
-        })
-        .await;
-    h.kill_bot();
-    assert!(h.comments().is_empty(), "killed before posting");
-
-    h.github.with(|s| s.slow_path = None);
+    h.kill_while_reviews_are_read().await;
     h.start_bot(false).await;
     h.github
         .wait_until(WAIT, |s| {
