@@ -35,6 +35,25 @@ struct Harness {
     env: Vec<(&'static str, &'static str)>,
     /// What a personal token reconciles (`MODELGATE_REPOSITORIES`).
     repositories: &'static str,
+    /// `MODELGATE_DATABASE_URL`; unset, each bot keeps its queue in SQLite in its cache.
+    database_url: Option<String>,
+}
+
+/// A second `modelgate serve` beside the harness's own, with a cache of its own (as on
+/// another machine) and the harness's database.
+struct Replica {
+    child: Option<Child>,
+    port: u16,
+    _cache: tempfile::TempDir,
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 impl Drop for Harness {
@@ -79,6 +98,7 @@ impl Harness {
             head_sha,
             env: Vec::new(),
             repositories: REPO,
+            database_url: None,
         }
     }
 
@@ -93,10 +113,33 @@ impl Harness {
         self.bot = Some(bot);
     }
 
+    /// Starts another replica, on its own port and cache, sharing the harness's database.
+    async fn start_replica(&self) -> Replica {
+        let cache = tempfile::tempdir().expect("cache");
+        let port = free_port();
+        let child = self.spawn(port, cache.path(), false, None).await;
+        Replica {
+            child: Some(child),
+            port,
+            _cache: cache,
+        }
+    }
+
     /// Starts `modelgate serve` on `port` and waits until it answers.
     async fn spawn_bot(
         &self,
         port: u16,
+        reconcile_repos: bool,
+        log: Option<&std::path::Path>,
+    ) -> Child {
+        self.spawn(port, self.cache.path(), reconcile_repos, log)
+            .await
+    }
+
+    async fn spawn(
+        &self,
+        port: u16,
+        cache: &std::path::Path,
         reconcile_repos: bool,
         log: Option<&std::path::Path>,
     ) -> Child {
@@ -106,7 +149,7 @@ impl Harness {
             .env("MODELGATE_LISTEN", format!("127.0.0.1:{port}"))
             .env("MODELGATE_WEBHOOK_SECRET", format!("rotated-out,{SECRET}"))
             .env("MODELGATE_API_URL", self.github.url())
-            .env("MODELGATE_CACHE_DIR", self.cache.path())
+            .env("MODELGATE_CACHE_DIR", cache)
             .env("MODELGATE_WORKERS", "2")
             .env("MODELGATE_LOG", "warn")
             .stdout(Stdio::null())
@@ -122,6 +165,10 @@ impl Harness {
                 .stderr(file);
         }
         command.env_remove("MODELGATE_REPOSITORIES");
+        match &self.database_url {
+            Some(url) => command.env("MODELGATE_DATABASE_URL", url),
+            None => command.env_remove("MODELGATE_DATABASE_URL"),
+        };
         command.envs(self.env.iter().copied());
         match self.credentials {
             Credentials::App { installation } => {
@@ -1173,5 +1220,238 @@ async fn a_restarted_bot_loses_no_queued_delivery() {
             issues == [1, 2]
         })
         .await;
+    h.github.assert_no_problems();
+}
+
+/// /metrics of the bot on `port`.
+async fn metrics_of(client: &reqwest::Client, port: u16) -> String {
+    client
+        .get(format!("http://127.0.0.1:{port}/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text")
+}
+
+/// A job that keeps failing is retried after a backoff stored with it (a restart between the
+/// attempts keeps the count), then stops with its error posted: the pull request is told it
+/// was not evaluated, and passes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_that_keeps_failing_is_retried_then_its_error_posted() {
+    let mut h = Harness::new().await;
+    h.env.push(("MODELGATE_MAX_ATTEMPTS", "2"));
+    h.env.push(("MODELGATE_RETRY_SECONDS", "2"));
+    h.github.with(|s| {
+        for _ in 0..2 {
+            s.failures
+                .push_back(Failure::new("GET", "/pulls/1/reviews", 404));
+        }
+    });
+    h.start_bot(false).await;
+    assert_eq!(h.send_opened("d-1").await, reqwest::StatusCode::ACCEPTED);
+    let mut retried = false;
+    for _ in 0..400 {
+        if metrics_of(&h.client, h.port)
+            .await
+            .contains("\nmodelgate_job_retries_total 1\n")
+        {
+            retried = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(retried, "the first attempt failed and was queued again");
+    let first_failed = std::time::Instant::now();
+    h.kill_bot();
+    h.start_bot(false).await;
+    h.expect_check_run("modelgate / evaluation", "failure")
+        .await;
+    assert!(
+        first_failed.elapsed() >= Duration::from_secs(2),
+        "the second attempt waited out its backoff"
+    );
+    h.expect_check_run("modelgate / approvals", "action_required")
+        .await;
+    let (title, summary) = h.github.with(|s| {
+        s.check_run("modelgate / evaluation")
+            .map(|r| (r.title.clone(), r.summary.clone()))
+            .unwrap_or_default()
+    });
+    assert_eq!(title, "Not evaluated: modelgate failed 2 time(s)");
+    assert!(
+        summary.contains("/pulls/1/reviews?per_page=100: not found"),
+        "{summary}"
+    );
+    h.github.wait_until(WAIT, |s| s.comments.len() == 1).await;
+    let body = h.comments()[0].body.clone();
+    assert!(body.contains("modelgate: NOT EVALUATED"), "{body}");
+    assert!(
+        body.contains("/pulls/1/reviews?per_page=100: not found"),
+        "{body}"
+    );
+    // No third attempt: its backoff (4 s) would have passed.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(
+        h.count_requests("GET /repos/acme/models/pulls/1/reviews"),
+        2,
+        "two attempts, then the job stops"
+    );
+    h.github.assert_no_problems();
+}
+
+/// Two replicas on one PostgreSQL queue (GitHub sends an App's deliveries to one URL, and a
+/// load balancer picks a replica), the same delivery sent to both at once: stored once,
+/// evaluated once, one comment and one check run of each name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_process_a_delivery_sent_to_both_once() {
+    let Some(database) = crate::support::postgres_database().await else {
+        return;
+    };
+    let mut h = Harness::new().await;
+    h.database_url = Some(database);
+    h.start_bot(false).await;
+    let other = h.start_replica().await;
+    let opened = h.payload("pull_request/opened.payload.json", &h.head_sha);
+    let (first, second) = tokio::join!(
+        h.send_to(h.port, "pull_request", "d-1", &opened, SECRET),
+        h.send_to(other.port, "pull_request", "d-1", &opened, SECRET),
+    );
+    let mut statuses = [first.as_u16(), second.as_u16()];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [200, 202],
+        "stored once; the other is a duplicate"
+    );
+    h.expect_check_run("modelgate / evaluation", "success")
+        .await;
+    h.expect_check_run("modelgate / approvals", "action_required")
+        .await;
+    h.wait_idle(h.port).await;
+    h.wait_idle(other.port).await;
+    assert_eq!(
+        h.count_requests("GET /repos/acme/models/pulls/1/reviews"),
+        1,
+        "evaluated once"
+    );
+    assert_eq!(h.comments().len(), 1);
+    assert_eq!(
+        h.count_requests("POST /repos/acme/models/issues/1/comments"),
+        1
+    );
+    assert_eq!(
+        h.github.with(|s| s.check_run_names()),
+        ["modelgate / approvals", "modelgate / evaluation"]
+    );
+    h.github.assert_no_problems();
+}
+
+/// Pushes in quick succession, their deliveries spread over two replicas: one worker at a
+/// time on the pull request, the last head evaluated, one comment (edited), and at most one
+/// check run of each name on every head.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_pushes_over_two_replicas_ends_on_the_last_head() {
+    let Some(database) = crate::support::postgres_database().await else {
+        return;
+    };
+    let mut h = Harness::new().await;
+    h.database_url = Some(database);
+    h.start_bot(false).await;
+    let other = h.start_replica().await;
+    let mut heads = vec![h.head_sha.clone()];
+    assert_eq!(h.send_opened("d-0").await, reqwest::StatusCode::ACCEPTED);
+    for push in 1..=6 {
+        h.push_head(&[write(
+            "models/m/metrics.json",
+            format!("{{\"auc\": 0.8{push}5}}"),
+        )]);
+        heads.push(h.head_sha.clone());
+        let synchronize = h.payload("pull_request/synchronize.payload.json", &h.head_sha);
+        let port = if push % 2 == 0 { h.port } else { other.port };
+        assert_eq!(
+            h.send_to(
+                port,
+                "pull_request",
+                &format!("d-{push}"),
+                &synchronize,
+                SECRET
+            )
+            .await,
+            reqwest::StatusCode::ACCEPTED
+        );
+    }
+    h.expect_check_run("modelgate / evaluation", "success")
+        .await;
+    h.expect_check_run("modelgate / approvals", "action_required")
+        .await;
+    h.wait_idle(h.port).await;
+    h.wait_idle(other.port).await;
+    let comments = h.comments();
+    assert_eq!(comments.len(), 1, "one comment, edited");
+    assert!(comments[0].body.contains("0.865"), "{}", comments[0].body);
+    let runs = h.github.with(|s| s.check_runs.clone());
+    for head in &heads {
+        for name in ["modelgate / evaluation", "modelgate / approvals"] {
+            let count = runs
+                .iter()
+                .filter(|r| &r.head_sha == head && r.name == name)
+                .count();
+            let expected = if head == &h.head_sha { 1..=1 } else { 0..=1 };
+            assert!(
+                expected.contains(&count),
+                "{count} check run(s) {name} on {head}"
+            );
+        }
+    }
+    h.github.assert_no_problems();
+}
+
+/// SIGKILL of the replica working on a job: its lease runs out and the other replica
+/// finishes the job within the lease time, posting nothing twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_killed_mid_job_is_relieved_within_the_lease() {
+    let Some(database) = crate::support::postgres_database().await else {
+        return;
+    };
+    const LEASE_SECONDS: u64 = 3;
+    let mut h = Harness::new().await;
+    h.database_url = Some(database);
+    h.env.push(("MODELGATE_LEASE_SECONDS", "3"));
+    h.github
+        .with(|s| s.slow_path = Some(("/pulls/1/reviews".to_owned(), Duration::from_secs(60))));
+    h.start_bot(false).await;
+    assert_eq!(h.send_opened("d-1").await, reqwest::StatusCode::ACCEPTED);
+    h.github
+        .wait_until(WAIT, |s| {
+            s.requests.iter().any(|r| r.ends_with("/pulls/1/reviews"))
+        })
+        .await;
+    // The other replica starts while the first holds the job's lease.
+    let other = h.start_replica().await;
+    h.kill_while_reviews_are_read().await;
+    let killed = std::time::Instant::now();
+    h.expect_check_run("modelgate / evaluation", "success")
+        .await;
+    h.expect_check_run("modelgate / approvals", "action_required")
+        .await;
+    // The lease, plus the few seconds the evaluation itself takes.
+    let finished = killed.elapsed();
+    assert!(
+        finished < Duration::from_secs(LEASE_SECONDS + 5),
+        "finished {finished:?} after the kill"
+    );
+    assert!(
+        metrics_of(&h.client, other.port)
+            .await
+            .contains("\nmodelgate_lease_expiries_total 1\n"),
+        "the other replica took the job over"
+    );
+    assert_eq!(h.comments().len(), 1);
+    assert_eq!(
+        h.github.with(|s| s.check_run_names()),
+        ["modelgate / approvals", "modelgate / evaluation"]
+    );
     h.github.assert_no_problems();
 }

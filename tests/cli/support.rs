@@ -323,3 +323,41 @@ pub fn program_on_path(name: &str, install: &str) -> Option<std::path::PathBuf> 
     });
     external_tool(found, name, install)
 }
+
+/// A new, empty database on the PostgreSQL server `MODELGATE_TEST_POSTGRES_URL` names
+/// (`scripts/test-postgres.sh start DIR` prints one; `.ci/run` starts it), for the tests of
+/// replicas sharing a queue; `None` as [`external_tool`] decides when the variable is unset.
+pub async fn postgres_database() -> Option<String> {
+    use sqlx::Connection;
+    use sqlx::Executor;
+    let admin = std::env::var("MODELGATE_TEST_POSTGRES_URL").ok();
+    external_tool(
+        admin.as_ref().map(std::path::PathBuf::from),
+        "PostgreSQL (MODELGATE_TEST_POSTGRES_URL)",
+        "apt-get install postgresql, then export MODELGATE_TEST_POSTGRES_URL=$(scripts/test-postgres.sh start /tmp/pg)",
+    )?;
+    let admin = admin?;
+    sqlx::any::install_default_drivers();
+    // Unique across the test binary's threads and across runs on one server.
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let name = format!(
+        "modelgate_cli_{}_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0)
+    );
+    let mut connection = sqlx::AnyConnection::connect(&admin)
+        .await
+        .expect("PostgreSQL at MODELGATE_TEST_POSTGRES_URL");
+    connection
+        .execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .expect("create database");
+    let base = admin
+        .rsplit_once('/')
+        .map_or(admin.as_str(), |(base, _)| base);
+    Some(format!("{base}/{name}"))
+}
