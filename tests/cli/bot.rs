@@ -475,15 +475,7 @@ async fn opened_synchronize_and_review() {
     h.github.assert_no_problems();
 
     // Metrics saw the deliveries.
-    let metrics = h
-        .client
-        .get(format!("http://127.0.0.1:{}/metrics", h.port))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = metrics_of(&h.client, h.port).await;
     assert!(
         metrics.contains(
             "modelgate_webhook_deliveries_total{event=\"pull_request\",outcome=\"queued\"} 2"
