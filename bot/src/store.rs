@@ -205,7 +205,12 @@ pub struct QueueStats {
 }
 
 pub struct Store {
+    /// Stores deliveries before they are acknowledged.
+    acks: AnyPool,
+    /// Everything else: the workers' claims, leases and results, and reads.
     pool: AnyPool,
+    /// SQLite only: copies the write-ahead log into the database file.
+    checkpointer: Option<tokio::task::JoinHandle<()>>,
     backend: Backend,
     url: String,
     owner: String,
@@ -220,6 +225,20 @@ impl std::fmt::Debug for Store {
             .finish_non_exhaustive()
     }
 }
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.abort();
+        }
+    }
+}
+
+/// How stale a repository's `seen_at` may get before a delivery refreshes it.
+const SEEN_REFRESH: Duration = Duration::from_secs(3600);
+
+/// How often SQLite's write-ahead log is copied into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
 pub fn now_ms() -> i64 {
     SystemTime::now()
@@ -275,7 +294,7 @@ impl Store {
             source,
         };
         let mut url = url.to_owned();
-        let pool = match backend {
+        let (acks, pool, checkpoints) = match backend {
             Backend::Sqlite => {
                 if !url.contains("mode=") {
                     url.push(if url.contains('?') { '&' } else { '?' });
@@ -294,27 +313,57 @@ impl Store {
                     .await
                     .map_err(connect)?;
                 first.close().await.map_err(connect)?;
-                // One connection: SQLite has one writer anyway, and a single connection never
-                // meets another's lock (no SQLITE_BUSY). With WAL, NORMAL keeps every commit
-                // through a crash of the process (not of the machine) without an fsync each.
-                AnyPoolOptions::new()
+                // One connection for every write: SQLite has one writer anyway, and a single
+                // connection never meets another's lock (no SQLITE_BUSY). With WAL, NORMAL
+                // keeps every commit through a crash of the process (not of the machine)
+                // without an fsync each; the fsyncs are in the checkpoints, which a commit
+                // would otherwise run when the log grows, so they run beside it (below).
+                let pool = AnyPoolOptions::new()
                     .max_connections(1)
                     .after_connect(|connection, _| {
                         Box::pin(async move {
                             connection.execute("PRAGMA synchronous = NORMAL").await?;
+                            connection.execute("PRAGMA wal_autocheckpoint = 0").await?;
                             Ok(())
                         })
                     })
                     .connect(&url)
                     .await
-                    .map_err(connect)?
+                    .map_err(connect)?;
+                let checkpoints = AnyPoolOptions::new()
+                    .max_connections(1)
+                    .connect(&url)
+                    .await
+                    .map_err(connect)?;
+                (pool.clone(), pool, Some(checkpoints))
             }
-            Backend::Postgres => AnyPoolOptions::new()
-                .max_connections(16)
-                .acquire_timeout(Duration::from_secs(10))
-                .connect(&url)
-                .await
-                .map_err(connect)?,
+            Backend::Postgres => {
+                // Acknowledgements have connections of their own, so that a delivery never
+                // waits for one a worker holds, and commit durably: a stored delivery
+                // survives a crash of the server. The workers' bookkeeping (claims, leases,
+                // results) commits without waiting for its fsync: a crash of the server may
+                // lose its last fraction of a second, which only runs a job again, and the
+                // next durable commit writes it anyway.
+                let acks = AnyPoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect(&url)
+                    .await
+                    .map_err(connect)?;
+                let pool = AnyPoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .after_connect(|connection, _| {
+                        Box::pin(async move {
+                            connection.execute("SET synchronous_commit = off").await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(&url)
+                    .await
+                    .map_err(connect)?;
+                (acks, pool, None)
+            }
         };
         let migrator =
             Migrator::new(Embedded(backend))
@@ -344,8 +393,23 @@ impl Store {
                 }
             }
         }
+        let checkpointer = checkpoints.map(|checkpoints| {
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(CHECKPOINT_EVERY).await;
+                    // PASSIVE copies the log into the file without blocking the writer; a
+                    // failure is retried on the next round, the log only grows meanwhile.
+                    if let Err(error) = checkpoints.execute("PRAGMA wal_checkpoint(PASSIVE)").await
+                    {
+                        tracing::warn!(%error, "SQLite checkpoint failed; retrying later");
+                    }
+                }
+            })
+        });
         Ok(Store {
+            acks,
             pool,
+            checkpointer,
             backend,
             url: shown,
             owner,
@@ -374,7 +438,7 @@ impl Store {
         jobs: &[NewJob],
     ) -> Result<Acceptance, StoreError> {
         let now = now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.acks.begin().await?;
         let fresh = sqlx::query(
             "INSERT INTO deliveries (delivery_id, hook_id, event, repo, pr, head_sha, received_at, state) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, 'accepted') \
@@ -396,15 +460,28 @@ impl Store {
             return Ok(Acceptance::Duplicate);
         }
         if let Some(repo) = &delivery.repo {
+            // Every delivery of a repository names it: an upsert that always updated its row
+            // would make all of them wait, each for the one before to commit. The row is
+            // written when it is new or has changed, and its time refreshed hourly.
             sqlx::query(
                 "INSERT INTO repositories (name, clone_url, installation, seen_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (name) DO UPDATE SET clone_url = excluded.clone_url, \
-                 installation = excluded.installation, seen_at = excluded.seen_at",
+                 ON CONFLICT (name) DO NOTHING",
             )
             .bind(repo_key(&repo.name))
             .bind(&repo.clone_url)
             .bind(repo.installation.map(|i| i as i64))
             .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE repositories SET clone_url = $2, installation = $3, seen_at = $4 \
+                 WHERE name = $1 AND (clone_url <> $2 OR installation IS DISTINCT FROM $3 OR seen_at < $5)",
+            )
+            .bind(repo_key(&repo.name))
+            .bind(&repo.clone_url)
+            .bind(repo.installation.map(|i| i as i64))
+            .bind(now)
+            .bind(now - ms(SEEN_REFRESH))
             .execute(&mut *tx)
             .await?;
             if let Some(sha) = &delivery.pushed_head {
