@@ -144,6 +144,15 @@ pub struct Installation {
     pub repositories: Vec<String>,
 }
 
+/// Whether `sha` names a commit of the git repository at `path`.
+fn commit_exists(path: &str, sha: &str) -> bool {
+    std::process::Command::new("git")
+        .args(["-C", path, "cat-file", "-e", &format!("{sha}^{{commit}}")])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
 pub struct State {
     pub clone_url: String,
     /// `http://127.0.0.1:PORT`, for the absolute URLs of `Link` headers.
@@ -724,13 +733,23 @@ fn repository(
             let Some((base, head)) = range.split_once("...") else {
                 return unexpected(state, method, range);
             };
-            let number = state.pulls.iter().find_map(|(n, p)| {
-                (p["base"]["sha"] == base && p["head"]["sha"] == head).then_some(*n)
-            });
-            let Some(number) = number else {
+            // GitHub compares any two commits of the repository: a head pushed over stays
+            // comparable (answered here with its pull request's commits as they are now).
+            if ![base, head]
+                .iter()
+                .all(|sha| commit_exists(&state.clone_url, sha))
+            {
                 return not_found();
-            };
-            let items = state.pr_commits.get(&number).cloned().unwrap_or_default();
+            }
+            let number = state
+                .pulls
+                .iter()
+                .find(|(_, p)| p["base"]["sha"] == base && p["head"]["sha"] == head)
+                .or_else(|| state.pulls.iter().find(|(_, p)| p["base"]["sha"] == base))
+                .map(|(n, _)| *n);
+            let items = number
+                .and_then(|n| state.pr_commits.get(&n).cloned())
+                .unwrap_or_default();
             let total = items.len();
             let (shown, link) = page_of(state, request, items);
             with_link(
