@@ -395,6 +395,19 @@ impl Harness {
         self.github
             .with(|s| s.requests.iter().filter(|r| r.starts_with(prefix)).count())
     }
+
+    /// One comment, posted with one request, and one check run of each name.
+    fn assert_posted_once(&self) {
+        assert_eq!(self.comments().len(), 1);
+        assert_eq!(
+            self.count_requests("POST /repos/acme/models/issues/1/comments"),
+            1
+        );
+        assert_eq!(
+            self.github.with(|s| s.check_run_names()),
+            ["modelgate / approvals", "modelgate / evaluation"]
+        );
+    }
 }
 
 fn review(id: u64, login: &str, sha: &str) -> Value {
@@ -1029,15 +1042,7 @@ async fn a_write_that_failed_after_it_was_done_is_not_repeated() {
         .await;
     h.expect_check_run("modelgate / approvals", "action_required")
         .await;
-    assert_eq!(h.comments().len(), 1);
-    assert_eq!(
-        h.count_requests("POST /repos/acme/models/issues/1/comments"),
-        1
-    );
-    assert_eq!(
-        h.github.with(|s| s.check_run_names()),
-        ["modelgate / approvals", "modelgate / evaluation"]
-    );
+    h.assert_posted_once();
     h.github.assert_no_problems();
 }
 
@@ -1328,15 +1333,7 @@ async fn two_replicas_process_a_delivery_sent_to_both_once() {
         1,
         "evaluated once"
     );
-    assert_eq!(h.comments().len(), 1);
-    assert_eq!(
-        h.count_requests("POST /repos/acme/models/issues/1/comments"),
-        1
-    );
-    assert_eq!(
-        h.github.with(|s| s.check_run_names()),
-        ["modelgate / approvals", "modelgate / evaluation"]
-    );
+    h.assert_posted_once();
     h.github.assert_no_problems();
 }
 
