@@ -238,7 +238,7 @@ impl Drop for Store {
 const SEEN_REFRESH: Duration = Duration::from_secs(3600);
 
 /// How often SQLite's write-ahead log is copied into the database file.
-const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 
 pub fn now_ms() -> i64 {
     SystemTime::now()
@@ -307,17 +307,27 @@ impl Store {
                 }
                 // WAL lets readers go on while a write commits, and is a property of the file:
                 // set once, on one connection, before the pool opens others.
-                let mut first = sqlx::AnyConnection::connect(&url).await.map_err(connect)?;
-                first
-                    .execute("PRAGMA journal_mode = WAL")
-                    .await
-                    .map_err(connect)?;
-                first.close().await.map_err(connect)?;
+                // Another process opening a new file at the same moment may hold a lock the
+                // switch needs, and SQLite then answers "locked" without waiting: try again.
+                let mut tries = 0;
+                loop {
+                    let mut first = sqlx::AnyConnection::connect(&url).await.map_err(connect)?;
+                    let switched = first.execute("PRAGMA journal_mode = WAL").await;
+                    first.close().await.map_err(connect)?;
+                    match switched {
+                        Ok(_) => break,
+                        Err(_) if tries < 25 => {
+                            tries += 1;
+                            tokio::time::sleep(Duration::from_millis(40)).await;
+                        }
+                        Err(error) => return Err(connect(error)),
+                    }
+                }
                 // One connection for every write: SQLite has one writer anyway, and a single
                 // connection never meets another's lock (no SQLITE_BUSY). With WAL, NORMAL
                 // keeps every commit through a crash of the process (not of the machine)
                 // without an fsync each; the fsyncs are in the checkpoints, which a commit
-                // would otherwise run when the log grows, so they run beside it (below).
+                // would otherwise run when the log grows, so they run on a timer (below).
                 let pool = AnyPoolOptions::new()
                     .max_connections(1)
                     .after_connect(|connection, _| {
@@ -330,12 +340,7 @@ impl Store {
                     .connect(&url)
                     .await
                     .map_err(connect)?;
-                let checkpoints = AnyPoolOptions::new()
-                    .max_connections(1)
-                    .connect(&url)
-                    .await
-                    .map_err(connect)?;
-                (pool.clone(), pool, Some(checkpoints))
+                (pool.clone(), pool.clone(), Some(pool))
             }
             Backend::Postgres => {
                 // Acknowledgements have connections of their own, so that a delivery never
@@ -397,8 +402,11 @@ impl Store {
             tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(CHECKPOINT_EVERY).await;
-                    // PASSIVE copies the log into the file without blocking the writer; a
-                    // failure is retried on the next round, the log only grows meanwhile.
+                    // On the writer's own connection, between two of its transactions: with no
+                    // other connection reading the log, the checkpoint copies all of it and the
+                    // next write starts the log over. A checkpoint on a connection of its own
+                    // never caught up with a writer that never paused, and the log (and every
+                    // page lookup in it) grew without end. A failure is retried next round.
                     if let Err(error) = checkpoints.execute("PRAGMA wal_checkpoint(PASSIVE)").await
                     {
                         tracing::warn!(%error, "SQLite checkpoint failed; retrying later");
@@ -778,10 +786,11 @@ impl Store {
         state: &str,
     ) -> Result<(), StoreError> {
         // A delivery that answers for several jobs stays failed once one of them failed.
+        // `IN` rather than a correlated `EXISTS`: SQLite runs the latter once per row of the
+        // whole table, and every finished job would then read every delivery ever stored.
         sqlx::query(
-            "UPDATE deliveries SET state = $1 WHERE state <> 'failed' AND EXISTS \
-             (SELECT 1 FROM job_deliveries l WHERE l.job_id = $2 \
-              AND l.delivery_id = deliveries.delivery_id AND l.hook_id = deliveries.hook_id)",
+            "UPDATE deliveries SET state = $1 WHERE state <> 'failed' AND (delivery_id, hook_id) IN \
+             (SELECT l.delivery_id, l.hook_id FROM job_deliveries l WHERE l.job_id = $2)",
         )
         .bind(state)
         .bind(job)
